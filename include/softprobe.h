@@ -1,0 +1,311 @@
+/*
+ * softprobe.h: the stable C ABI of libsoftprobe.
+ *
+ * libsoftprobe decides, for each outbound (or inbound) HTTP request of a test,
+ * whether to answer it from a mock, fail it, or let it through, and records
+ * real traffic into case files. Every binding (Node, Python, the runtime
+ * server, C++ services) is built on this header.
+ *
+ * Conventions (see docs/c-abi.md):
+ *  - Opaque handles: sp_store, sp_session, sp_decision. Created by an
+ *    sp_*_new/get call with the output parameter first, released by the
+ *    matching sp_*_free. Free functions accept NULL.
+ *  - Every fallible call returns an sp_status. On failure, sp_last_error()
+ *    gives a message naming the problem and its place, and
+ *    sp_last_error_details() a JSON object with structured details; both are
+ *    thread-local, valid until the next failing call on the same thread, and
+ *    never NULL. A failed call leaves its outputs untouched (or NULL) and
+ *    changes no state.
+ *  - Strings returned through `char **out` are NUL-terminated, owned by the
+ *    caller and freed with sp_string_free. `const char *` results are
+ *    borrowed and live as long as the handle they came from.
+ *  - Rich documents (rules, policy, case, stats) cross as UTF-8 JSON text; the
+ *    per-request decision takes a struct view and parses no JSON.
+ *  - No C++ exception ever crosses this boundary.
+ *  - All functions are thread-safe unless a comment says otherwise. Handles
+ *    may be shared between threads; free a handle only once, when no other
+ *    thread uses it.
+ */
+#ifndef SOFTPROBE_H
+#define SOFTPROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  if defined(SOFTPROBE_BUILDING)
+#    define SOFTPROBE_API __declspec(dllexport)
+#  elif defined(SOFTPROBE_STATIC)
+#    define SOFTPROBE_API
+#  else
+#    define SOFTPROBE_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define SOFTPROBE_API __attribute__((visibility("default")))
+#else
+#  define SOFTPROBE_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions ------------------------------------------------------------ */
+
+#define SOFTPROBE_VERSION_MAJOR 0
+#define SOFTPROBE_VERSION_MINOR 1
+#define SOFTPROBE_VERSION_PATCH 0
+/* MAJOR*10000 + MINOR*100 + PATCH: compare with sp_version_number(). */
+#define SOFTPROBE_VERSION_NUMBER \
+  (SOFTPROBE_VERSION_MAJOR * 10000 + SOFTPROBE_VERSION_MINOR * 100 + SOFTPROBE_VERSION_PATCH)
+#define SOFTPROBE_VERSION_STRING "0.1.0"
+/* Wire specs this core implements. */
+#define SOFTPROBE_SPEC_VERSION "http-control-api@v1"
+#define SOFTPROBE_SCHEMA_VERSION "1"
+
+/* The version of the library actually loaded, as SOFTPROBE_VERSION_NUMBER.
+ * Bindings refuse a core whose major differs from the one they were built for. */
+SOFTPROBE_API unsigned sp_version_number(void);
+/* "0.1.0". Static storage; never NULL. */
+SOFTPROBE_API const char *sp_version_string(void);
+
+/* ---- Status codes (values are pinned and never change meaning) ----------- */
+
+typedef enum sp_status {
+  SP_OK = 0,
+  SP_E_INVALID_ARGUMENT = -1, /* a NULL handle, bad options, bad predicate */
+  SP_E_INVALID_JSON = -2,     /* text that is not JSON (message gives the byte offset) */
+  SP_E_INVALID_CASE = -3,     /* a case document that breaks the case schema (message gives the JSON path) */
+  SP_E_INVALID_RULE = -4,     /* a rule document error (message names the rule index and field) */
+  SP_E_INVALID_POLICY = -5,   /* a policy error (message names the field) */
+  SP_E_LIMIT_EXCEEDED = -6,   /* input over a configured limit (message names the limit) */
+  SP_E_UNKNOWN_SESSION = -7,  /* no session with that id in the store */
+  SP_E_CASE_LOOKUP = -8,      /* findInCase matched zero or several spans (details.matches) */
+  SP_E_IO = -9,               /* a file could not be read or written (message names the path) */
+  SP_E_SESSION_CLOSED = -10,  /* the session was closed */
+  SP_E_WRONG_MODE = -11,      /* the call does not apply to the session's mode */
+  SP_E_OUT_OF_MEMORY = -12,
+  SP_E_INTERNAL = -99         /* a bug: please report it with sp_last_error() */
+} sp_status;
+
+/* "SP_OK", "SP_E_INVALID_RULE", ...; static storage, never NULL. */
+SOFTPROBE_API const char *sp_status_name(sp_status status);
+
+/* The message of the last failed call on this thread; "" if none. Never NULL. */
+SOFTPROBE_API const char *sp_last_error(void);
+/* JSON object with structured details of the last failure on this thread
+ * (e.g. {"ruleIndex":2,"field":"when.hostt"}, {"limit":"maxSpans",...},
+ * {"matches":[...]}); "{}" if none. Never NULL. */
+SOFTPROBE_API const char *sp_last_error_details(void);
+
+/* Frees a string returned through a `char **out` parameter. NULL is a no-op. */
+SOFTPROBE_API void sp_string_free(char *s);
+
+/* ---- Borrowed views -------------------------------------------------------- */
+
+/* A byte string that need not be NUL-terminated. {NULL, 0} is empty. */
+typedef struct sp_str {
+  const char *data;
+  size_t len;
+} sp_str;
+
+typedef struct sp_header {
+  sp_str name;
+  sp_str value;
+} sp_header;
+
+#define SP_REQUEST_VERSION 1
+/* One observed request. All views are borrowed for the duration of the call.
+ * Initialize with SP_REQUEST_INIT so new fields added later start zeroed. */
+typedef struct sp_request {
+  unsigned version;         /* SP_REQUEST_VERSION */
+  sp_str direction;         /* "outbound" (the default when empty) or "inbound" */
+  sp_str method;            /* "GET"; compared case-insensitively */
+  sp_str scheme;            /* "http" (default when empty) or "https" */
+  sp_str host;              /* "api.example.com", may carry ":port" when port is 0 */
+  int port;                 /* 0: not given (the scheme default unless host has one) */
+  sp_str path;              /* "/v1/items", without the query */
+  sp_str query;             /* "a=1&b=2", without '?' */
+  sp_str service;           /* the service making or receiving the call */
+  sp_str body;              /* request body bytes */
+  const sp_header *headers; /* request headers; names compared case-insensitively */
+  size_t header_count;
+  const sp_header *tags;    /* trace tags (span attributes) for `traceTags` predicates */
+  size_t tag_count;
+} sp_request;
+#define SP_REQUEST_INIT \
+  { SP_REQUEST_VERSION, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0 }
+
+#define SP_RESPONSE_VERSION 1
+/* An observed response, for capture. */
+typedef struct sp_response {
+  unsigned version; /* SP_RESPONSE_VERSION */
+  int status;
+  const sp_header *headers;
+  size_t header_count;
+  sp_str body;
+} sp_response;
+#define SP_RESPONSE_INIT { SP_RESPONSE_VERSION, 0, 0, 0, {0, 0} }
+
+/* ---- Store ----------------------------------------------------------------- */
+
+typedef struct sp_store sp_store;
+
+/* Creates an empty session store. *out is owned by the caller: free it with
+ * sp_store_free. Sessions keep working after their store is freed. */
+SOFTPROBE_API sp_status sp_store_new(sp_store **out);
+SOFTPROBE_API void sp_store_free(sp_store *store);
+
+/* Lists sessions: {"sessions":[{"sessionId","mode","sessionRevision"}]}.
+ * *out_json is owned by the caller (sp_string_free). */
+SOFTPROBE_API sp_status sp_store_list_sessions(char **out_json, const sp_store *store);
+
+/* Closes every session unused for `idle_ms` milliseconds (0: every session),
+ * writing captures as sp_session_close does with no path. *out_json (may be
+ * NULL) receives {"closed":[{"sessionId","capturePath"?,"error"?}]}. */
+SOFTPROBE_API sp_status sp_store_close_idle(char **out_json, sp_store *store, uint64_t idle_ms);
+
+/* ---- Session ---------------------------------------------------------------- */
+
+typedef struct sp_session sp_session;
+
+/* Creates a session in `store`. `options_json` may be NULL (a replay session
+ * with the default policy) or an object with any of:
+ *   "mode": "replay" | "capture" | "generate"
+ *   "policy": a policy object (contract section 5)
+ *   "caseId", "suite": written into a captured case
+ *   "redaction": {"enabled": bool, "headers": [...], "bodyJsonPaths": [...]}
+ *   "limits": {"maxSpans","maxAttributesPerSpan","maxStringBytes","maxTraceBytes"}
+ * *out is a new handle owned by the caller (sp_session_free). Errors:
+ * SP_E_INVALID_JSON, SP_E_INVALID_ARGUMENT, SP_E_INVALID_POLICY. */
+SOFTPROBE_API sp_status sp_session_new(sp_session **out, sp_store *store, const char *options_json);
+
+/* A new handle to an existing session. SP_E_UNKNOWN_SESSION if `id` is not in
+ * the store. *out is owned by the caller (sp_session_free). */
+SOFTPROBE_API sp_status sp_store_get_session(sp_session **out, const sp_store *store, const char *id);
+
+/* Releases a handle. Does not close the session. NULL is a no-op. */
+SOFTPROBE_API void sp_session_free(sp_session *session);
+
+/* The session id: 32 hex digits (128 bits from the OS). Borrowed: valid while
+ * the handle lives. Never NULL for a valid handle. */
+SOFTPROBE_API const char *sp_session_id(const sp_session *session);
+/* "replay" | "capture" | "generate". Static storage. */
+SOFTPROBE_API const char *sp_session_mode(const sp_session *session);
+/* Starts at 0; +1 on every successful mutation. */
+SOFTPROBE_API uint64_t sp_session_revision(const sp_session *session);
+
+/* Loads a case document (OTLP JSON profile) and its embedded rules,
+ * replacing any loaded case. Errors: SP_E_INVALID_JSON, SP_E_INVALID_CASE,
+ * SP_E_LIMIT_EXCEEDED, SP_E_INVALID_RULE (embedded rules); nothing changes. */
+SOFTPROBE_API sp_status sp_session_load_case(sp_session *session, const char *json, size_t len);
+/* Same, from a file. SP_E_IO names the path when it cannot be read. */
+SOFTPROBE_API sp_status sp_session_load_case_file(sp_session *session, const char *path);
+
+/* Replaces the session rules with a rules document ({"version":1,"rules":[...]}
+ * or a bare array). SP_E_INVALID_RULE names the rule index and field; the
+ * previous rules stay in force. */
+SOFTPROBE_API sp_status sp_session_set_rules(sp_session *session, const char *json, size_t len);
+/* The session rules document as last set. *out_json: caller frees. */
+SOFTPROBE_API sp_status sp_session_get_rules(char **out_json, const sp_session *session);
+
+/* Replaces the policy. SP_E_INVALID_POLICY names the field. */
+SOFTPROBE_API sp_status sp_session_set_policy(sp_session *session, const char *json, size_t len);
+
+/* Replaces the auth fixtures ({"tokens":[],"cookies":[],"metadata":{}}). */
+SOFTPROBE_API sp_status sp_session_set_auth_fixtures(sp_session *session, const char *json, size_t len);
+
+/* {"sessionId","sessionRevision","mode","stats":{"injectedSpans",
+ * "extractedSpans","strictMisses","lastStrictMiss"?,"ruleHits":[...]}};
+ * lastStrictMiss carries "nearMiss" and "explanation". Caller frees. */
+SOFTPROBE_API sp_status sp_session_stats(char **out_json, const sp_session *session);
+/* Stats plus "policy", "rules", "fixtures", "caseSummary", "closed". Caller frees. */
+SOFTPROBE_API sp_status sp_session_state(char **out_json, const sp_session *session);
+/* The most recent strict misses (up to 32), oldest first, each explained. Caller frees. */
+SOFTPROBE_API sp_status sp_session_strict_misses(char **out_json, const sp_session *session);
+
+/* findInCase on the loaded case. `predicate_json`: {"direction","method",
+ * "host","hostSuffix","path","pathPrefix","service"} (all optional).
+ * *out_json: {"response":{"status","headers","body"|"bodyBase64"},"span":{...}}.
+ * SP_E_CASE_LOOKUP when zero or several spans match; sp_last_error_details()
+ * then holds {"matches":[{"spanId","traceId","method","host","path","status"}]}. */
+SOFTPROBE_API sp_status sp_session_find_in_case(char **out_json, const sp_session *session, const char *predicate_json);
+/* All matches in file order: {"matches":[<same shape as find_in_case>...]}. */
+SOFTPROBE_API sp_status sp_session_find_all_in_case(char **out_json, const sp_session *session,
+                                                    const char *predicate_json);
+
+/* ---- Decisions -------------------------------------------------------------- */
+
+typedef struct sp_decision sp_decision;
+
+typedef enum sp_outcome {
+  SP_OUTCOME_MOCK = 0,        /* answer with the decision's response */
+  SP_OUTCOME_ERROR = 1,       /* answer with the decision's (error) response; strict misses are this */
+  SP_OUTCOME_PASSTHROUGH = 2, /* forward to the real upstream */
+  SP_OUTCOME_CAPTURE_ONLY = 3 /* forward and record */
+} sp_outcome;
+
+/* Decides one request against the session's rules and policy. Thread-safe
+ * and lock-free on the rule lookup; parses no JSON (except the request body,
+ * once, when a candidate rule has a bodyJsonPath predicate).
+ * *out is owned by the caller (sp_decision_free). Errors:
+ * SP_E_INVALID_ARGUMENT (NULL or unknown request version), SP_E_SESSION_CLOSED. */
+SOFTPROBE_API sp_status sp_session_decide(sp_decision **out, sp_session *session, const sp_request *request);
+
+SOFTPROBE_API void sp_decision_free(sp_decision *decision);
+SOFTPROBE_API sp_outcome sp_decision_outcome(const sp_decision *decision);
+/* The response status for mock/error outcomes; 0 otherwise. */
+SOFTPROBE_API int sp_decision_status(const sp_decision *decision);
+SOFTPROBE_API size_t sp_decision_header_count(const sp_decision *decision);
+/* The i-th response header (borrowed views, valid while the decision lives);
+ * empty views when i is out of range. */
+SOFTPROBE_API sp_header sp_decision_header(const sp_decision *decision, size_t i);
+/* The response body (borrowed, valid while the decision lives). */
+SOFTPROBE_API sp_str sp_decision_body(const sp_decision *decision);
+/* Delay the rule asks for before answering, in milliseconds. */
+SOFTPROBE_API uint32_t sp_decision_latency_ms(const sp_decision *decision);
+/* 1 when the policy blocked an unmatched request (status 599), else 0. */
+SOFTPROBE_API int sp_decision_is_strict_miss(const sp_decision *decision);
+/* Name (or id, or "session rule #N") of the deciding rule; "" when the
+ * policy or the default decided. Borrowed, valid while the decision lives. */
+SOFTPROBE_API const char *sp_decision_rule(const sp_decision *decision);
+/* For a strict miss: {"method","host","path","requestFingerprint","nearMiss",
+ * "explanation"}; otherwise {"outcome","rule"?}. Caller frees *out_json. */
+SOFTPROBE_API sp_status sp_decision_explain(char **out_json, const sp_decision *decision);
+
+/* ---- Capture ---------------------------------------------------------------- */
+
+/* Records an observed exchange in the session (any mode; captures are
+ * written on close in capture and generate mode). `response` may be NULL for
+ * a request that got no response. Times are Unix nanoseconds (0: unknown).
+ * Secrets are redacted before storage as the session's redaction says. */
+SOFTPROBE_API sp_status sp_session_record(sp_session *session, const sp_request *request, const sp_response *response,
+                                          uint64_t start_unix_nano, uint64_t end_unix_nano);
+
+/* Closes the session and removes it from its store. Capture and generate
+ * sessions write their case atomically (temp file + rename) to `out_path`,
+ * or, when it is NULL or "", to $SOFTPROBE_CAPTURE_CASE_PATH or
+ * ./captured.case.json. *out_capture_path (may be NULL) receives the path
+ * written, or "" for replay sessions; caller frees. On SP_E_IO the session
+ * stays open so nothing recorded is lost. */
+SOFTPROBE_API sp_status sp_session_close(char **out_capture_path, sp_session *session, const char *out_path);
+
+/* ---- Utilities -------------------------------------------------------------- */
+
+/* The request fingerprint (16 hex digits; definition in docs/fingerprint.md).
+ * `host` is url.host (":port" only when not the scheme default). Caller frees. */
+SOFTPROBE_API sp_status sp_request_fingerprint(char **out, sp_str method, sp_str host, sp_str path, sp_str body);
+
+/* Log level for the core's JSON-lines log: "debug","info","warn","error","off".
+ * Default: $SOFTPROBE_LOG_LEVEL or "warn". Strict misses log at "info". */
+SOFTPROBE_API sp_status sp_set_log_level(const char *level);
+/* Routes log lines to `handler` (NULL restores stderr). `level` is 0 debug,
+ * 1 info, 2 warn, 3 error. Called from any thread, one call at a time. */
+typedef void (*sp_log_handler)(int level, const char *json_line, void *user_data);
+SOFTPROBE_API void sp_set_log_handler(sp_log_handler handler, void *user_data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOFTPROBE_H */

@@ -1,0 +1,86 @@
+// sp_last_error, sp_status_name, sp_string_free, versions, logging.
+#include <cstdlib>
+
+#include "../fingerprint.hpp"
+#include "../log.hpp"
+#include "handles.hpp"
+
+namespace softprobe::capi {
+
+namespace {
+thread_local std::string t_message;
+thread_local std::string t_details = "{}";
+}  // namespace
+
+void set_last_error(sp_status, const std::string& message, const std::string& details_json) {
+  t_message = message;
+  t_details = details_json;
+}
+
+void clear_last_error() noexcept {
+  t_message.clear();
+  t_details = "{}";
+}
+
+nlohmann::json parse_json_arg(const char* text, std::size_t len, const char* what) {
+  if (!text) invalid(std::string(what) + " must not be NULL");
+  try {
+    return nlohmann::json::parse(text, text + len);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(ErrorCode::invalid_json, std::string(what) + " is not valid JSON: " + e.what(), {{"byte", e.byte}});
+  }
+}
+
+}  // namespace softprobe::capi
+
+using namespace softprobe;
+
+extern "C" {
+
+unsigned sp_version_number(void) { return SOFTPROBE_VERSION_NUMBER; }
+const char* sp_version_string(void) { return SOFTPROBE_VERSION_STRING; }
+
+const char* sp_status_name(sp_status status) {
+  switch (status) {
+    case SP_OK: return "SP_OK";
+    case SP_E_INVALID_ARGUMENT: return "SP_E_INVALID_ARGUMENT";
+    case SP_E_INVALID_JSON: return "SP_E_INVALID_JSON";
+    case SP_E_INVALID_CASE: return "SP_E_INVALID_CASE";
+    case SP_E_INVALID_RULE: return "SP_E_INVALID_RULE";
+    case SP_E_INVALID_POLICY: return "SP_E_INVALID_POLICY";
+    case SP_E_LIMIT_EXCEEDED: return "SP_E_LIMIT_EXCEEDED";
+    case SP_E_UNKNOWN_SESSION: return "SP_E_UNKNOWN_SESSION";
+    case SP_E_CASE_LOOKUP: return "SP_E_CASE_LOOKUP";
+    case SP_E_IO: return "SP_E_IO";
+    case SP_E_SESSION_CLOSED: return "SP_E_SESSION_CLOSED";
+    case SP_E_WRONG_MODE: return "SP_E_WRONG_MODE";
+    case SP_E_OUT_OF_MEMORY: return "SP_E_OUT_OF_MEMORY";
+    case SP_E_INTERNAL: return "SP_E_INTERNAL";
+  }
+  return "SP_E_UNKNOWN_STATUS";
+}
+
+const char* sp_last_error(void) { return capi::t_message.c_str(); }
+const char* sp_last_error_details(void) { return capi::t_details.c_str(); }
+
+void sp_string_free(char* s) { std::free(s); }
+
+sp_status sp_request_fingerprint(char** out, sp_str method, sp_str host, sp_str path, sp_str body) {
+  return capi::guarded([&] {
+    capi::require(out, "out");
+    *out = capi::dup_string(request_fingerprint(capi::view(method), capi::view(host), capi::view(path), capi::view(body)));
+  });
+}
+
+sp_status sp_set_log_level(const char* level) {
+  return capi::guarded([&] {
+    LogLevel parsed;
+    if (!level || !parse_log_level(level, parsed))
+      capi::invalid(std::string("log level must be debug, info, warn, error or off, got \"") + (level ? level : "NULL") + "\"");
+    set_log_level(parsed);
+  });
+}
+
+void sp_set_log_handler(sp_log_handler handler, void* user_data) { set_log_sink(handler, user_data); }
+
+}  // extern "C"

@@ -1,0 +1,84 @@
+// The structs behind the C ABI's opaque handles, and the guard that turns
+// every C++ exception into an sp_status plus the thread-local error.
+#pragma once
+
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+
+#include "../decision.hpp"
+#include "../errors.hpp"
+#include "../session_store.hpp"
+#include "softprobe.h"
+
+struct sp_store {
+  std::shared_ptr<softprobe::SessionStore> store;
+};
+
+struct sp_session {
+  std::shared_ptr<softprobe::Session> session;
+  std::shared_ptr<softprobe::SessionStore> store;
+};
+
+struct sp_decision {
+  softprobe::Decision decision;
+  std::string rule_label;
+};
+
+namespace softprobe::capi {
+
+void set_last_error(sp_status status, const std::string& message, const std::string& details_json);
+void clear_last_error() noexcept;
+
+// Runs `fn` and maps what it throws to a status; sp_last_error() then says why.
+template <class Fn>
+sp_status guarded(Fn&& fn) noexcept {
+  try {
+    fn();
+    return SP_OK;
+  } catch (const Error& e) {
+    try {
+      set_last_error(static_cast<sp_status>(e.code()), e.what(), e.details().dump());
+    } catch (...) {
+    }
+    return static_cast<sp_status>(e.code());
+  } catch (const std::bad_alloc&) {
+    set_last_error(SP_E_OUT_OF_MEMORY, "out of memory", "{}");
+    return SP_E_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    try {
+      set_last_error(SP_E_INTERNAL, std::string("internal error: ") + e.what(), "{}");
+    } catch (...) {
+    }
+    return SP_E_INTERNAL;
+  } catch (...) {
+    set_last_error(SP_E_INTERNAL, "internal error: unknown exception", "{}");
+    return SP_E_INTERNAL;
+  }
+}
+
+[[noreturn]] inline void invalid(const std::string& what) { throw Error(ErrorCode::invalid_argument, what); }
+
+template <class T>
+T* require(T* p, const char* name) {
+  if (!p) invalid(std::string(name) + " must not be NULL");
+  return p;
+}
+
+// A malloc'ed copy the caller frees with sp_string_free.
+inline char* dup_string(std::string_view s) {
+  char* out = static_cast<char*>(std::malloc(s.size() + 1));
+  if (!out) throw std::bad_alloc();
+  std::memcpy(out, s.data(), s.size());
+  out[s.size()] = '\0';
+  return out;
+}
+
+inline std::string_view view(sp_str s) noexcept { return s.data ? std::string_view(s.data, s.len) : std::string_view(); }
+
+// Parses JSON text crossing the ABI; `what` names it in the error.
+nlohmann::json parse_json_arg(const char* text, std::size_t len, const char* what);
+
+}  // namespace softprobe::capi

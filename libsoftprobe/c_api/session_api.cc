@@ -1,0 +1,187 @@
+// sp_store_* and sp_session_*: everything but the per-request decision.
+#include <chrono>
+
+#include "../atomic_file.hpp"
+#include "../case_lookup.hpp"
+#include "handles.hpp"
+
+using namespace softprobe;
+using capi::guarded;
+using capi::require;
+
+namespace {
+
+Session& live(const sp_session* s) { return *require(s, "session")->session; }
+
+std::shared_ptr<const CaseFile> loaded_case_of(const sp_session* s) {
+  auto c = live(s).snapshot()->loaded_case;
+  if (!c) throw Error(ErrorCode::invalid_argument, "no case is loaded in session " + live(s).id() + ": call load-case first");
+  return c;
+}
+
+CasePredicate predicate_arg(const char* predicate_json) {
+  if (!predicate_json || !*predicate_json) return {};
+  return case_predicate_from_json(capi::parse_json_arg(predicate_json, std::strlen(predicate_json), "predicate"));
+}
+
+nlohmann::json closed_list(const std::vector<ClosedSession>& closed) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : closed) {
+    nlohmann::json e = {{"sessionId", c.session_id}};
+    if (c.capture_path.rfind("error: ", 0) == 0) e["error"] = c.capture_path.substr(7);
+    else if (!c.capture_path.empty()) e["capturePath"] = c.capture_path;
+    list.push_back(std::move(e));
+  }
+  return {{"closed", list}};
+}
+
+}  // namespace
+
+extern "C" {
+
+sp_status sp_store_new(sp_store** out) {
+  return guarded([&] {
+    require(out, "out");
+    *out = new sp_store{std::make_shared<SessionStore>()};
+  });
+}
+
+void sp_store_free(sp_store* store) { delete store; }
+
+sp_status sp_store_list_sessions(char** out_json, const sp_store* store) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& s : require(store, "store")->store->list())
+      list.push_back({{"sessionId", s->id()}, {"mode", session_mode_name(s->mode())}, {"sessionRevision", s->revision()}});
+    *out_json = capi::dup_string(nlohmann::json{{"sessions", list}}.dump());
+  });
+}
+
+sp_status sp_store_close_idle(char** out_json, sp_store* store, uint64_t idle_ms) {
+  return guarded([&] {
+    auto closed = require(store, "store")->store->close_idle(std::chrono::milliseconds(idle_ms));
+    if (out_json) *out_json = capi::dup_string(closed_list(closed).dump());
+  });
+}
+
+sp_status sp_session_new(sp_session** out, sp_store* store, const char* options_json) {
+  return guarded([&] {
+    require(out, "out");
+    require(store, "store");
+    nlohmann::json options;
+    if (options_json && *options_json) options = capi::parse_json_arg(options_json, std::strlen(options_json), "session options");
+    auto session = store->store->create(session_options_from_json(options));
+    *out = new sp_session{std::move(session), store->store};
+  });
+}
+
+sp_status sp_store_get_session(sp_session** out, const sp_store* store, const char* id) {
+  return guarded([&] {
+    require(out, "out");
+    require(id, "id");
+    auto session = require(store, "store")->store->get(id);
+    *out = new sp_session{std::move(session), store->store};
+  });
+}
+
+void sp_session_free(sp_session* session) { delete session; }
+
+const char* sp_session_id(const sp_session* session) { return session ? session->session->id().c_str() : ""; }
+
+const char* sp_session_mode(const sp_session* session) {
+  return session ? session_mode_name(session->session->mode()) : "";
+}
+
+uint64_t sp_session_revision(const sp_session* session) { return session ? session->session->revision() : 0; }
+
+sp_status sp_session_load_case(sp_session* session, const char* json, size_t len) {
+  return guarded([&] {
+    Session& s = live(session);
+    require(json, "json");
+    s.load_case(std::make_shared<const CaseFile>(parse_case(std::string_view(json, len), s.limits())));
+  });
+}
+
+sp_status sp_session_load_case_file(sp_session* session, const char* path) {
+  return guarded([&] {
+    Session& s = live(session);
+    require(path, "path");
+    std::string text = read_file(path);
+    try {
+      s.load_case(std::make_shared<const CaseFile>(parse_case(text, s.limits())));
+    } catch (const Error& e) {
+      nlohmann::json details = e.details();
+      details["file"] = path;
+      throw Error(e.code(), std::string(path) + ": " + e.what(), details);
+    }
+  });
+}
+
+sp_status sp_session_set_rules(sp_session* session, const char* json, size_t len) {
+  return guarded([&] { live(session).set_rules(capi::parse_json_arg(json, len, "rules document")); });
+}
+
+sp_status sp_session_get_rules(char** out_json, const sp_session* session) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    *out_json = capi::dup_string(live(session).rules_document().dump());
+  });
+}
+
+sp_status sp_session_set_policy(sp_session* session, const char* json, size_t len) {
+  return guarded([&] { live(session).set_policy(capi::parse_json_arg(json, len, "policy")); });
+}
+
+sp_status sp_session_set_auth_fixtures(sp_session* session, const char* json, size_t len) {
+  return guarded([&] { live(session).set_auth_fixtures(capi::parse_json_arg(json, len, "auth fixtures")); });
+}
+
+sp_status sp_session_stats(char** out_json, const sp_session* session) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    *out_json = capi::dup_string(live(session).stats_json().dump());
+  });
+}
+
+sp_status sp_session_state(char** out_json, const sp_session* session) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    *out_json = capi::dup_string(live(session).state_json().dump());
+  });
+}
+
+sp_status sp_session_strict_misses(char** out_json, const sp_session* session) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    *out_json = capi::dup_string(nlohmann::json{{"strictMisses", live(session).strict_misses_json()}}.dump());
+  });
+}
+
+sp_status sp_session_find_in_case(char** out_json, const sp_session* session, const char* predicate_json) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    auto c = loaded_case_of(session);
+    *out_json = capi::dup_string(exchange_match_json(find_in_case(*c, predicate_arg(predicate_json))).dump());
+  });
+}
+
+sp_status sp_session_find_all_in_case(char** out_json, const sp_session* session, const char* predicate_json) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    auto c = loaded_case_of(session);
+    nlohmann::json matches = nlohmann::json::array();
+    for (const HttpExchange* ex : find_all_in_case(*c, predicate_arg(predicate_json))) matches.push_back(exchange_match_json(*ex));
+    *out_json = capi::dup_string(nlohmann::json{{"matches", matches}}.dump());
+  });
+}
+
+sp_status sp_session_close(char** out_capture_path, sp_session* session, const char* out_path) {
+  return guarded([&] {
+    require(session, "session");
+    ClosedSession closed = session->store->close(session->session->id(), out_path ? out_path : "");
+    if (out_capture_path) *out_capture_path = capi::dup_string(closed.capture_path);
+  });
+}
+
+}  // extern "C"

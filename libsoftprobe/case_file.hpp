@@ -1,0 +1,48 @@
+// The case file (contract section 2): parsing the OTLP JSON profile into
+// exchanges, and writing one back pretty-printed with a stable key order.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http_exchange.hpp"
+
+namespace softprobe {
+
+// The contract's recommended limits. Input over a limit is an error naming
+// the limit, never a silent truncation; callers raise a limit explicitly.
+struct CaseLimits {
+  std::size_t max_spans = 100;
+  std::size_t max_attributes_per_span = 128;
+  std::size_t max_string_bytes = 64 * 1024;
+  std::size_t max_trace_bytes = 1024 * 1024;  // compact JSON size of one trace document
+};
+
+// Reads {"maxSpans", "maxAttributesPerSpan", "maxStringBytes", "maxTraceBytes"}
+// over the defaults; throws Error(invalid_argument) naming a bad field.
+CaseLimits case_limits_from_json(const nlohmann::json& j);
+
+struct CaseFile {
+  std::string version, case_id, suite, mode, created_at;
+  std::vector<HttpExchange> exchanges;  // every span, file order
+  std::size_t trace_count = 0;
+  nlohmann::json rules = nlohmann::json::array();     // case-embedded rules, validated when loaded into a session
+  nlohmann::json fixtures = nlohmann::json::array();
+  nlohmann::json extra = nlohmann::json::object();    // unknown top-level keys, kept as they were
+};
+
+// Parses case JSON text. Throws Error with code invalid_json (syntax; the
+// message gives the byte offset), invalid_case (structure; the message gives
+// the JSON path) or limit_exceeded (names the limit).
+CaseFile parse_case(std::string_view json_text, const CaseLimits& limits = {});
+CaseFile case_from_json(const nlohmann::json& doc, const CaseLimits& limits = {});
+
+// Pretty-printed case JSON: fixed top-level order (version, caseId, suite,
+// mode, createdAt, traces, rules, fixtures, then kept keys), one trace
+// document per traceId (first-seen order), spans grouped by service.
+std::string serialize_case(const CaseFile& c);
+
+}  // namespace softprobe

@@ -1,0 +1,93 @@
+#include "rule_set.hpp"
+
+#include <algorithm>
+
+#include "rule_matcher.hpp"
+
+namespace softprobe {
+
+RuleSet::RuleSet(RuleList case_rules, RuleList session_rules)
+    : case_rules_(std::move(case_rules)), session_rules_(std::move(session_rules)) {
+  for (const auto& r : case_rules_) ranked_.push_back(r.get());
+  for (const auto& r : session_rules_) ranked_.push_back(r.get());
+  // Winner = max of (priority, layer, position in its layer).
+  std::sort(ranked_.begin(), ranked_.end(), [](const Rule* a, const Rule* b) {
+    if (a->priority != b->priority) return a->priority > b->priority;
+    if (a->layer != b->layer) return a->layer > b->layer;
+    return a->position > b->position;
+  });
+  for (std::uint32_t i = 0; i < ranked_.size(); ++i) {
+    const RuleWhen& w = ranked_[i]->when;
+    if (w.host) {
+      HostBucket& hb = by_host_[*w.host];
+      (w.path ? hb.by_path[*w.path] : hb.any_path).push_back(i);
+    } else if (w.path) {
+      by_path_[*w.path].push_back(i);
+    } else {
+      unindexed_.push_back(i);
+    }
+  }
+}
+
+const Rule* RuleSet::best_match(const MatchRequest& req, Band band) const {
+  // Candidate lists, each sorted best-first; a k-way merge visits candidates
+  // in rank order so the first match is the winner.
+  const Bucket* lists[8];
+  std::size_t n = 0;
+  auto add = [&](const Bucket* b) {
+    if (b && !b->empty()) lists[n++] = b;
+  };
+  auto add_host = [&](std::string_view key) {
+    auto it = by_host_.find(key);
+    if (it == by_host_.end()) return;
+    add(&it->second.any_path);
+    auto p = it->second.by_path.find(req.view.path);
+    if (p != it->second.by_path.end()) add(&p->second);
+  };
+  add_host(req.host);
+  add_host(req.host_port);
+  if (auto p = by_path_.find(req.view.path); p != by_path_.end()) add(&p->second);
+  add(&unindexed_);
+
+  std::size_t pos[8] = {};
+  for (;;) {
+    std::size_t best_list = n;
+    std::uint32_t best = UINT32_MAX;
+    for (std::size_t k = 0; k < n; ++k)
+      if (pos[k] < lists[k]->size() && (*lists[k])[pos[k]] < best) {
+        best = (*lists[k])[pos[k]];
+        best_list = k;
+      }
+    if (best_list == n) return nullptr;
+    ++pos[best_list];
+    const Rule* rule = ranked_[best];
+    if (band == Band::non_negative && rule->priority < 0) return nullptr;  // ranked: the rest are negative too
+    if (band == Band::negative && rule->priority >= 0) continue;
+    if (rule->consume_once && rule->retired.load(std::memory_order_acquire)) continue;
+    if (!rule_matches(*rule, req)) continue;
+    if (rule->consume_once) {
+      bool expected = false;
+      if (!rule->retired.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) continue;  // lost the race
+    }
+    return rule;
+  }
+}
+
+const Rule* RuleSet::closest_rule(const MatchRequest& req) const {
+  const Rule* best = nullptr;
+  std::size_t best_passed = 0;
+  double best_ratio = -1;
+  for (const Rule* rule : ranked_) {  // rank order: ties keep the higher-ranked rule
+    auto results = explain_rule(*rule, req);
+    std::size_t passed = std::count_if(results.begin(), results.end(), [](const PredicateResult& r) { return r.passed; });
+    double ratio = results.empty() ? 1.0 : double(passed) / double(results.size());
+    if (passed > best_passed || (passed == best_passed && ratio > best_ratio)) {
+      best = rule;
+      best_passed = passed;
+      best_ratio = ratio;
+    }
+  }
+  return best;
+}
+
+}  // namespace softprobe

@@ -1,0 +1,111 @@
+// A session: one test-scoped context (contract section 1). Mutations are
+// validated first and published as one new snapshot, so a bad document never
+// changes anything and never bumps the revision. Decisions read the current
+// snapshot without locking.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "capture.hpp"
+#include "case_file.hpp"
+#include "decision.hpp"
+#include "redaction.hpp"
+#include "request.hpp"
+#include "session_snapshot.hpp"
+
+namespace softprobe {
+
+enum class SessionMode { capture, replay, generate };
+const char* session_mode_name(SessionMode m) noexcept;
+
+struct SessionOptions {
+  SessionMode mode = SessionMode::replay;
+  nlohmann::json policy;  // null: the default policy (allow)
+  std::string case_id;    // id of the case a capture writes
+  std::string suite;
+  Redaction redaction;
+  CaseLimits limits;  // for load-case
+};
+
+// Reads {"mode","policy","caseId","suite","redaction","limits"}; unknown keys
+// and bad values are Error(invalid_argument) naming the field.
+SessionOptions session_options_from_json(const nlohmann::json& j);
+
+class Session {
+ public:
+  Session(std::string id, SessionOptions options);
+
+  const std::string& id() const noexcept { return id_; }
+  SessionMode mode() const noexcept { return options_.mode; }
+  std::uint64_t revision() const noexcept { return revision_.load(std::memory_order_acquire); }
+  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+  const CaseLimits& limits() const noexcept { return options_.limits; }
+
+  // Mutations: validate, then publish and bump the revision. On error
+  // nothing changes.
+  void set_rules(const nlohmann::json& document);  // replaces the session rules
+  void set_policy(const nlohmann::json& policy);
+  void load_case(std::shared_ptr<const CaseFile> loaded);  // validates its embedded rules
+  void set_auth_fixtures(const nlohmann::json& fixtures);
+
+  std::shared_ptr<const SessionSnapshot> snapshot() const { return snapshot_.load(std::memory_order_acquire); }
+
+  // The decision for one request. Thread-safe, lock-free on hits.
+  Decision decide(const RequestView& request);
+
+  // Records an observed exchange (redacted before it is stored).
+  void record(HttpExchange exchange);
+  std::size_t captured_count() const;
+
+  // The captured exchanges as a case document (not yet written).
+  CaseFile captured_case() const;
+
+  // Closes the session. For capture and generate sessions, writes the case
+  // atomically to `out_path` (or the default capture path) and returns the
+  // path written; returns "" otherwise. Throws Error(session_closed) when
+  // already closed, Error(io) when the write fails (the session stays open
+  // so the capture is not lost).
+  std::string close(const std::string& out_path);
+
+  nlohmann::json rules_document() const;
+  nlohmann::json stats_json() const;
+  nlohmann::json state_json() const;
+  // Recent strict misses (newest last), each explained.
+  nlohmann::json strict_misses_json() const;
+
+  std::chrono::steady_clock::time_point last_used() const noexcept;
+
+ private:
+  void publish(std::shared_ptr<const SessionSnapshot> next);  // caller holds mutate_mu_
+  void ensure_open() const;
+  Decision strict_miss(const MatchRequest& req, std::shared_ptr<const SessionSnapshot> snap);
+  void touch() noexcept;
+
+  const std::string id_;
+  const SessionOptions options_;
+  std::atomic<std::uint64_t> revision_{0};
+  std::atomic<bool> closed_{false};
+  std::atomic<std::int64_t> last_used_ns_;
+
+  std::mutex mutate_mu_;  // serializes writers; readers never take it
+  std::atomic<std::shared_ptr<const SessionSnapshot>> snapshot_;
+
+  std::atomic<std::uint64_t> injected_{0}, extracted_{0}, strict_misses_{0};
+  mutable std::mutex miss_mu_;  // strict-miss path only
+  std::deque<std::shared_ptr<const MissedRequest>> recent_misses_;
+
+  mutable std::mutex capture_mu_;
+  std::vector<HttpExchange> captured_;
+};
+
+// SOFTPROBE_CAPTURE_CASE_PATH, else "./captured.case.json".
+std::string default_capture_path();
+
+}  // namespace softprobe

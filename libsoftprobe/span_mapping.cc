@@ -1,0 +1,107 @@
+#include "span_mapping.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+#include "text.hpp"
+
+namespace softprobe {
+
+namespace {
+
+constexpr std::string_view kReqHeader = "http.request.header.";
+constexpr std::string_view kRespHeader = "http.response.header.";
+
+// Headers joined with ", " per name, sorted by name: the case-file form.
+std::vector<std::pair<std::string, std::string>> joined_headers(const Headers& headers) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : headers) {
+    std::string lower = text::to_lower(name);
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == lower; });
+    if (it == out.end()) out.emplace_back(std::move(lower), value);
+    else it->second += ", " + value;
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+}  // namespace
+
+void apply_span_attributes(const std::vector<Attribute>& attrs, const std::string& resource_service, HttpExchange& ex) {
+  for (const auto& a : attrs) {
+    const std::string& k = a.key;
+    if (k == "sp.session.id") ex.session_id = a.text;
+    else if (k == "sp.traffic.direction") ex.direction = a.text;
+    else if (k == "sp.span.type") ex.span_type = a.text;
+    else if (k == "sp.service.name") ex.service = a.text;
+    else if (k == "url.host") ex.host = a.text;
+    else if (k == "url.path") ex.path = a.text;
+    else if (k == "url.query") ex.query = a.text;
+    else if (k == "url.full") ex.url_full = a.text;
+    else if (k == "url.scheme") ex.scheme = a.text;
+    else if (k == "http.request.method") ex.method = a.text;
+    else if (k == "http.request.body") ex.request_body = a.text;
+    else if (k == "http.response.body") ex.response_body = a.text;
+    else if (k == "http.response.status_code") {
+      if (a.kind == AttributeKind::int_value) ex.status = int(a.int_value);
+      else if (a.kind == AttributeKind::string_value && !a.text.empty() &&
+               std::all_of(a.text.begin(), a.text.end(), [](char c) { return c >= '0' && c <= '9'; }) && a.text.size() < 10)
+        ex.status = std::stoi(a.text);
+      else ex.tags.emplace_back(k, a.text);
+    } else if (text::starts_with(k, kReqHeader)) {
+      ex.request_headers.emplace_back(text::to_lower(std::string_view(k).substr(kReqHeader.size())), a.text);
+    } else if (text::starts_with(k, kRespHeader)) {
+      ex.response_headers.emplace_back(text::to_lower(std::string_view(k).substr(kRespHeader.size())), a.text);
+    } else {
+      ex.tags.emplace_back(k, a.text);
+    }
+  }
+  if (ex.service.empty()) ex.service = resource_service;
+  // Envoy sends the method as a pseudo-header; proxies name spans "HTTP GET".
+  if (ex.method.empty()) {
+    for (const auto& [name, value] : ex.request_headers)
+      if (name == ":method") ex.method = value;
+  }
+  if (ex.method.empty() && text::starts_with(ex.name, "HTTP ")) ex.method = ex.name.substr(5);
+}
+
+nlohmann::ordered_json exchange_to_span(const HttpExchange& ex) {
+  using nlohmann::ordered_json;
+  ordered_json attrs = ordered_json::array();
+  auto add = [&](const char* key, const std::string& value) {
+    if (!value.empty()) attrs.push_back(string_attribute(key, value));
+  };
+  add("sp.session.id", ex.session_id);
+  add("sp.traffic.direction", ex.direction);
+  add("sp.span.type", ex.span_type);
+  add("sp.service.name", ex.service);
+  add("url.scheme", ex.scheme);
+  add("url.host", ex.host);
+  add("url.path", ex.path);
+  add("url.query", ex.query);
+  add("url.full", ex.url_full);
+  add("http.request.method", ex.method);
+  for (const auto& [name, value] : joined_headers(ex.request_headers))
+    attrs.push_back(string_attribute(std::string(kReqHeader) + name, value));
+  attrs.push_back(body_attribute("http.request.body", ex.request_body));
+  if (ex.status) {
+    attrs.push_back(int_attribute("http.response.status_code", *ex.status));
+    for (const auto& [name, value] : joined_headers(ex.response_headers))
+      attrs.push_back(string_attribute(std::string(kRespHeader) + name, value));
+    attrs.push_back(body_attribute("http.response.body", ex.response_body));
+  }
+  for (const auto& [key, value] : ex.tags) attrs.push_back(string_attribute(key, value));
+
+  ordered_json span;
+  span["traceId"] = ex.trace_id;
+  span["spanId"] = ex.span_id;
+  if (!ex.parent_span_id.empty()) span["parentSpanId"] = ex.parent_span_id;
+  span["name"] = ex.name.empty() ? "HTTP " + ex.method : ex.name;
+  span["kind"] = ex.direction == "inbound" ? 2 : 3;  // SERVER : CLIENT
+  if (!ex.start_time_unix_nano.empty()) span["startTimeUnixNano"] = ex.start_time_unix_nano;
+  if (!ex.end_time_unix_nano.empty()) span["endTimeUnixNano"] = ex.end_time_unix_nano;
+  span["attributes"] = std::move(attrs);
+  return span;
+}
+
+}  // namespace softprobe
