@@ -1,0 +1,196 @@
+#include "case_file.hpp"
+
+#include "case_lookup.hpp"
+#include "test_support.hpp"
+
+using namespace softprobe;
+using sp_test::expect_error;
+using sp_test::fixture;
+using nlohmann::json;
+
+TEST_CASE("the golden fragment case parses into one outbound exchange", "[case]") {
+  CaseFile c = parse_case(fixture("fragment-happy-path.case.json"));
+  CHECK(c.case_id == "fragment-happy-path");
+  CHECK(c.version == "1.0.0");
+  CHECK(c.trace_count == 1);
+  REQUIRE(c.exchanges.size() == 1);
+  const HttpExchange& ex = c.exchanges[0];
+  CHECK(ex.direction == "outbound");
+  CHECK(ex.span_type == "extract");
+  CHECK(ex.service == "api");  // from the resource's service.name
+  CHECK(ex.host == "softprobe-proxy:8084");
+  CHECK(ex.path == "/fragment");
+  CHECK(ex.method == "GET");
+  REQUIRE(ex.status);
+  CHECK(*ex.status == 200);
+  CHECK(ex.response_body == "{\"dep\":\"ok\"}\n");
+}
+
+TEST_CASE("a case with no traces parses", "[case]") {
+  CaseFile c = parse_case(fixture("minimal.case.json"));
+  CHECK(c.case_id == "example-minimal");
+  CHECK(c.exchanges.empty());
+}
+
+TEST_CASE("every AnyValue kind decodes", "[case]") {
+  CaseFile c = parse_case(fixture("all-kinds.case.json"));
+  REQUIRE(c.exchanges.size() == 4);
+  const HttpExchange& post = c.exchanges[0];
+  CHECK(post.status == 201);  // intValue given as a decimal string
+  CHECK(post.query == "expand=customer");
+  CHECK(post.scheme == "https");
+  CHECK(post.service == "checkout");
+  CHECK(post.start_time_unix_nano == "1713175200000000000");
+  CHECK(post.end_time_unix_nano == "1713175200050000000");  // a JSON number is accepted too
+  CHECK(post.request_headers == Headers{{"content-type", "application/json"}});
+  auto tag = [&](const std::string& key) {
+    for (const auto& [k, v] : post.tags)
+      if (k == key) return v;
+    return std::string("<absent>");
+  };
+  CHECK(tag("app.retry") == "true");
+  CHECK(tag("app.ratio") == "0.25");
+  CHECK(tag("app.count") == "7");
+  CHECK(json::parse(tag("app.list"))["values"].size() == 2);
+  CHECK(json::parse(tag("app.map"))["values"][0]["key"] == "k");
+  const HttpExchange& png = c.exchanges[1];
+  CHECK(png.status == 200);  // intValue as a JSON number
+  CHECK(png.response_body == std::string("\x89PNG\x00\xff", 6));  // bytesValue decoded
+  CHECK(c.exchanges[2].service == "gateway");
+  CHECK_FALSE(c.exchanges[3].status);  // no response on this span
+  CHECK(c.extra["owner"] == "team-payments");  // unknown top-level keys are kept
+  CHECK(c.rules.size() == 1);
+}
+
+TEST_CASE("malformed case input gets an error naming the problem and the place", "[case][errors]") {
+  SECTION("not JSON") {
+    auto e = expect_error(ErrorCode::invalid_json, [] { parse_case("{\"version\": \"1.0.0\", "); });
+    CHECK_THAT(e.what(), Catch::Contains("not valid JSON"));
+    CHECK(e.details().contains("byte"));
+  }
+  SECTION("missing caseId") {
+    auto e = expect_error(ErrorCode::invalid_case, [] { parse_case(R"({"version":"1.0.0","traces":[]})"); });
+    CHECK_THAT(e.what(), Catch::Contains("$: missing required key \"caseId\""));
+  }
+  SECTION("traces not an array") {
+    auto e = expect_error(ErrorCode::invalid_case, [] { parse_case(R"({"version":"1","caseId":"x","traces":{}})"); });
+    CHECK_THAT(e.what(), Catch::Contains("$.traces: must be an array"));
+  }
+  SECTION("span without spanId") {
+    auto e = expect_error(ErrorCode::invalid_case, [] {
+      parse_case(R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","attributes":[]}]}]}]}]})");
+    });
+    CHECK_THAT(e.what(), Catch::Contains("$.traces[0].resourceSpans[0].scopeSpans[0].spans[0]: missing required key \"spanId\""));
+  }
+  SECTION("intValue that is not a number") {
+    auto e = expect_error(ErrorCode::invalid_case, [] {
+      parse_case(R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","spanId":"b","attributes":[{"key":"http.response.status_code","value":{"intValue":"2o0"}}]}]}]}]}]})");
+    });
+    CHECK_THAT(e.what(), Catch::Contains("attributes[0].value.intValue: intValue \"2o0\" is not a decimal integer"));
+  }
+  SECTION("bad base64") {
+    auto e = expect_error(ErrorCode::invalid_case, [] {
+      parse_case(R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","spanId":"b","attributes":[{"key":"http.response.body","value":{"bytesValue":"!!"}}]}]}]}]}]})");
+    });
+    CHECK_THAT(e.what(), Catch::Contains("bytesValue: is not valid base64"));
+  }
+  SECTION("unknown AnyValue kind") {
+    auto e = expect_error(ErrorCode::invalid_case, [] {
+      parse_case(R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","spanId":"b","attributes":[{"key":"k","value":{"textValue":"x"}}]}]}]}]}]})");
+    });
+    CHECK_THAT(e.what(), Catch::Contains("unknown AnyValue kind \"textValue\""));
+  }
+}
+
+namespace {
+
+json one_span_case(std::size_t spans, std::size_t attrs, std::size_t string_bytes) {
+  json span_list = json::array();
+  for (std::size_t i = 0; i < spans; ++i) {
+    json a = json::array();
+    for (std::size_t k = 0; k < attrs; ++k) a.push_back({{"key", "k" + std::to_string(k)}, {"value", {{"stringValue", "v"}}}});
+    if (string_bytes) a.push_back({{"key", "http.response.body"}, {"value", {{"stringValue", std::string(string_bytes, 'x')}}}});
+    span_list.push_back({{"traceId", "t"}, {"spanId", "s" + std::to_string(i)}, {"attributes", a}});
+  }
+  return {{"version", "1.0.0"}, {"caseId", "limits"}, {"traces", json::array({{{"resourceSpans", json::array({{{"scopeSpans", json::array({{{"spans", span_list}}})}}})}}})}};
+}
+
+}  // namespace
+
+TEST_CASE("case limits are enforced with errors naming the limit, and can be raised explicitly", "[case][limits]") {
+  SECTION("spans per case") {
+    std::string text = one_span_case(101, 1, 0).dump();
+    auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text); });
+    CHECK_THAT(e.what(), Catch::Contains("maxSpans"));
+    CHECK(e.details()["limit"] == "maxSpans");
+    CaseLimits raised;
+    raised.max_spans = 200;
+    CHECK(parse_case(text, raised).exchanges.size() == 101);
+  }
+  SECTION("attributes per span") {
+    std::string text = one_span_case(1, 129, 0).dump();
+    auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text); });
+    CHECK(e.details()["limit"] == "maxAttributesPerSpan");
+    CHECK_THAT(e.what(), Catch::Contains("spans[0].attributes"));
+    CaseLimits raised;
+    raised.max_attributes_per_span = 200;
+    CHECK(parse_case(text, raised).exchanges[0].tags.size() == 129);
+  }
+  SECTION("bytes per string attribute") {
+    std::string text = one_span_case(1, 0, 64 * 1024 + 1).dump();
+    auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text); });
+    CHECK(e.details()["limit"] == "maxStringBytes");
+    CHECK(e.details()["actual"] == 64 * 1024 + 1);
+    CHECK(parse_case(one_span_case(1, 0, 64 * 1024).dump()).exchanges[0].response_body.size() == 64 * 1024);  // at the limit: fine
+  }
+  SECTION("bytes per trace document") {
+    CaseLimits raised;
+    raised.max_string_bytes = 2 * 1024 * 1024;
+    std::string text = one_span_case(1, 0, 1024 * 1024).dump();
+    auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text, raised); });
+    CHECK(e.details()["limit"] == "maxTraceBytes");
+    CHECK_THAT(e.what(), Catch::Contains("$.traces[0]"));
+    raised.max_trace_bytes = 4 * 1024 * 1024;
+    CHECK(parse_case(text, raised).exchanges.size() == 1);
+  }
+  SECTION("limits from JSON") {
+    CaseLimits l = case_limits_from_json(json{{"maxSpans", 5}, {"maxStringBytes", 10}});
+    CHECK(l.max_spans == 5);
+    CHECK(l.max_string_bytes == 10);
+    CHECK(l.max_attributes_per_span == 128);
+    auto e = expect_error(ErrorCode::invalid_argument, [] { case_limits_from_json(json{{"maxSpan", 5}}); });
+    CHECK_THAT(e.what(), Catch::Contains("limits.maxSpan: unknown limit"));
+    expect_error(ErrorCode::invalid_argument, [] { case_limits_from_json(json{{"maxSpans", -1}}); });
+  }
+}
+
+TEST_CASE("writing a case round-trips and is stable", "[case][write]") {
+  CaseFile c = parse_case(fixture("all-kinds.case.json"));
+  std::string first = serialize_case(c);
+  CaseFile back = parse_case(first);
+  std::string second = serialize_case(back);
+  CHECK(first == second);  // two writes of the same content are byte-identical
+  REQUIRE(back.exchanges.size() == c.exchanges.size());
+  for (std::size_t i = 0; i < c.exchanges.size(); ++i) {
+    const auto& a = c.exchanges[i];
+    const auto& b = back.exchanges[i];
+    CHECK(a.span_id == b.span_id);
+    CHECK(a.trace_id == b.trace_id);
+    CHECK(a.method == b.method);
+    CHECK(a.host == b.host);
+    CHECK(a.path == b.path);
+    CHECK(a.status == b.status);
+    CHECK(a.response_body == b.response_body);  // binary bodies survive via bytesValue
+    CHECK(a.service == b.service);
+  }
+  CHECK(back.extra["owner"] == "team-payments");
+  // Stable top-level order: version, caseId, suite, mode, createdAt, traces, rules, fixtures, then kept keys.
+  auto pos = [&](const char* key) { return first.find(std::string("\"") + key + "\":"); };
+  CHECK(pos("version") < pos("caseId"));
+  CHECK(pos("caseId") < pos("suite"));
+  CHECK(pos("createdAt") < pos("traces"));
+  CHECK(pos("fixtures") < pos("owner"));
+  CHECK(first.find("\n  \"caseId\"") != std::string::npos);  // pretty-printed
+  // Binary body written as bytesValue, text as stringValue.
+  CHECK(first.find("\"bytesValue\": \"iVBORwD/\"") != std::string::npos);
+}

@@ -1,0 +1,249 @@
+#include "rule.hpp"
+
+#include "rule_matcher.hpp"
+#include "rule_set.hpp"
+#include "test_support.hpp"
+
+using namespace softprobe;
+using sp_test::expect_error;
+using sp_test::Req;
+using nlohmann::json;
+
+namespace {
+
+RuleList rules(const json& list, RuleLayer layer = RuleLayer::session) { return parse_rules(json{{"version", 1}, {"rules", list}}, layer); }
+
+json mock(const json& when, int status = 200) {
+  return {{"when", when}, {"then", {{"action", "mock"}, {"response", {{"status", status}}}}}};
+}
+
+json with(json base, const json& extra) {
+  base.update(extra);
+  return base;
+}
+
+bool matches(const json& when, Req r) {
+  auto list = rules(json::array({mock(when)}));
+  auto v = r.view();
+  return rule_matches(*list[0], MatchRequest(v));
+}
+
+}  // namespace
+
+TEST_CASE("a full rule parses", "[rules]") {
+  auto list = rules(json::array({{{"name", "stripe-mock"}, {"priority", 100}, {"consume", "once"}, {"latencyMs", 25},
+                                  {"when", {{"direction", "outbound"}, {"method", "post"}, {"host", "API.stripe.com"}, {"pathPrefix", "/v1/payment_intents"}}},
+                                  {"then", {{"action", "mock"}, {"response", {{"status", 201}, {"headers", {{"x-a", "1"}}}, {"body", {{"id", "pi_test"}}}}}}}}}));
+  REQUIRE(list.size() == 1);
+  const Rule& r = *list[0];
+  CHECK(r.name == "stripe-mock");
+  CHECK(r.priority == 100);
+  CHECK(r.consume_once);
+  CHECK(r.latency_ms == 25);
+  CHECK(*r.when.method == "POST");
+  CHECK(*r.when.host == "api.stripe.com");
+  CHECK(r.action == Action::mock);
+  CHECK(r.response->status == 201);
+  CHECK(r.response->body == "{\"id\":\"pi_test\"}");  // JSON values are serialized
+  CHECK(r.response->headers == Headers{{"x-a", "1"}, {"content-type", "application/json"}});
+}
+
+TEST_CASE("mock defaults, error, passthrough, capture_only and bodyBase64", "[rules]") {
+  auto list = rules(json::array({
+      {{"then", {{"action", "mock"}}}},
+      {{"then", {{"action", "error"}, {"error", {{"status", 503}, {"body", "down"}}}}}},
+      {{"then", {{"action", "passthrough"}}}},
+      {{"then", {{"action", "capture_only"}}}},
+      {{"then", {{"action", "mock"}, {"response", {{"bodyBase64", "AAEC"}}}}}},
+  }));
+  CHECK(list[0]->response->status == 200);
+  CHECK(list[0]->response->body.empty());
+  CHECK(list[1]->action == Action::error);
+  CHECK(list[1]->response->status == 503);
+  CHECK(list[1]->response->body == "down");
+  CHECK(list[2]->action == Action::passthrough);
+  CHECK(list[3]->action == Action::capture_only);
+  CHECK(list[4]->response->body == std::string("\0\1\2", 3));
+}
+
+TEST_CASE("invalid rules name the rule index and the field", "[rules][errors]") {
+  auto check = [](const json& rule, const std::string& expected_message, const std::string& field) {
+    auto e = expect_error(ErrorCode::invalid_rule, [&] { rules(json::array({mock({}), rule})); });
+    CHECK_THAT(e.what(), Catch::Contains(expected_message));
+    CHECK(e.details()["ruleIndex"] == 1);
+    CHECK(e.details()["field"] == field);
+  };
+  check({{"when", {}}, {"then", {{"action", "mock"}}}, {"prio", 1}}, "rules[1].prio: unknown key", "prio");
+  check({{"when", {{"hostt", "x"}}}, {"then", {{"action", "mock"}}}}, "rules[1].when.hostt: unknown key (expected one of: direction", "when.hostt");
+  check({{"then", {{"action", "mock"}, {"respnse", {}}}}}, "rules[1].then.respnse: unknown key", "then.respnse");
+  check({{"when", {}}}, "rules[1].then: is required", "then");
+  check({{"then", {{"response", {}}}}}, "rules[1].then.action: is required", "then.action");
+  check({{"then", {{"action", "stub"}}}}, "unknown action \"stub\"", "then.action");
+  check({{"priority", "high"}, {"then", {{"action", "mock"}}}}, "rules[1].priority: must be an integer, got string", "priority");
+  check({{"when", {{"method", 5}}}, {"then", {{"action", "mock"}}}}, "rules[1].when.method: must be a string, got number", "when.method");
+  check({{"consume", "twice"}, {"then", {{"action", "mock"}}}}, "must be \"many\" or \"once\"", "consume");
+  check({{"then", {{"action", "error"}}}}, "rules[1].then.error: is required", "then.error");
+  check({{"then", {{"action", "error"}, {"error", {{"body", "x"}}}}}}, "rules[1].then.error.status: is required", "then.error.status");
+  check({{"then", {{"action", "mock"}, {"response", {{"status", 42}}}}}}, "rules[1].then.response.status: must be an integer HTTP status", "then.response.status");
+  check({{"when", {{"bodyJsonPath", "amount"}}}, {"then", {{"action", "mock"}}}}, "must start with '$'", "when.bodyJsonPath");
+  check({{"when", {{"equals", 1}}}, {"then", {{"action", "mock"}}}}, "needs \"bodyJsonPath\"", "when.equals");
+  check({{"when", {{"direction", "sideways"}}}, {"then", {{"action", "mock"}}}}, "must be \"outbound\" or \"inbound\"", "when.direction");
+  check({{"then", {{"action", "passthrough"}, {"response", {}}}}}, "is not allowed with action \"passthrough\"", "then.response");
+  check(json::array(), "a rule must be an object", "");
+}
+
+TEST_CASE("the deprecated replay action points to findInCase + mockOutbound", "[rules][errors]") {
+  auto e = expect_error(ErrorCode::invalid_rule, [] { rules(json::array({{{"then", {{"action", "replay"}}}}})); });
+  CHECK_THAT(e.what(), Catch::Contains("deprecated"));
+  CHECK_THAT(e.what(), Catch::Contains("findInCase"));
+  CHECK_THAT(e.what(), Catch::Contains("mockOutbound"));
+}
+
+TEST_CASE("rules documents: version, bare arrays, unknown keys", "[rules][errors]") {
+  CHECK(parse_rules(json::array({mock({})}), RuleLayer::session).size() == 1);
+  expect_error(ErrorCode::invalid_rule, [] { parse_rules(json{{"version", 2}, {"rules", json::array()}}, RuleLayer::session); });
+  expect_error(ErrorCode::invalid_rule, [] { parse_rules(json{{"version", 1}}, RuleLayer::session); });
+  auto e = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json{{"version", 1}, {"rules", json::array()}, {"x", 1}}, RuleLayer::session); });
+  CHECK_THAT(e.what(), Catch::Contains("unknown key \"x\""));
+  auto c = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::array({{{"then", 1}}}), RuleLayer::case_rules); });
+  CHECK_THAT(c.what(), Catch::Contains("case rules[0].then"));
+}
+
+TEST_CASE("each predicate matches and fails as specified", "[rules][predicates]") {
+  Req r = sp_test::get("API.Example.com", "/v1/items/7");
+  r.method = "post";
+  r.scheme = "https";
+  r.service = "checkout";
+  r.query = "a=1";
+  r.headers = {{"X-Tenant", "acme"}, {"Accept", "text/plain"}, {"Accept", "application/json"}};
+  r.tags = {{"test.name", "pays"}, {"retry", "3"}, {"flag", "true"}};
+  r.body = R"({"amount":42,"items":[{"sku":"a"},{"sku":"b"}],"customer":{"email":"x@y"}})";
+
+  CHECK(matches(json::object(), r));  // empty when matches everything
+  CHECK(matches({{"direction", "outbound"}}, r));
+  CHECK_FALSE(matches({{"direction", "inbound"}}, r));
+  CHECK(matches({{"method", "POST"}}, r));
+  CHECK_FALSE(matches({{"method", "GET"}}, r));
+  CHECK(matches({{"host", "api.example.com"}}, r));
+  CHECK(matches({{"host", "api.example.com:443"}}, r));  // effective port of https
+  CHECK_FALSE(matches({{"host", "api.example.com:8443"}}, r));
+  CHECK_FALSE(matches({{"host", "example.com"}}, r));
+  CHECK(matches({{"hostSuffix", ".example.com"}}, r));
+  CHECK_FALSE(matches({{"hostSuffix", ".example.org"}}, r));
+  CHECK(matches({{"notHostSuffix", {".internal", ".local"}}}, r));
+  CHECK_FALSE(matches({{"notHostSuffix", {".internal", "example.com"}}}, r));
+  CHECK(matches({{"path", "/v1/items/7"}}, r));
+  CHECK_FALSE(matches({{"path", "/v1/items"}}, r));
+  CHECK(matches({{"pathPrefix", "/v1/items"}}, r));
+  CHECK_FALSE(matches({{"pathPrefix", "/v2"}}, r));
+  CHECK(matches({{"service", "checkout"}}, r));
+  CHECK_FALSE(matches({{"service", "billing"}}, r));
+  CHECK(matches({{"headers", {{"x-tenant", "acme"}}}}, r));  // names case-insensitive
+  CHECK_FALSE(matches({{"headers", {{"x-tenant", "ACME"}}}}, r));  // values exact
+  CHECK(matches({{"headers", {{"accept", {"text/plain", "application/json"}}}}}, r));  // all required
+  CHECK(matches({{"headers", {{"accept", "text/plain, application/json"}}}}, r));    // joined form
+  CHECK_FALSE(matches({{"headers", {{"accept", {"text/plain", "text/html"}}}}}, r));
+  CHECK_FALSE(matches({{"headers", {{"x-missing", "1"}}}}, r));
+  CHECK(matches({{"bodyJsonPath", "$.amount"}}, r));
+  CHECK(matches({{"bodyJsonPath", "$.amount"}, {"equals", 42}}, r));
+  CHECK_FALSE(matches({{"bodyJsonPath", "$.amount"}, {"equals", 43}}, r));
+  CHECK(matches({{"bodyJsonPath", "$.items[*].sku"}, {"equals", "b"}}, r));
+  CHECK(matches({{"bodyJsonPath", "$..email"}}, r));
+  CHECK_FALSE(matches({{"bodyJsonPath", "$.missing"}}, r));
+  CHECK(matches({{"traceTags", {{"test.name", "pays"}, {"retry", 3}, {"flag", true}}}}, r));
+  CHECK_FALSE(matches({{"traceTags", {{"test.name", "other"}}}}, r));
+  CHECK_FALSE(matches({{"traceTags", {{"absent", "x"}}}}, r));
+  CHECK(matches({{"method", "POST"}, {"host", "api.example.com"}, {"pathPrefix", "/v1"}, {"headers", {{"x-tenant", "acme"}}}}, r));
+
+  Req not_json = r;
+  not_json.body = "amount=42";
+  CHECK_FALSE(matches({{"bodyJsonPath", "$.amount"}}, not_json));
+}
+
+TEST_CASE("host predicates honour explicit ports in the request", "[rules][predicates]") {
+  Req r = sp_test::get("localhost:8080", "/x");
+  CHECK(matches({{"host", "localhost"}}, r));
+  CHECK(matches({{"host", "localhost:8080"}}, r));
+  CHECK_FALSE(matches({{"host", "localhost:80"}}, r));
+  Req p = sp_test::get("localhost", "/x");
+  p.port = 9000;
+  CHECK(matches({{"host", "localhost:9000"}}, p));
+}
+
+TEST_CASE("precedence: max of (priority, layer, position)", "[rules][precedence]") {
+  Req r = sp_test::get("api.example.com", "/v1/a");
+  auto v = r.view();
+  MatchRequest req(v);
+  auto winner = [&](const json& case_list, const json& session_list) {
+    RuleSet set(parse_rules(case_list, RuleLayer::case_rules), parse_rules(session_list, RuleLayer::session));
+    const Rule* w = set.best_match(req, RuleSet::Band::non_negative);
+    return w ? w->response->status : 0;
+  };
+  // Higher priority wins whatever the layer.
+  CHECK(winner(json::array({with(mock({}, 201), {{"priority", 5}})}), json::array({mock({}, 202)})) == 201);
+  // Equal priority: the later layer (session) wins.
+  CHECK(winner(json::array({mock({}, 201)}), json::array({mock({}, 202)})) == 202);
+  // Same layer, same priority: the later entry wins.
+  CHECK(winner(json::array(), json::array({mock({}, 201), mock({}, 202), mock({{"host", "other"}}, 203)})) == 202);
+  // A specific host+path rule and a catch-all: rank decides, not specificity.
+  CHECK(winner(json::array(), json::array({mock({{"host", "api.example.com"}, {"path", "/v1/a"}}, 201), mock({}, 202)})) == 202);
+  CHECK(winner(json::array(), json::array({mock({}, 202), mock({{"host", "api.example.com"}, {"path", "/v1/a"}}, 201)})) == 201);
+  CHECK(winner(json::array(), json::array({with(mock({{"host", "api.example.com"}}, 201), {{"priority", 1}}), mock({{"path", "/v1/a"}}, 202)})) == 201);
+}
+
+TEST_CASE("the rule index agrees with a linear scan over many rules", "[rules][index]") {
+  json list = json::array();
+  for (int i = 0; i < 2000; ++i) {
+    json when;
+    switch (i % 5) {
+      case 0: when = {{"host", "h" + std::to_string(i % 37) + ".test"}}; break;
+      case 1: when = {{"host", "h" + std::to_string(i % 37) + ".test"}, {"path", "/p" + std::to_string(i % 11)}}; break;
+      case 2: when = {{"path", "/p" + std::to_string(i % 11)}}; break;
+      case 3: when = {{"hostSuffix", std::to_string(i % 7) + ".test"}, {"method", i % 2 ? "GET" : "POST"}}; break;
+      case 4: when = {{"host", "h" + std::to_string(i % 37) + ".test:8080"}}; break;
+    }
+    list.push_back(with(mock(when, 200 + i % 300), {{"priority", i % 3}, {"name", "r" + std::to_string(i)}}));
+  }
+  RuleList session = parse_rules(list, RuleLayer::session);
+  RuleSet set(RuleList{}, session);
+  int checked = 0;
+  for (int h = 0; h < 40; ++h)
+    for (int p = 0; p < 12; ++p)
+      for (const char* port : {"", ":8080"}) {
+        Req r = sp_test::get("h" + std::to_string(h) + ".test" + port, "/p" + std::to_string(p));
+        auto v = r.view();
+        MatchRequest req(v);
+        const Rule* expected = nullptr;
+        for (const auto& rule : session)
+          if (rule_matches(*rule, req) &&
+              (!expected || std::make_pair(rule->priority, rule->position) > std::make_pair(expected->priority, expected->position)))
+            expected = rule.get();
+        CHECK(set.best_match(req, RuleSet::Band::non_negative) == expected);
+        ++checked;
+      }
+  CHECK(checked == 960);
+}
+
+TEST_CASE("consume-once rules are used once, then the next rule answers", "[rules][consume]") {
+  RuleSet set(RuleList{}, rules(json::array({mock({}, 200), with(mock({}, 201), {{"consume", "once"}})})));
+  Req r = sp_test::get("a.test", "/");
+  auto v = r.view();
+  MatchRequest req(v);
+  CHECK(set.best_match(req, RuleSet::Band::non_negative)->response->status == 201);
+  CHECK(set.best_match(req, RuleSet::Band::non_negative)->response->status == 200);
+  CHECK(set.best_match(req, RuleSet::Band::non_negative)->response->status == 200);
+}
+
+TEST_CASE("near-miss explanation names the failing predicate", "[rules][explain]") {
+  auto list = rules(json::array({mock({{"method", "GET"}, {"host", "api.example.com"}, {"path", "/v1/users"}})}));
+  Req r = sp_test::get("api.example.com", "/v1/user");
+  auto v = r.view();
+  auto results = explain_rule(*list[0], MatchRequest(v));
+  REQUIRE(results.size() == 3);
+  CHECK(results[0].passed);
+  CHECK(results[1].passed);
+  CHECK_FALSE(results[2].passed);
+  CHECK(results[2].predicate == "path");
+  CHECK(results[2].expected == "/v1/users");
+  CHECK(results[2].actual == "/v1/user");
+}
