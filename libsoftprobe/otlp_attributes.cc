@@ -49,7 +49,9 @@ void decode_any_value(const nlohmann::json& value, const std::string& where, std
     return;
   }
   if (value.size() != 1) fail(where, "an AnyValue must have exactly one of stringValue, intValue, boolValue, doubleValue, bytesValue, arrayValue, kvlistValue");
-  const auto& [key, v] = *value.items().begin();
+  auto only = value.begin();  // (a structured binding to items() would dangle)
+  const std::string& key = only.key();
+  const nlohmann::json& v = only.value();
   if (key == "stringValue") {
     if (!v.is_string()) fail(where + ".stringValue", "must be a string");
     check_length(where + ".stringValue", v.get_ref<const std::string&>().size(), max_string_bytes);

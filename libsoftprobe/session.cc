@@ -90,8 +90,8 @@ std::string default_capture_path() {
 
 Session::Session(std::string id, SessionOptions options)
     : id_(std::move(id)), options_(std::move(options)), last_used_ns_(steady_now_ns()) {
-  snapshot_.store(std::make_shared<const SessionSnapshot>(parse_policy(options_.policy), RuleList{}, RuleList{},
-                                                          empty_rules_document(), nullptr, nlohmann::json::object()));
+  snapshot_ = std::make_shared<const SessionSnapshot>(parse_policy(options_.policy), RuleList{}, RuleList{},
+                                                     empty_rules_document(), nullptr, nlohmann::json::object());
 }
 
 void Session::touch() noexcept { last_used_ns_.store(steady_now_ns(), std::memory_order_relaxed); }
@@ -105,7 +105,10 @@ void Session::ensure_open() const {
 }
 
 void Session::publish(std::shared_ptr<const SessionSnapshot> next) {
-  snapshot_.store(std::move(next), std::memory_order_release);
+  {
+    std::unique_lock lock(snapshot_mu_);
+    snapshot_.swap(next);
+  }  // the old snapshot is released here, outside the lock
   revision_.fetch_add(1, std::memory_order_acq_rel);
   touch();
 }

@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -55,9 +56,14 @@ class Session {
   void load_case(std::shared_ptr<const CaseFile> loaded);  // validates its embedded rules
   void set_auth_fixtures(const nlohmann::json& fixtures);
 
-  std::shared_ptr<const SessionSnapshot> snapshot() const { return snapshot_.load(std::memory_order_acquire); }
+  std::shared_ptr<const SessionSnapshot> snapshot() const {
+    std::shared_lock lock(snapshot_mu_);
+    return snapshot_;
+  }
 
-  // The decision for one request. Thread-safe, lock-free on hits.
+  // The decision for one request. Thread-safe; takes no global lock (only
+  // this session's reader lock, for the time it takes to copy the snapshot
+  // pointer).
   Decision decide(const RequestView& request);
 
   // Records an observed exchange (redacted before it is stored).
@@ -95,7 +101,10 @@ class Session {
   std::atomic<std::int64_t> last_used_ns_;
 
   std::mutex mutate_mu_;  // serializes writers; readers never take it
-  std::atomic<std::shared_ptr<const SessionSnapshot>> snapshot_;
+  // Guards only the pointer copy. (std::atomic<std::shared_ptr> would do, but
+  // libstdc++ 12 implements it with a lock bit ThreadSanitizer cannot see.)
+  mutable std::shared_mutex snapshot_mu_;
+  std::shared_ptr<const SessionSnapshot> snapshot_;
 
   std::atomic<std::uint64_t> injected_{0}, extracted_{0}, strict_misses_{0};
   mutable std::mutex miss_mu_;  // strict-miss path only
