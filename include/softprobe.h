@@ -165,6 +165,15 @@ SOFTPROBE_API sp_status sp_store_list_sessions(char **out_json, const sp_store *
  * NULL) receives {"closed":[{"sessionId","capturePath"?,"error"?}]}. */
 SOFTPROBE_API sp_status sp_store_close_idle(char **out_json, sp_store *store, uint64_t idle_ms);
 
+/* Closes every session (shutdown: call it when no more requests come in).
+ * Capture and generate sessions are written as sp_session_close does with no
+ * path; when several capture, each file gets its session id inserted before
+ * ".case.json" so none overwrites another. One failed write does not stop the
+ * others: it is reported in the list and that session stays open. *out_json
+ * (may be NULL) receives {"closed":[{"sessionId","capturePath"?,"error"?}]};
+ * caller frees. */
+SOFTPROBE_API sp_status sp_store_close_all(char **out_json, sp_store *store);
+
 /* ---- Session ---------------------------------------------------------------- */
 
 typedef struct sp_session sp_session;
@@ -245,8 +254,9 @@ typedef enum sp_outcome {
   SP_OUTCOME_CAPTURE_ONLY = 3 /* forward and record */
 } sp_outcome;
 
-/* Decides one request against the session's rules and policy. Thread-safe
- * and lock-free on the rule lookup; parses no JSON (except the request body,
+/* Decides one request against the session's rules and policy. Thread-safe,
+ * with no global lock: a per-session reader lock is held only to copy the
+ * rules snapshot, and the indexed rule lookup itself is lock-free; parses no JSON (except the request body,
  * once, when a candidate rule has a bodyJsonPath predicate).
  * *out is owned by the caller (sp_decision_free). Errors:
  * SP_E_INVALID_ARGUMENT (NULL or unknown request version), SP_E_SESSION_CLOSED. */
@@ -303,6 +313,87 @@ SOFTPROBE_API sp_status sp_set_log_level(const char *level);
  * 1 info, 2 warn, 3 error. Called from any thread, one call at a time. */
 typedef void (*sp_log_handler)(int level, const char *json_line, void *user_data);
 SOFTPROBE_API void sp_set_log_handler(sp_log_handler handler, void *user_data);
+
+/* ---- Proxy OTLP API ----------------------------------------------------------
+ *
+ * What a proxy or runtime does with contract section 7 (/v1/inject and
+ * /v1/traces): the payload is an OTLP TracesData / ExportTraceServiceRequest
+ * in OTLP JSON or protobuf; the core decodes it, maps span attributes to the
+ * request (the same mapping as case files), decides or records, and encodes
+ * the answer. The host only moves bytes and sets the HTTP status.
+ *
+ * The request is read from the span's attributes: sp.session.id,
+ * sp.traffic.direction, sp.service.name (or resource service.name),
+ * url.scheme / url.host / url.path / url.query (each falling back to url.full,
+ * then to the ":scheme" / ":authority" / ":path" / "host" header attributes),
+ * http.request.method (else the ":method" header attribute, else the span
+ * name "HTTP GET"), http.request.header.<name>, http.request.body.
+ *
+ * Malformed input fails with SP_E_INVALID_JSON (JSON syntax, byte offset) or
+ * SP_E_INVALID_CASE (wrong shape or malformed protobuf; the message says where,
+ * e.g. "protobuf: resourceSpans[0].scopeSpans[0].spans[2]: truncated
+ * length-delimited field"), SP_E_LIMIT_EXCEEDED for nesting deeper than 64
+ * levels. Such a call changes nothing. */
+
+typedef enum sp_payload_format {
+  SP_FORMAT_JSON = 0,    /* OTLP JSON (application/json) */
+  SP_FORMAT_PROTOBUF = 1 /* OTLP protobuf (application/x-protobuf) */
+} sp_payload_format;
+
+typedef enum sp_inject_outcome {
+  SP_INJECT_HIT = 0,             /* a rule or the policy answered: HTTP 200 + response span */
+  SP_INJECT_MISS = 1,            /* passthrough or capture_only: HTTP 404, empty body (forward) */
+  SP_INJECT_UNKNOWN_SESSION = 2, /* no open session with the span's sp.session.id: HTTP 404 */
+  SP_INJECT_STRICT_MISS = 3      /* the strict policy blocked it (599 in the span): HTTP 200 */
+} sp_inject_outcome;
+
+typedef struct sp_inject_result sp_inject_result;
+
+/* Decides the inject span of `payload` (the first span with sp.span.type
+ * "inject", else the first span without a type) through the session named by
+ * its sp.session.id, exactly as sp_session_decide would. The answer is encoded
+ * in `out_format`. *out is owned by the caller (sp_inject_result_free).
+ * An unknown or closed session is not an error: the outcome says so. */
+SOFTPROBE_API sp_status sp_store_inject_otlp(sp_inject_result **out, sp_store *store, const char *payload, size_t len,
+                                             sp_payload_format in_format, sp_payload_format out_format);
+SOFTPROBE_API void sp_inject_result_free(sp_inject_result *result);
+SOFTPROBE_API sp_inject_outcome sp_inject_result_outcome(const sp_inject_result *result);
+/* The HTTP status to answer with: 200 (hit, strict miss) or 404. */
+SOFTPROBE_API int sp_inject_result_http_status(const sp_inject_result *result);
+/* The response payload (a TracesData with one span carrying
+ * http.response.status_code, http.response.header.<name>, http.response.body)
+ * for status 200; empty for 404. Borrowed: valid while the result lives. */
+SOFTPROBE_API sp_str sp_inject_result_body(const sp_inject_result *result);
+/* The delay the deciding rule asks for before answering (latencyMs). */
+SOFTPROBE_API uint32_t sp_inject_result_latency_ms(const sp_inject_result *result);
+/* The span's sp.session.id ("" when it had none). Borrowed. */
+SOFTPROBE_API const char *sp_inject_result_session_id(const sp_inject_result *result);
+/* Label of the deciding rule; "" when the policy or no rule decided. Borrowed. */
+SOFTPROBE_API const char *sp_inject_result_rule(const sp_inject_result *result);
+
+typedef struct sp_extract_result sp_extract_result;
+
+/* Appends every span with sp.span.type "extract" to the session named by its
+ * sp.session.id (as sp_session_record does: redacted, counted in
+ * stats.extractedSpans, written on close in capture and generate mode). The
+ * whole payload is decoded first, so a malformed payload records nothing.
+ * Spans for unknown or closed sessions are rejected, not an error: the result
+ * counts them and its ExportTraceServiceResponse carries partialSuccess.
+ * *out is owned by the caller (sp_extract_result_free). */
+SOFTPROBE_API sp_status sp_store_extract_otlp(sp_extract_result **out, sp_store *store, const char *payload, size_t len,
+                                              sp_payload_format in_format, sp_payload_format out_format);
+SOFTPROBE_API void sp_extract_result_free(sp_extract_result *result);
+/* Extract spans recorded. */
+SOFTPROBE_API size_t sp_extract_result_recorded(const sp_extract_result *result);
+/* Extract spans rejected (unknown or closed session, or no sp.session.id). */
+SOFTPROBE_API size_t sp_extract_result_rejected(const sp_extract_result *result);
+/* Spans ignored because they are not extract spans. */
+SOFTPROBE_API size_t sp_extract_result_ignored(const sp_extract_result *result);
+/* Names the rejected sessions; "" when nothing was rejected. Borrowed. */
+SOFTPROBE_API const char *sp_extract_result_message(const sp_extract_result *result);
+/* The ExportTraceServiceResponse to answer with (HTTP 200): "{}" or empty
+ * protobuf, or partialSuccess {rejectedSpans, errorMessage}. Borrowed. */
+SOFTPROBE_API sp_str sp_extract_result_body(const sp_extract_result *result);
 
 #ifdef __cplusplus
 }

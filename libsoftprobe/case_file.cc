@@ -1,6 +1,5 @@
 #include "case_file.hpp"
 
-#include <unordered_map>
 
 #include "errors.hpp"
 #include "otlp_attributes.hpp"
@@ -176,6 +175,8 @@ CaseFile parse_case(std::string_view json_text, const CaseLimits& limits) {
     doc = json::parse(json_text.begin(), json_text.end());
   } catch (const json::parse_error& e) {
     throw Error(ErrorCode::invalid_json, std::string("case file is not valid JSON: ") + e.what(), {{"byte", e.byte}});
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    throw Error(ErrorCode::invalid_json, std::string("case file is not valid JSON: ") + e.what());
   }
   // The per-trace size limit only needs measuring when the whole input could
   // exceed it (a trace's compact size is never more than the input's size).
@@ -202,35 +203,33 @@ std::string serialize_case(const CaseFile& c) {
   if (!c.mode.empty()) doc["mode"] = c.mode;
   if (!c.created_at.empty()) doc["createdAt"] = c.created_at;
 
-  // traceId -> (service -> spans), both in first-seen order.
-  struct ServiceSpans { std::string service; ordered_json spans = ordered_json::array(); };
-  struct Trace { std::vector<ServiceSpans> services; };
-  std::vector<Trace> traces;
-  std::unordered_map<std::string, std::size_t> trace_index;
-  for (const auto& ex : c.exchanges) {
-    auto [it, inserted] = trace_index.emplace(ex.trace_id, traces.size());
-    if (inserted) traces.emplace_back();
-    auto& services = traces[it->second].services;
-    auto svc = std::find_if(services.begin(), services.end(), [&](const ServiceSpans& s) { return s.service == ex.service; });
-    if (svc == services.end()) svc = services.insert(services.end(), ServiceSpans{ex.service});
-    svc->spans.push_back(exchange_to_span(ex));
-  }
+  // File order is capture order (findAllInCase and replays of repeated calls
+  // rely on it), so only consecutive spans are grouped: a new trace document
+  // when the traceId changes, a new resourceSpans when the service changes.
   ordered_json trace_docs = ordered_json::array();
-  for (auto& trace : traces) {
-    ordered_json resource_spans = ordered_json::array();
-    for (auto& svc : trace.services) {
+  const HttpExchange* prev = nullptr;
+  for (const auto& ex : c.exchanges) {
+    if (!prev || prev->trace_id != ex.trace_id) {
+      trace_docs.push_back({{"resourceSpans", ordered_json::array()}});
+      prev = nullptr;
+    }
+    ordered_json& resource_spans = trace_docs.back()["resourceSpans"];
+    if (!prev || prev->service != ex.service) {
       ordered_json rs;
-      rs["resource"]["attributes"] = ordered_json::array({string_attribute("service.name", svc.service)});
-      rs["scopeSpans"] = ordered_json::array({{{"scope", {{"name", "softprobe"}}}, {"spans", std::move(svc.spans)}}});
+      rs["resource"]["attributes"] = ordered_json::array({string_attribute("service.name", ex.service)});
+      rs["scopeSpans"] = ordered_json::array({{{"scope", {{"name", "softprobe"}}}, {"spans", ordered_json::array()}}});
       resource_spans.push_back(std::move(rs));
     }
-    trace_docs.push_back({{"resourceSpans", std::move(resource_spans)}});
+    resource_spans.back()["scopeSpans"][0]["spans"].push_back(exchange_to_span(ex));
+    prev = &ex;
   }
   doc["traces"] = std::move(trace_docs);
   doc["rules"] = ordered_json::parse(c.rules.dump());
   doc["fixtures"] = ordered_json::parse(c.fixtures.dump());
   for (const auto& [key, value] : c.extra.items()) doc[key] = ordered_json::parse(value.dump());
-  return doc.dump(2) + "\n";
+  // Span names and trace ids are not bytes-safe in OTLP JSON; replace any
+  // invalid UTF-8 there rather than fail the whole write.
+  return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace softprobe

@@ -41,8 +41,8 @@ CaseFile parse_case(std::string_view json_text, const CaseLimits& limits = {});
 CaseFile case_from_json(const nlohmann::json& doc, const CaseLimits& limits = {});
 
 // Pretty-printed case JSON: fixed top-level order (version, caseId, suite,
-// mode, createdAt, traces, rules, fixtures, then kept keys), one trace
-// document per traceId (first-seen order), spans grouped by service.
+// mode, createdAt, traces, rules, fixtures, then kept keys); spans in the
+// order given, consecutive spans of one trace (and service) grouped.
 std::string serialize_case(const CaseFile& c);
 
 }  // namespace softprobe

@@ -118,6 +118,7 @@ std::vector<Attribute> decode_attributes(const nlohmann::json& list, const std::
 }
 
 nlohmann::ordered_json string_attribute(const std::string& key, const std::string& value) {
+  if (!text::is_valid_utf8(value)) return {{"key", key}, {"value", {{"bytesValue", text::base64_encode(value)}}}};
   return {{"key", key}, {"value", {{"stringValue", value}}}};
 }
 
@@ -126,8 +127,7 @@ nlohmann::ordered_json int_attribute(const std::string& key, std::int64_t value)
 }
 
 nlohmann::ordered_json body_attribute(const std::string& key, const std::string& bytes) {
-  if (text::is_valid_utf8(bytes)) return string_attribute(key, bytes);
-  return {{"key", key}, {"value", {{"bytesValue", text::base64_encode(bytes)}}}};
+  return string_attribute(key, bytes);  // the same rule: text when UTF-8, else bytes
 }
 
 }  // namespace softprobe

@@ -32,7 +32,8 @@ void decode_any_value(const nlohmann::json& value, const std::string& where, std
 // Decodes an OTLP `attributes` array.
 std::vector<Attribute> decode_attributes(const nlohmann::json& list, const std::string& where, std::size_t max_string_bytes);
 
-// Encoders used when writing case files.
+// Encoders used when writing case files. A string that is not valid UTF-8
+// is written as base64 bytesValue, so nothing is lost or mangled.
 nlohmann::ordered_json string_attribute(const std::string& key, const std::string& value);
 nlohmann::ordered_json int_attribute(const std::string& key, std::int64_t value);
 // stringValue when `bytes` is valid UTF-8, else base64 bytesValue (contract rule for bodies).

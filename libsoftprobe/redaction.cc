@@ -10,8 +10,9 @@ namespace softprobe {
 namespace {
 
 void redact_headers(Headers& headers, const std::vector<std::string>& names) {
-  for (auto& [name, value] : headers)
-    if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return text::iequals(n, name); })) value = kRedacted;
+  for (auto& header : headers)
+    if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return text::iequals(n, header.first); }))
+      header.second = kRedacted;
 }
 
 void redact_body(std::string& body, const std::vector<JsonPath>& paths) {

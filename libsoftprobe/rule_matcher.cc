@@ -97,7 +97,9 @@ bool walk(const Rule& rule, const MatchRequest& req, Visit&& visit) {
     if (!step(name.c_str(), ok, [&] { return nlohmann::json(hp.values).dump(); }, [&] { return header_values(req, hp.name); }))
       return false;
   }
-  for (const auto& [key, value] : w.trace_tags) {
+  for (const auto& tag_predicate : w.trace_tags) {
+    const std::string& key = tag_predicate.first;
+    const std::string& value = tag_predicate.second;
     const std::string_view* tag = find_tag(req, key);
     std::string name;
     if constexpr (Explain) name = "traceTags." + key;

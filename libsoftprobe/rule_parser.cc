@@ -28,8 +28,8 @@ struct Where {
 }
 
 void reject_unknown_keys(const json& obj, std::initializer_list<const char*> allowed, const Where& w, const std::string& field) {
-  for (const auto& [key, value] : obj.items()) {
-    (void)value;
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string& key = it.key();
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
       std::string list;
       for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);

@@ -84,12 +84,11 @@ nlohmann::ordered_json exchange_to_span(const HttpExchange& ex) {
   for (const auto& [name, value] : joined_headers(ex.request_headers))
     attrs.push_back(string_attribute(std::string(kReqHeader) + name, value));
   attrs.push_back(body_attribute("http.request.body", ex.request_body));
-  if (ex.status) {
-    attrs.push_back(int_attribute("http.response.status_code", *ex.status));
-    for (const auto& [name, value] : joined_headers(ex.response_headers))
-      attrs.push_back(string_attribute(std::string(kRespHeader) + name, value));
-    attrs.push_back(body_attribute("http.response.body", ex.response_body));
-  }
+  // Whatever part of a response the span has is written (nothing is lost).
+  if (ex.status) attrs.push_back(int_attribute("http.response.status_code", *ex.status));
+  for (const auto& [name, value] : joined_headers(ex.response_headers))
+    attrs.push_back(string_attribute(std::string(kRespHeader) + name, value));
+  if (ex.status || !ex.response_body.empty()) attrs.push_back(body_attribute("http.response.body", ex.response_body));
   for (const auto& [key, value] : ex.tags) attrs.push_back(string_attribute(key, value));
 
   ordered_json span;
@@ -102,6 +101,29 @@ nlohmann::ordered_json exchange_to_span(const HttpExchange& ex) {
   if (!ex.end_time_unix_nano.empty()) span["endTimeUnixNano"] = ex.end_time_unix_nano;
   span["attributes"] = std::move(attrs);
   return span;
+}
+
+std::vector<Attribute> response_attributes(int status, const Headers& headers, const std::string& body) {
+  std::vector<Attribute> out;
+  Attribute code;
+  code.key = "http.response.status_code";
+  code.kind = AttributeKind::int_value;
+  code.int_value = status;
+  code.text = std::to_string(status);
+  out.push_back(std::move(code));
+  for (auto& [name, value] : joined_headers(headers)) {
+    Attribute h;
+    h.key = std::string(kRespHeader) + name;
+    h.kind = AttributeKind::string_value;
+    h.text = std::move(value);
+    out.push_back(std::move(h));
+  }
+  Attribute b;
+  b.key = "http.response.body";
+  b.kind = text::is_valid_utf8(body) ? AttributeKind::string_value : AttributeKind::bytes_value;
+  b.text = body;
+  out.push_back(std::move(b));
+  return out;
 }
 
 }  // namespace softprobe

@@ -20,4 +20,11 @@ void apply_span_attributes(const std::vector<Attribute>& attrs, const std::strin
 // name, kind, times and attributes in a fixed order (so captures diff well).
 nlohmann::ordered_json exchange_to_span(const HttpExchange& ex);
 
+// The attributes of a span that carries a response, in case-file order:
+// http.response.status_code (int), one http.response.header.<name> per
+// lowercase name (repeated values joined with ", "), http.response.body
+// (string_value when UTF-8, else bytes_value). Format-neutral: the OTLP JSON
+// and protobuf encoders both write this list (the inject answer).
+std::vector<Attribute> response_attributes(int status, const Headers& headers, const std::string& body);
+
 }  // namespace softprobe

@@ -194,3 +194,54 @@ TEST_CASE("writing a case round-trips and is stable", "[case][write]") {
   // Binary body written as bytesValue, text as stringValue.
   CHECK(first.find("\"bytesValue\": \"iVBORwD/\"") != std::string::npos);
 }
+
+// Regressions found by the case_json fuzzer.
+TEST_CASE("writing keeps a response body that has no status code", "[case][write][regression]") {
+  CaseFile c;
+  c.case_id = "x";
+  HttpExchange ex;
+  ex.trace_id = "t";
+  ex.span_id = "s";
+  ex.response_body = "partial";
+  c.exchanges.push_back(ex);
+  CHECK(parse_case(serialize_case(c)).exchanges[0].response_body == "partial");
+}
+
+TEST_CASE("writing non-UTF-8 values outside bodies uses bytesValue", "[case][write][regression]") {
+  CaseFile c;
+  c.case_id = "x";
+  HttpExchange ex;
+  ex.trace_id = "t";
+  ex.span_id = "s";
+  ex.tags = {{"app.raw", std::string("\x89\xff", 2)}};
+  ex.request_headers = {{"x-bin", std::string("\xc3", 1)}};
+  c.exchanges.push_back(ex);
+  std::string text = serialize_case(c);  // used to throw json type_error 316
+  CaseFile back = parse_case(text);
+  CHECK(back.exchanges[0].tags[0].second == std::string("\x89\xff", 2));
+  CHECK(back.exchanges[0].request_headers[0].second == std::string("\xc3", 1));
+}
+
+TEST_CASE("a number too large for a double is invalid JSON, not a crash", "[case][errors][regression]") {
+  std::string huge(400, '8');
+  expect_error(ErrorCode::invalid_json, [&] { parse_case(huge + "e888"); });
+}
+
+TEST_CASE("writing preserves span order across interleaved traces", "[case][write][regression]") {
+  CaseFile c;
+  c.case_id = "x";
+  for (const char* id : {"a1", "b1", "a2", "b2"}) {
+    HttpExchange ex;
+    ex.trace_id = std::string("trace-") + id[0];
+    ex.span_id = id;
+    ex.service = id[1] == '1' ? "one" : "two";
+    c.exchanges.push_back(ex);
+  }
+  CaseFile back = parse_case(serialize_case(c));
+  REQUIRE(back.exchanges.size() == 4);
+  CHECK(back.exchanges[0].span_id == "a1");
+  CHECK(back.exchanges[1].span_id == "b1");
+  CHECK(back.exchanges[2].span_id == "a2");
+  CHECK(back.exchanges[3].span_id == "b2");
+  CHECK(back.exchanges[3].service == "two");
+}

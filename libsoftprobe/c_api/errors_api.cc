@@ -28,6 +28,8 @@ nlohmann::json parse_json_arg(const char* text, std::size_t len, const char* wha
     return nlohmann::json::parse(text, text + len);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(ErrorCode::invalid_json, std::string(what) + " is not valid JSON: " + e.what(), {{"byte", e.byte}});
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    throw Error(ErrorCode::invalid_json, std::string(what) + " is not valid JSON: " + e.what());
   }
 }
 

@@ -65,6 +65,13 @@ sp_status sp_store_close_idle(char** out_json, sp_store* store, uint64_t idle_ms
   });
 }
 
+sp_status sp_store_close_all(char** out_json, sp_store* store) {
+  return guarded([&] {
+    auto closed = require(store, "store")->store->close_all();
+    if (out_json) *out_json = capi::dup_string(closed_list(closed).dump());
+  });
+}
+
 sp_status sp_session_new(sp_session** out, sp_store* store, const char* options_json) {
   return guarded([&] {
     require(out, "out");

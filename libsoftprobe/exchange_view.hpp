@@ -1,0 +1,40 @@
+// The request view of an exchange (an OTLP inject span, a case span), for
+// Session::decide. One place fills what a span leaves out, so every host
+// hands the matcher the same request:
+//   scheme  url.scheme, else url.full's scheme, else the ":scheme" header, else "http"
+//   host    url.host, else url.full's authority, else ":authority", else "host"
+//   path    url.path, else url.full's path, else ":path" (without its query), else "/"
+//   query   url.query, else url.full's query, else ":path"'s query
+// Direction defaults to "outbound". Headers and trace tags are the exchange's.
+#pragma once
+
+#include <vector>
+
+#include "http_exchange.hpp"
+#include "request.hpp"
+
+namespace softprobe {
+
+class ExchangeRequestView {
+ public:
+  // Borrows from `ex`: it must outlive this object and stay unchanged.
+  explicit ExchangeRequestView(const HttpExchange& ex);
+  ExchangeRequestView(const ExchangeRequestView&) = delete;
+  ExchangeRequestView& operator=(const ExchangeRequestView&) = delete;
+
+  const RequestView& view() const noexcept { return view_; }
+
+ private:
+  RequestView view_;
+  std::vector<HeaderView> headers_;
+  std::vector<TagView> tags_;
+};
+
+// The parts of an absolute URL ("https://user@host:8443/p/a?q=1#f").
+// Parts that are absent are empty; `path` is "" when the URL has none.
+struct UrlParts {
+  std::string_view scheme, authority, path, query;
+};
+UrlParts split_url(std::string_view url) noexcept;
+
+}  // namespace softprobe
