@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include <cctype>
 #include <ctime>
 
 #include "errors.hpp"
@@ -60,7 +61,13 @@ SessionOptions session_options_from_json(const nlohmann::json& j) {
   };
   if (!j.is_object()) fail("session options", "must be a JSON object");
   for (const auto& [key, v] : j.items()) {
-    if (key == "mode") {
+    if (key == "sessionId") {
+      std::string id = v.is_string() ? v.get<std::string>() : "";
+      bool ok = !id.empty() && id.size() <= 128;
+      for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+      if (!ok) fail("sessionId", "must be 1 to 128 characters of A-Z a-z 0-9 - _ . (it travels in headers and tracestate)");
+      o.session_id = id;
+    } else if (key == "mode") {
       std::string m = v.is_string() ? v.get<std::string>() : "";
       if (m == "capture") o.mode = SessionMode::capture;
       else if (m == "replay") o.mode = SessionMode::replay;
@@ -77,7 +84,7 @@ SessionOptions session_options_from_json(const nlohmann::json& j) {
     } else if (key == "limits") {
       o.limits = case_limits_from_json(v);
     } else {
-      fail(key, "unknown session option (expected mode, policy, caseId, suite, redaction, limits)");
+      fail(key, "unknown session option (expected sessionId, mode, policy, caseId, suite, redaction, limits)");
     }
   }
   return o;

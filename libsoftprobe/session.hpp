@@ -27,6 +27,7 @@ enum class SessionMode { capture, replay, generate };
 const char* session_mode_name(SessionMode m) noexcept;
 
 struct SessionOptions {
+  std::string session_id;  // empty: a new random id (a binding mirroring a remote runtime session passes its id)
   SessionMode mode = SessionMode::replay;
   nlohmann::json policy;  // null: the default policy (allow)
   std::string case_id;    // id of the case a capture writes
@@ -35,7 +36,7 @@ struct SessionOptions {
   CaseLimits limits;  // for load-case
 };
 
-// Reads {"mode","policy","caseId","suite","redaction","limits"}; unknown keys
+// Reads {"sessionId","mode","policy","caseId","suite","redaction","limits"}; unknown keys
 // and bad values are Error(invalid_argument) naming the field.
 SessionOptions session_options_from_json(const nlohmann::json& j);
 

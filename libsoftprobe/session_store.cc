@@ -8,9 +8,11 @@
 namespace softprobe {
 
 std::shared_ptr<Session> SessionStore::create(SessionOptions options) {
-  auto session = std::make_shared<Session>(new_session_id(), std::move(options));
+  std::string id = options.session_id.empty() ? new_session_id() : options.session_id;
+  auto session = std::make_shared<Session>(id, std::move(options));
   std::unique_lock lock(mu_);
-  sessions_.emplace(session->id(), session);
+  if (!sessions_.emplace(id, session).second)
+    throw Error(ErrorCode::invalid_argument, "sessionId: a session with id \"" + id + "\" already exists", {{"field", "sessionId"}});
   return session;
 }
 

@@ -350,3 +350,14 @@ TEST_CASE("session options are validated", "[session][errors]") {
   expect_error(ErrorCode::invalid_policy, [] { session_options_from_json({{"policy", {{"externalHttp", 1}}}}); });
   expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"redaction", {{"bodyJsonPaths", {"card"}}}}}); });
 }
+
+TEST_CASE("a session can take a given id (bindings mirroring a remote runtime)", "[session]") {
+  SessionStore store;
+  auto s = store.create(session_options_from_json({{"sessionId", "runtime-abc_1.2"}}));
+  CHECK(s->id() == "runtime-abc_1.2");
+  CHECK(store.get("runtime-abc_1.2") == s);
+  auto dup = expect_error(ErrorCode::invalid_argument, [&] { store.create(session_options_from_json({{"sessionId", "runtime-abc_1.2"}})); });
+  CHECK_THAT(dup.what(), Catch::Contains("already exists"));
+  expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"sessionId", "has space"}}); });
+  expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"sessionId", ""}}); });
+}
