@@ -180,6 +180,8 @@ typedef struct sp_session sp_session;
 
 /* Creates a session in `store`. `options_json` may be NULL (a replay session
  * with the default policy) or an object with any of:
+ *   "sessionId": an id to use instead of a random one (1-128 of A-Za-z0-9-_.;
+ *                for bindings mirroring a remote runtime's session); taken -> SP_E_INVALID_ARGUMENT
  *   "mode": "replay" | "capture" | "generate"
  *   "policy": a policy object (contract section 5)
  *   "caseId", "suite": written into a captured case

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh Debian 12 machine, installing
+# what it needs: the C++ suites (normal, AddressSanitizer+UBSan, the
+# concurrency tests under ThreadSanitizer), short libFuzzer runs, and the
+# language bindings' suites. Builds the core once per configuration and
+# reuses build/ for the bindings' tests.
+#   FUZZ_SECONDS=20  seconds per fuzz target (0 skips fuzzing)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+passed=0
+failed=0
+failures=()
+
+# step NAME COMMAND...: runs one test step, records the result, keeps going.
+step() {
+  local name="$1"
+  shift
+  log "$name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+}
+
+run_ctest() { (cd "$REPO_ROOT/$1" && shift && ctest --output-on-failure "$@"); }
+
+sanitized_ctest() {
+  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_ctest build-asan
+}
+
+tsan_concurrency() {
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "$REPO_ROOT/build-tsan/tests/softprobe_core_tests" "[concurrency]"
+}
+
+fuzz_targets() {
+  local target corpus work
+  for target in case_json rules_json; do
+    corpus="$REPO_ROOT/fuzz/corpus/$target"
+    work="$(mktemp -d)"
+    "$REPO_ROOT/build-fuzz/fuzz/${target}_fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
+      -artifact_prefix="$REPO_ROOT/build-fuzz/" "$work" "$corpus" 2>&1 | tail -n 3
+    local rc=${PIPESTATUS[0]}
+    rm -rf "$work"
+    [ "$rc" -eq 0 ] || return "$rc"
+  done
+}
+
+binding_tests() {
+  local script="$REPO_ROOT/bindings/$1/test.sh"
+  [ -f "$script" ] || { echo "no bindings/$1 yet"; return 0; }
+  SOFTPROBE_RUNTIME_BIN="$REPO_ROOT/build/runtime-server/softprobe-runtime" bash "$script"
+}
+
+install_apt_packages
+
+log "build: RelWithDebInfo, -Werror (build/)"
+cmake_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+step "C++ tests (ctest)" run_ctest build
+
+log "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+cmake_build build-asan -DCMAKE_BUILD_TYPE=Debug -DSOFTPROBE_SANITIZE=address,undefined -DSOFTPROBE_BUILD_EXAMPLES=OFF
+step "C++ tests under ASan+UBSan" sanitized_ctest
+
+log "build: ThreadSanitizer, core tests only (build-tsan/)"
+cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_SANITIZE=thread \
+  -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF >/dev/null
+cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_tests
+step "concurrency tests under TSan" tsan_concurrency
+
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+  log "build: libFuzzer targets with clang (build-fuzz/)"
+  CC=clang CXX=clang++ cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSOFTPROBE_BUILD_FUZZERS=ON -DSOFTPROBE_BUILD_TESTS=OFF -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF \
+    -DSOFTPROBE_SANITIZE=address,undefined,fuzzer-no-link >/dev/null
+  cmake --build "$REPO_ROOT/build-fuzz" -j "$JOBS"
+  step "fuzzing ${FUZZ_SECONDS}s per target" fuzz_targets
+fi
+
+step "Node binding tests" binding_tests node
+step "Python binding tests" binding_tests python
+
+log "summary"
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "steps: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
