@@ -23,19 +23,50 @@ RuleSet::RuleSet(RuleList case_rules, RuleList session_rules)
       (w.path ? hb.by_path[*w.path] : hb.any_path).push_back(i);
     } else if (w.path) {
       by_path_[*w.path].push_back(i);
+    } else if (w.host_suffix && !w.host_suffix->empty()) {
+      add_suffix(*w.host_suffix, i);
     } else {
       unindexed_.push_back(i);
     }
   }
 }
 
+void RuleSet::add_suffix(const std::string& suffix, std::uint32_t rank) {
+  std::uint32_t node = 0;
+  for (auto c = suffix.rbegin(); c != suffix.rend(); ++c) {
+    auto& children = suffix_trie_[node].children;
+    auto it = std::find_if(children.begin(), children.end(), [&](const auto& p) { return p.first == *c; });
+    if (it != children.end()) {
+      node = it->second;
+    } else {
+      auto next = std::uint32_t(suffix_trie_.size());
+      children.emplace_back(*c, next);  // may reallocate suffix_trie_ below: take the index first
+      suffix_trie_.emplace_back();
+      node = next;
+    }
+  }
+  suffix_trie_[node].rules.push_back(rank);
+}
+
 const Rule* RuleSet::best_match(const MatchRequest& req, Band band) const {
   // Candidate lists, each sorted best-first; a k-way merge visits candidates
-  // in rank order so the first match is the winner.
-  const Bucket* lists[8];
+  // in rank order so the first match is the winner. Few lists in practice
+  // (host, host:port, path, the suffixes the host ends with, the rest).
+  constexpr std::size_t kInline = 16;
+  const Bucket* inline_lists[kInline];
+  std::vector<const Bucket*> overflow;
+  const Bucket** lists = inline_lists;
   std::size_t n = 0;
   auto add = [&](const Bucket* b) {
-    if (b && !b->empty()) lists[n++] = b;
+    if (!b || b->empty()) return;
+    if (n == kInline && overflow.empty()) overflow.assign(inline_lists, inline_lists + kInline);
+    if (n >= kInline) {
+      overflow.push_back(b);
+      lists = overflow.data();
+    } else {
+      inline_lists[n] = b;
+    }
+    ++n;
   };
   auto add_host = [&](std::string_view key) {
     auto it = by_host_.find(key);
@@ -47,9 +78,23 @@ const Rule* RuleSet::best_match(const MatchRequest& req, Band band) const {
   add_host(req.host);
   add_host(req.host_port);
   if (auto p = by_path_.find(req.view.path); p != by_path_.end()) add(&p->second);
+  std::uint32_t node = 0;  // the host backwards through the suffix trie
+  for (auto c = req.host.rbegin(); c != req.host.rend(); ++c) {
+    const auto& children = suffix_trie_[node].children;
+    auto it = std::find_if(children.begin(), children.end(), [&](const auto& p) { return p.first == *c; });
+    if (it == children.end()) break;
+    node = it->second;
+    add(&suffix_trie_[node].rules);
+  }
   add(&unindexed_);
 
-  std::size_t pos[8] = {};
+  std::vector<std::size_t> pos_overflow;
+  std::size_t pos_inline[kInline] = {};
+  std::size_t* pos = pos_inline;
+  if (n > kInline) {
+    pos_overflow.assign(n, 0);
+    pos = pos_overflow.data();
+  }
   for (;;) {
     std::size_t best_list = n;
     std::uint32_t best = UINT32_MAX;

@@ -49,10 +49,20 @@ class RuleSet {
     Bucket any_path;            // rules with host only
   };
 
+  // Rules whose only selective predicate is hostSuffix, in a trie over the
+  // reversed suffix: walking the request host backwards visits exactly the
+  // suffixes it ends with.
+  struct SuffixNode {
+    std::vector<std::pair<char, std::uint32_t>> children;  // char -> node index
+    Bucket rules;
+  };
+  void add_suffix(const std::string& suffix, std::uint32_t rank);
+
   RuleList case_rules_, session_rules_;
   std::vector<const Rule*> ranked_;  // best rank first
   StringMap<HostBucket> by_host_;    // key: rule's host predicate (with or without port)
   StringMap<Bucket> by_path_;        // rules without host, with exact path
+  std::vector<SuffixNode> suffix_trie_{1};  // node 0 is the root
   Bucket unindexed_;                 // everything else
 };
 

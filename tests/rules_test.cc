@@ -247,3 +247,28 @@ TEST_CASE("near-miss explanation names the failing predicate", "[rules][explain]
   CHECK(results[2].expected == "/v1/users");
   CHECK(results[2].actual == "/v1/user");
 }
+
+TEST_CASE("hostSuffix rules are indexed and agree with a linear scan, even with many matching suffixes", "[rules][index]") {
+  // 20 nested suffixes all match the host below: more candidate lists than the
+  // lookup keeps inline, so the overflow path is exercised too.
+  std::string host = "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.test";
+  json list = json::array();
+  for (std::size_t i = 0; i < host.size(); ++i)
+    if (host[i] == '.') list.push_back(with(mock({{"hostSuffix", host.substr(i)}}, 200 + int(i)), {{"priority", int(i % 4)}}));
+  list.push_back(mock({{"hostSuffix", "nope.test"}}, 299));
+  for (int i = 0; i < 500; ++i) list.push_back(mock({{"hostSuffix", ".other" + std::to_string(i) + ".test"}}, 300));
+  RuleList session = parse_rules(list, RuleLayer::session);
+  RuleSet set(RuleList{}, session);
+  for (const std::string& h : {host, std::string("x.") + host, std::string("t.test"), std::string("z.other7.test"), std::string("unrelated.org")}) {
+    Req r = sp_test::get(h, "/");
+    auto v = r.view();
+    MatchRequest req(v);
+    const Rule* expected = nullptr;
+    for (const auto& rule : session)
+      if (rule_matches(*rule, req) &&
+          (!expected || std::make_pair(rule->priority, rule->position) > std::make_pair(expected->priority, expected->position)))
+        expected = rule.get();
+    INFO(h);
+    CHECK(set.best_match(req, RuleSet::Band::non_negative) == expected);
+  }
+}
