@@ -1,0 +1,228 @@
+'use strict';
+// The undici global dispatcher (Symbol.for('undici.globalDispatcher.1'), the
+// extension point that undici.request/stream/fetch and every other user of
+// the global dispatcher go through). It is wrapped by SoftprobeDispatcher:
+// with no active session it forwards untouched; otherwise it asks the core
+// and either answers through the handler callbacks or forwards (recording the
+// exchange when capturing). Requests sent through an explicit dispatcher
+// (an Agent/Pool/Client of their own) are not seen.
+const { EventEmitter } = require('node:events');
+const { Readable } = require('node:stream');
+const context = require('../context');
+const c = require('./common');
+
+const SYMBOLS = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')];
+
+let inner = null; // the dispatcher that was global before, or a lazily made Agent
+let wrapper = null;
+let previous = null; // what the symbols held at install (restored on uninstall)
+
+function innerDispatcher() {
+  if (inner === null) {
+    // Nothing was global yet: make the Agent undici would have made.
+    const { Agent } = require('undici');
+    inner = new Agent();
+  }
+  return inner;
+}
+
+class SoftprobeDispatcher extends EventEmitter {
+  dispatch(opts, handler) {
+    const session = context.current();
+    if (session === null) return innerDispatcher().dispatch(opts, handler);
+    intercept(session, opts, handler).catch((err) => fail(handler, err));
+    return true;
+  }
+  close(...args) {
+    return innerDispatcher().close(...args);
+  }
+  destroy(...args) {
+    return innerDispatcher().destroy(...args);
+  }
+}
+
+async function readBody(body) {
+  if (body == null) return undefined;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
+  if (typeof body[Symbol.asyncIterator] === 'function' || body instanceof Readable) {
+    const chunks = [];
+    for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+    return Buffer.concat(chunks);
+  }
+  if (typeof body.arrayBuffer === 'function') return Buffer.from(await body.arrayBuffer()); // Blob
+  if (typeof body[Symbol.iterator] === 'function') {
+    const chunks = [];
+    for (const chunk of body) chunks.push(Buffer.from(chunk));
+    return Buffer.concat(chunks);
+  }
+  return Buffer.from(String(body));
+}
+
+async function intercept(session, opts, handler) {
+  const origin = new URL(typeof opts.origin === 'string' ? opts.origin : String(opts.origin));
+  const path = opts.path || '/';
+  const q = path.indexOf('?');
+  const url = {
+    protocol: origin.protocol,
+    hostname: origin.hostname,
+    port: origin.port,
+    pathname: q < 0 ? path : path.slice(0, q),
+    search: q < 0 ? '' : path.slice(q + 1),
+  };
+  const method = (opts.method || 'GET').toUpperCase();
+  const headers = c.flattenHeaders(opts.headers);
+  let hasHost = false;
+  for (let i = 0; i < headers.length; i += 2) if (headers[i].toLowerCase() === 'host') hasHost = true;
+  if (!hasHost) headers.push('host', origin.host);
+  const body = await readBody(opts.body);
+  const decision = session._decide(method, url.protocol, url.hostname, url.port, url.pathname, url.search, body, headers);
+  if (typeof decision === 'number') {
+    const record = session._shouldRecord(decision);
+    const forwarded = body === opts.body ? opts : { ...opts, body };
+    const h = record ? recordingHandler(session, handler, method, url, headers, body) : handler;
+    context.runOutside(() => innerDispatcher().dispatch(forwarded, h));
+    return;
+  }
+  if (decision[4] > 0) await c.delay(decision[4], opts.signal);
+  respond(handler, decision, method);
+}
+
+/** Delivers a decided response through either handler API. */
+function respond(handler, decision, method) {
+  const status = decision[1];
+  const flat = decision[2];
+  const body = method === 'HEAD' || c.isNullBodyStatus(status) ? null : decision[3];
+  let aborted = false;
+  if (typeof handler.onRequestStart === 'function' && typeof handler.onConnect !== 'function') {
+    const controller = {
+      aborted: false,
+      paused: false,
+      reason: null,
+      abort(reason) {
+        this.aborted = aborted = true;
+        this.reason = reason;
+      },
+      pause() {
+        this.paused = true;
+      },
+      resume() {
+        this.paused = false;
+      },
+    };
+    handler.onRequestStart(controller, {});
+    if (aborted) return handler.onResponseError && handler.onResponseError(controller, controller.reason);
+    const obj = {};
+    for (let i = 0; i < flat.length; i += 2) {
+      const k = flat[i].toLowerCase();
+      obj[k] = k in obj ? [].concat(obj[k], flat[i + 1]) : flat[i + 1];
+    }
+    handler.onResponseStart && handler.onResponseStart(controller, status, obj, c.statusText(status));
+    if (body && body.length && !aborted) handler.onResponseData && handler.onResponseData(controller, body);
+    if (!aborted) handler.onResponseEnd && handler.onResponseEnd(controller, {});
+    return;
+  }
+  let reason = null;
+  if (handler.onConnect) {
+    handler.onConnect((r) => {
+      aborted = true;
+      reason = r;
+    }, {});
+  }
+  if (aborted) return handler.onError && handler.onError(reason || new Error('aborted'));
+  const raw = [];
+  for (let i = 0; i < flat.length; i++) raw.push(Buffer.from(flat[i], 'latin1'));
+  if (handler.onHeaders) handler.onHeaders(status, raw, () => {}, c.statusText(status));
+  if (aborted) return handler.onError && handler.onError(reason || new Error('aborted'));
+  if (body && body.length && handler.onData) handler.onData(body);
+  if (aborted) return handler.onError && handler.onError(reason || new Error('aborted'));
+  if (handler.onComplete) handler.onComplete([]);
+}
+
+function fail(handler, err) {
+  if (typeof handler.onError === 'function') handler.onError(err);
+  else if (typeof handler.onResponseError === 'function') handler.onResponseError({ aborted: true, reason: err }, err);
+}
+
+/** Wraps a legacy handler to record the exchange as it passes through. */
+function recordingHandler(session, handler, method, url, reqHeaders, reqBody) {
+  const start = c.nowMs();
+  let status = 0;
+  let headers = [];
+  const chunks = [];
+  let recorded = false;
+  const done = (withResponse) => {
+    if (recorded) return;
+    recorded = true;
+    session._recordExchange(method, url, reqHeaders, reqBody, withResponse ? status : 0, headers, Buffer.concat(chunks), start, c.nowMs());
+  };
+  return new Proxy(handler, {
+    get(target, prop) {
+      if (prop === 'onHeaders') {
+        return (statusCode, rawHeaders, resume, statusText) => {
+          status = statusCode;
+          headers = rawHeaders.map((b) => (Buffer.isBuffer(b) ? b.toString('latin1') : String(b)));
+          return target.onHeaders(statusCode, rawHeaders, resume, statusText);
+        };
+      }
+      if (prop === 'onData') {
+        return (chunk) => {
+          chunks.push(Buffer.from(chunk));
+          return target.onData(chunk);
+        };
+      }
+      if (prop === 'onComplete') {
+        return (trailers) => {
+          done(true);
+          return target.onComplete(trailers);
+        };
+      }
+      if (prop === 'onError') {
+        return (err) => {
+          done(status !== 0);
+          return target.onError(err);
+        };
+      }
+      const v = target[prop];
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+function install() {
+  if (wrapper !== null) return;
+  previous = globalThis[SYMBOLS[0]];
+  inner = previous !== undefined ? previous : null;
+  wrapper = new SoftprobeDispatcher();
+  for (const s of SYMBOLS) {
+    const d = Object.getOwnPropertyDescriptor(globalThis, s);
+    if (d === undefined) {
+      Object.defineProperty(globalThis, s, { value: wrapper, writable: true, enumerable: false, configurable: true });
+    } else if (d.writable) {
+      globalThis[s] = wrapper;
+    }
+  }
+}
+
+function uninstall() {
+  if (wrapper === null) return;
+  // With nothing global before, leave a plain Agent (undici's and Node's
+  // fetch expect one once a global dispatcher has been seen).
+  const restore = previous !== undefined ? previous : innerDispatcher();
+  for (const s of SYMBOLS) if (globalThis[s] === wrapper) globalThis[s] = restore;
+  wrapper = null;
+}
+
+/** Re-wraps the global dispatcher if the application replaced it (setGlobalDispatcher). */
+function reinstall() {
+  if (wrapper !== null && globalThis[SYMBOLS[0]] !== wrapper) {
+    previous = globalThis[SYMBOLS[0]];
+    inner = previous;
+    for (const s of SYMBOLS) if (Object.getOwnPropertyDescriptor(globalThis, s)?.writable) globalThis[s] = wrapper;
+    return;
+  }
+  install();
+}
+
+module.exports = { install, uninstall, reinstall, SoftprobeDispatcher, dispatcher: () => wrapper };

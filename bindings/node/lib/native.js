@@ -1,0 +1,44 @@
+'use strict';
+// Loads the Node-API addon (build/Release/softprobe.node, built by cmake-js on
+// `npm install`) and refuses a core whose major version differs from the one
+// this package was written for.
+const path = require('node:path');
+
+const EXPECTED_MAJOR = 0;
+
+function load() {
+  const candidates = [];
+  if (process.env.SOFTPROBE_NODE_ADDON) candidates.push(path.resolve(process.env.SOFTPROBE_NODE_ADDON));
+  candidates.push(path.join(__dirname, '..', 'build', 'Release', 'softprobe.node'));
+  candidates.push(path.join(__dirname, '..', 'build', 'Debug', 'softprobe.node'));
+  let lastError;
+  for (const file of candidates) {
+    try {
+      return require(file);
+    } catch (err) {
+      if (err && err.code === 'MODULE_NOT_FOUND') {
+        lastError = err;
+        continue;
+      }
+      throw err;
+    }
+  }
+  const e = new Error(
+    'softprobe: the native addon is not built (looked for ' + candidates.join(', ') + '). ' +
+      'Build it with `npm rebuild softprobe` (needs cmake >= 3.25, a C++20 compiler and nlohmann-json3-dev), ' +
+      'or set SOFTPROBE_NODE_ADDON to the path of softprobe.node.'
+  );
+  e.cause = lastError;
+  throw e;
+}
+
+const native = load();
+const major = Math.floor(native.versionNumber() / 10000);
+if (major !== EXPECTED_MAJOR) {
+  throw new Error(
+    `softprobe: the native core is version ${native.versionString()} (major ${major}) but this package needs major ` +
+      `${EXPECTED_MAJOR}; reinstall the package from the matching libsoftprobe checkout`
+  );
+}
+
+module.exports = native;

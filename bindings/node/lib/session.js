@@ -1,0 +1,363 @@
+'use strict';
+// SoftprobeSession: one test-scoped session. Embedded, it is a session of the
+// in-process core; with a runtime server, every control call goes to the
+// runtime and to a local mirror session with the same id (same rules, policy
+// and case) that answers this process's own requests in process.
+const fs = require('node:fs/promises');
+const os = require('node:os');
+const path = require('node:path');
+const native = require('./native');
+const context = require('./context');
+const { ruleFromSpec } = require('./rules');
+const { OUTCOME_CAPTURE_ONLY } = require('./intercept/common');
+const { fromNative, SoftprobeError, StrictMissError, CaseLoadError } = require('./errors');
+
+function json(text) {
+  return JSON.parse(text);
+}
+
+/** Calls a native function, translating core failures into the package's errors. */
+function call(ctx, fn, ...args) {
+  try {
+    return fn(...args);
+  } catch (err) {
+    throw fromNative(err, ctx);
+  }
+}
+
+async function callAsync(ctx, fn, ...args) {
+  try {
+    return await fn(...args);
+  } catch (err) {
+    throw fromNative(err, ctx);
+  }
+}
+
+class SoftprobeSession {
+  /** @internal */
+  constructor(owner, handle, { remote = null, service = '', rules } = {}) {
+    this._owner = owner;
+    this._handle = handle;
+    this._remote = remote;
+    this._service = service || '';
+    this._id = native.sessionId(handle);
+    this._mode = native.sessionMode(handle);
+    this._capturing = this._mode !== 'replay';
+    this._rules = rules || [];
+    this._pending = new Set();
+    this._closed = false;
+    this._queue = Promise.resolve();
+  }
+
+  /** The session id (the runtime's id in remote mode). */
+  get id() {
+    return this._id;
+  }
+  /** 'replay' | 'capture' | 'generate' */
+  get mode() {
+    return this._mode;
+  }
+  /** The local core's revision counter (+1 per successful mutation). */
+  get revision() {
+    return native.sessionRevision(this._handle);
+  }
+  get closed() {
+    return this._closed;
+  }
+
+  /** Loads a case file (OTLP JSON profile). Rejects with CaseLoadError naming the path. */
+  async loadCaseFromFile(path) {
+    if (this._remote) {
+      let text;
+      try {
+        text = await fs.readFile(path, 'utf8');
+      } catch (err) {
+        throw new CaseLoadError(`cannot load case file ${path}: ${err.message}`, { path, code: err.code, cause: err });
+      }
+      await this._remote.call('POST', this._route('load-case'), text, { kind: 'case', sessionId: this._id, casePath: path });
+      await callAsync({ loading: true, path }, native.sessionLoadCase, this._handle, text);
+      return;
+    }
+    await callAsync({ loading: true, path }, native.sessionLoadCaseFile, this._handle, String(path));
+  }
+
+  /** Loads a case document (object or JSON text). */
+  async loadCase(doc) {
+    const text = typeof doc === 'string' ? doc : JSON.stringify(doc);
+    if (text === undefined) throw new CaseLoadError('cannot load case: loadCase(doc) needs a case object or JSON text', {});
+    if (this._remote) {
+      await this._remote.call('POST', this._route('load-case'), text, { kind: 'case', sessionId: this._id });
+    }
+    await callAsync({ loading: true }, native.sessionLoadCase, this._handle, text);
+  }
+
+  /**
+   * Exactly one recorded exchange of the loaded case matching the predicate
+   * ({direction, method, host, hostSuffix, path, pathPrefix, service}):
+   * { response: {status, headers, body | bodyBase64}, span }. Throws
+   * CaseLookupError (with `matches`) when zero or several spans match.
+   */
+  findInCase(predicate = {}) {
+    return json(call({ predicate }, native.sessionFindInCase, this._handle, JSON.stringify(predicate)));
+  }
+
+  /** Every matching exchange, in file order (possibly none). */
+  findAllInCase(predicate = {}) {
+    return json(call({ predicate }, native.sessionFindAllInCase, this._handle, JSON.stringify(predicate))).matches;
+  }
+
+  /**
+   * Adds a rule to the session rules and sends the whole list (the control
+   * API replaces the document). spec: predicates (method, host, path,
+   * pathPrefix, hostSuffix, headers, bodyJsonPath, ...) plus `response`
+   * ({status, headers, body}), `error` ({status, body}) or `action`
+   * ('passthrough' | 'capture_only'), and optional name, priority, consume
+   * ('once' | 'many'), latencyMs. Rejects with InvalidRuleError.
+   */
+  async mockOutbound(spec) {
+    const rule = ruleFromSpec(spec);
+    await this._serial(() => this._setRules([...this._rules, rule]));
+    return rule;
+  }
+
+  /** Removes every session rule. */
+  async clearRules() {
+    await this._serial(() => this._setRules([]));
+  }
+
+  /** Replaces the policy ({externalHttp, externalAllowlist, defaultOnMiss, ...}). */
+  setPolicy(policy) {
+    return this._serial(() => this._setPolicy(policy));
+  }
+
+  async _setPolicy(policy) {
+    const before = json(call({}, native.sessionState, this._handle)).policy;
+    call({}, native.sessionSetPolicy, this._handle, JSON.stringify(policy));
+    if (this._remote) {
+      try {
+        await this._remote.call('POST', this._route('policy'), policy, { sessionId: this._id });
+      } catch (err) {
+        native.sessionSetPolicy(this._handle, JSON.stringify(before));
+        throw err;
+      }
+    }
+  }
+
+  /** Replaces the auth fixtures ({tokens: [], cookies: [], metadata: {}}). */
+  setAuthFixtures(fixtures) {
+    return this._serial(() => this._setAuthFixtures(fixtures));
+  }
+
+  async _setAuthFixtures(fixtures) {
+    const before = json(call({}, native.sessionState, this._handle)).fixtures || { tokens: [], cookies: [], metadata: {} };
+    call({}, native.sessionSetAuthFixtures, this._handle, JSON.stringify(fixtures));
+    if (this._remote) {
+      try {
+        await this._remote.call('POST', this._route('fixtures/auth'), fixtures, { sessionId: this._id });
+      } catch (err) {
+        native.sessionSetAuthFixtures(this._handle, JSON.stringify(before));
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * {sessionId, sessionRevision, mode, stats: {injectedSpans, extractedSpans,
+   * strictMisses, lastStrictMiss?, ruleHits}}. In remote mode the counters
+   * add the runtime's (proxy traffic) and the local mirror's (this process's
+   * traffic); `sources` keeps both.
+   */
+  async getStats() {
+    const local = json(call({}, native.sessionStats, this._handle));
+    if (!this._remote) return local;
+    const remote = await this._remote.call('GET', this._route('stats'), undefined, { sessionId: this._id });
+    const rs = remote.stats || {};
+    const ls = local.stats;
+    const stats = {
+      ...ls,
+      injectedSpans: (rs.injectedSpans || 0) + (ls.injectedSpans || 0),
+      extractedSpans: (rs.extractedSpans || 0) + (ls.extractedSpans || 0),
+      strictMisses: (rs.strictMisses || 0) + (ls.strictMisses || 0),
+    };
+    if (!stats.lastStrictMiss && rs.lastStrictMiss) stats.lastStrictMiss = rs.lastStrictMiss;
+    return { ...local, stats, sources: { runtime: remote, local } };
+  }
+
+  /** The session rules document {version: 1, rules: [...]}. */
+  async dumpRules() {
+    if (this._remote) return this._remote.call('GET', this._route('rules'), undefined, { sessionId: this._id });
+    return json(call({}, native.sessionGetRules, this._handle));
+  }
+
+  /** The most recent strict misses (up to 32), oldest first, each with the core's near-miss explanation. */
+  strictMisses() {
+    return json(call({}, native.sessionStrictMisses, this._handle)).strictMisses;
+  }
+
+  /** Throws StrictMissError listing every strict miss so far (with explanations). */
+  assertNoStrictMisses() {
+    const misses = this.strictMisses();
+    if (misses.length === 0) return;
+    const lines = misses.map((m) => `  ${m.method} ${m.host}${m.path}: ${m.explanation}`).join('\n');
+    throw new StrictMissError(
+      `${misses.length} request(s) were blocked by the strict policy in session ${this._id}; mock them with ` +
+        `mockOutbound(...) or allow their hosts in the policy:\n${lines}`,
+      { misses }
+    );
+  }
+
+  /** Runs fn(...args) with this session active for everything it starts (AsyncLocalStorage). */
+  run(fn, ...args) {
+    return context.run(this, fn, args);
+  }
+
+  /** Makes this the process-wide session, used wherever no run() context applies. */
+  activate() {
+    context.setProcessWide(this);
+    return this;
+  }
+
+  /** Stops being the process-wide session. */
+  deactivate() {
+    if (context.getProcessWide() === this) context.setProcessWide(null);
+    return this;
+  }
+
+  /**
+   * Waits for captures still being read, closes the session, and in capture
+   * or generate mode writes the case file (to `out`, else
+   * $SOFTPROBE_CAPTURE_CASE_PATH or ./captured.case.json). Remote: the
+   * exchanges this process captured are sent to the runtime (POST /v1/traces,
+   * the spans the core wrote), then the runtime's session is closed and the
+   * runtime writes one case with them and what its proxies reported (`out` is
+   * a path on the runtime's machine). Resolves with {sessionId, closed: true,
+   * capturePath?, runtime?}.
+   */
+  async close({ out } = {}) {
+    if (this._closed) return { sessionId: this._id, closed: true };
+    while (this._pending.size > 0) await Promise.allSettled([...this._pending]);
+    const result = { sessionId: this._id, closed: true };
+    if (!this._remote) {
+      const capturePath = await callAsync({}, native.sessionClose, this._handle, out ? String(out) : '');
+      this._closed = true;
+      this.deactivate();
+      if (capturePath) result.capturePath = capturePath;
+      return result;
+    }
+    let traces = [];
+    if (this._capturing) {
+      const tmp = path.join(os.tmpdir(), `softprobe-${this._id}-${process.pid}.case.json`);
+      await callAsync({}, native.sessionClose, this._handle, tmp);
+      try {
+        traces = JSON.parse(await fs.readFile(tmp, 'utf8')).traces || [];
+      } finally {
+        await fs.rm(tmp, { force: true });
+      }
+    } else {
+      await callAsync({}, native.sessionClose, this._handle, '');
+    }
+    this._closed = true;
+    this.deactivate();
+    for (const t of traces) await this._remote.call('POST', '/v1/traces', t, { sessionId: this._id });
+    const q = out ? `?out=${encodeURIComponent(out)}` : '';
+    result.runtime = await this._remote.call('POST', this._route('close') + q, {}, { sessionId: this._id });
+    if (result.runtime.capturePath) result.capturePath = result.runtime.capturePath;
+    return result;
+  }
+
+  // ---- used by the interceptors ----
+
+  /** @internal Decides one outbound request in the core. */
+  _decide(method, protocol, hostname, port, pathname, search, body, headers) {
+    const scheme = protocol === 'https:' ? 'https' : 'http';
+    const p = typeof port === 'number' ? port : port ? Number(port) : 0;
+    const query = search && search.charCodeAt(0) === 63 ? search.slice(1) : search;
+    const host = hostname.indexOf(':') >= 0 && hostname.charCodeAt(0) !== 91 ? `[${hostname}]` : hostname;
+    let d;
+    try {
+      d = native.sessionDecide(this._handle, 'outbound', method, scheme, host, p, pathname, query, this._service, body, headers);
+    } catch (err) {
+      if (err && err.code === 'SP_E_SESSION_CLOSED') {
+        throw new SoftprobeError(
+          `softprobe session ${this._id} is closed, so ${method} ${host}${pathname} cannot be answered; ` +
+            'close the session only after the code inside run() has finished',
+          { code: 'SESSION_CLOSED' }
+        );
+      }
+      throw fromNative(err);
+    }
+    if (typeof d !== 'number' && d[5]) this._onStrictMiss(d[7]);
+    return d;
+  }
+
+  /** @internal */
+  _shouldRecord(outcome) {
+    return this._capturing || outcome === OUTCOME_CAPTURE_ONLY;
+  }
+
+  /** @internal Records one observed exchange (status 0: no response). */
+  _recordExchange(method, url, reqHeaders, reqBody, status, respHeaders, respBody, startMs, endMs) {
+    const scheme = url.protocol === 'https:' ? 'https' : 'http';
+    const port = url.port ? Number(url.port) : 0;
+    const query = url.search && url.search.charCodeAt(0) === 63 ? url.search.slice(1) : url.search;
+    try {
+      native.sessionRecord(this._handle, 'outbound', method, scheme, url.hostname, port, url.pathname, query, this._service,
+        reqBody, reqHeaders, status, respHeaders, respBody, startMs, endMs);
+    } catch (err) {
+      process.emitWarning(`softprobe: could not record ${method} ${url.hostname}${url.pathname} in session ${this._id}: ${err.message}`, {
+        code: 'SOFTPROBE_CAPTURE',
+      });
+    }
+  }
+
+  /** @internal Keeps close() waiting for a capture still being read. */
+  _track(promise) {
+    this._pending.add(promise);
+    promise.finally(() => this._pending.delete(promise));
+  }
+
+  /** @internal */
+  _onStrictMiss(explainJson) {
+    if (this._owner && this._owner.options.warnOnStrictMiss === false) return;
+    let m = {};
+    try {
+      m = JSON.parse(explainJson);
+    } catch {
+      /* keep the generic message */
+    }
+    process.emitWarning(
+      `softprobe: strict miss in session ${this._id}: ${m.method} ${m.host}${m.path} was answered with 599 ` +
+        `(fingerprint ${m.requestFingerprint}). ${m.explanation || ''}. Mock it with session.mockOutbound({ method: ` +
+        `'${m.method}', host: '${m.host}', path: '${m.path}', response: {...} }) or allow the host in the policy.`,
+      { code: 'SOFTPROBE_STRICT_MISS' }
+    );
+  }
+
+  async _setRules(rules) {
+    const doc = JSON.stringify({ version: 1, rules });
+    const before = JSON.stringify({ version: 1, rules: this._rules });
+    call({}, native.sessionSetRules, this._handle, doc);
+    if (this._remote) {
+      try {
+        await this._remote.call('POST', this._route('rules'), doc, { kind: 'rules', sessionId: this._id });
+      } catch (err) {
+        native.sessionSetRules(this._handle, before);
+        throw err;
+      }
+    }
+    this._rules = rules;
+  }
+
+  /** Runs mutating calls one at a time, so concurrent mockOutbound calls never drop a rule. */
+  _serial(fn) {
+    const p = this._queue.then(fn);
+    this._queue = p.catch(() => {});
+    return p;
+  }
+
+  _route(what) {
+    return `/v1/sessions/${encodeURIComponent(this._id)}/${what}`;
+  }
+}
+
+module.exports = { SoftprobeSession };

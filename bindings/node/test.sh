@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the Node.js binding (bindings/node) and runs its tests.
+#
+# Needs: node >= 20.18.1 with npm, cmake >= 3.25, ninja or make, a C++20
+# compiler, nlohmann-json3-dev (the core), and for the remote-runtime test
+# the softprobe-runtime binary: $SOFTPROBE_RUNTIME_BIN, else it is built here
+# (needs libcpp-httplib-dev). Idempotent; the exit code is node --test's.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+
+for tool in node npm cmake; do
+  command -v "$tool" >/dev/null || { echo "bindings/node/test.sh: $tool is not installed" >&2; exit 1; }
+done
+
+# Installs the locked dependencies; the package's install script builds the
+# addon with cmake-js (incrementally when build/ is already there).
+npm ci --no-audit --no-fund
+
+if [ -z "${SOFTPROBE_RUNTIME_BIN:-}" ]; then
+  # Configure the runtime in the addon's tree (it shares the core's objects) and build only it.
+  cmake -S "$here" -B build -DSOFTPROBE_NODE_BUILD_RUNTIME=ON >/dev/null
+  cmake --build build --target softprobe-runtime
+  export SOFTPROBE_RUNTIME_BIN="$here/build/softprobe-core/runtime-server/softprobe-runtime"
+fi
+if [ ! -x "$SOFTPROBE_RUNTIME_BIN" ]; then
+  echo "bindings/node/test.sh: SOFTPROBE_RUNTIME_BIN=$SOFTPROBE_RUNTIME_BIN is not an executable" >&2
+  exit 1
+fi
+
+node --test --test-timeout=60000 test/*.test.js test/*.test.mjs
