@@ -1,0 +1,66 @@
+"""What every interceptor shares: outcome codes, strict-miss logging, timing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+from .. import _core
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..session import Session
+
+MOCK = _core.OUTCOME_MOCK
+ERROR = _core.OUTCOME_ERROR
+PASSTHROUGH = _core.OUTCOME_PASSTHROUGH
+CAPTURE_ONLY = _core.OUTCOME_CAPTURE_ONLY
+
+logger = logging.getLogger("softprobe")
+now_ns = time.time_ns
+
+
+def answered(outcome: int) -> bool:
+    """Mock and error outcomes are answered in process."""
+    return outcome <= ERROR
+
+
+def records(session: "Session", outcome: int) -> bool:
+    """Whether a forwarded exchange is recorded: always in capture/generate
+    sessions, and for capture_only rules in any session."""
+    return outcome == CAPTURE_ONLY or session._records
+
+
+def note_strict_miss(session: "Session", decision: _core.Decision, method: str, url: str) -> None:
+    """Logs one strict miss with the core's near-miss explanation."""
+    if not logger.isEnabledFor(logging.WARNING):
+        return
+    explanation = ""
+    try:
+        explanation = json.loads(decision.explain()).get("explanation", "")
+    except Exception:  # pragma: no cover - explain never fails for a valid decision
+        pass
+    logger.warning(
+        "softprobe strict miss in session %s: %s %s matched no rule and was answered 599%s",
+        session.id,
+        method,
+        url,
+        f"; {explanation}" if explanation else "",
+    )
+
+
+def mark_patch(fn: Any, original: Any) -> None:
+    """Tags a patched function (so it is never wrapped twice) and links the original."""
+    fn._softprobe = True
+    fn.__wrapped__ = original
+    fn.__doc__ = getattr(original, "__doc__", None)
+
+
+def default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def url_of(scheme: str, host: str, port: Optional[int], path: str, query: str) -> str:
+    netloc = host if not port or port == default_port(scheme) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{path}{'?' + query if query else ''}"

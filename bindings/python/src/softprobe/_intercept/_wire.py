@@ -1,0 +1,187 @@
+"""HTTP/1.1 framing shared by the socket-level interceptors.
+
+Only framing lives here (where a request ends, how to put a decided response
+on the wire). Which response to give is always the core's decision.
+"""
+
+from __future__ import annotations
+
+import http
+from typing import List, Optional, Sequence, Tuple, Union
+
+HeaderPairs = List[Tuple[str, str]]
+_Text = Union[str, bytes]
+
+_REASONS = {s.value: s.phrase for s in http.HTTPStatus}
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase, or "" for codes without one (e.g. 599)."""
+    return _REASONS.get(status, "")
+
+
+class ParsedRequest:
+    """One complete HTTP/1.1 request read from a client's bytes."""
+
+    __slots__ = ("method", "target", "headers", "body", "size")
+
+    def __init__(self, method: str, target: str, headers: HeaderPairs, body: bytes, size: int) -> None:
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.body = body
+        self.size = size  # bytes of the buffer this request used
+
+    def header(self, name: str) -> Optional[str]:
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+
+def _dechunk(buf: bytes, start: int) -> Optional[Tuple[bytes, int]]:
+    """Decodes a chunked body at buf[start:]; None while it is incomplete."""
+    out = bytearray()
+    pos = start
+    while True:
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        size_text = buf[pos:eol].split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise ValueError(f"malformed chunk size {size_text!r}") from None
+        pos = eol + 2
+        if size == 0:
+            # Trailers (ignored) end with an empty line.
+            while True:
+                eol = buf.find(b"\r\n", pos)
+                if eol < 0:
+                    return None
+                if eol == pos:
+                    return bytes(out), eol + 2
+                pos = eol + 2
+        if len(buf) < pos + size + 2:
+            return None
+        out += buf[pos : pos + size]
+        pos += size + 2
+
+
+def parse_request(buf: bytes) -> Optional[ParsedRequest]:
+    """Parses one request from the start of `buf`; None while it is incomplete.
+
+    The body is framed by Content-Length or chunked transfer coding (decoded);
+    a request with neither has no body (RFC 9112 section 6.3).
+    """
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = buf[:end].decode("iso-8859-1")
+    lines = head.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) < 3:
+        raise ValueError(f"malformed request line {lines[0]!r}")
+    method, target = parts[0], parts[1]
+    headers: HeaderPairs = []
+    length = 0
+    chunked = False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        value = value.strip()
+        headers.append((name, value))
+        lname = name.lower()
+        if lname == "content-length":
+            length = int(value)
+        elif lname == "transfer-encoding" and "chunked" in value.lower():
+            chunked = True
+    start = end + 4
+    if chunked:
+        done = _dechunk(buf, start)
+        if done is None:
+            return None
+        body, size = done
+        return ParsedRequest(method, target, headers, body, size)
+    if len(buf) < start + length:
+        return None
+    return ParsedRequest(method, target, headers, bytes(buf[start : start + length]), start + length)
+
+
+def split_target(target: str) -> Tuple[Optional[str], Optional[str], str, str]:
+    """(scheme, authority, path, query) of a request target.
+
+    Origin form ("/a?b") has no scheme or authority; absolute form (sent to a
+    forwarding proxy) has both.
+    """
+    scheme = authority = None
+    if not target.startswith("/") and "://" in target:
+        scheme, _, rest = target.partition("://")
+        slash = rest.find("/")
+        if slash < 0:
+            authority, target = rest, "/"
+        else:
+            authority, target = rest[:slash], rest[slash:]
+    path, _, query = target.split("#", 1)[0].partition("?")
+    return scheme, authority, path or "/", query
+
+
+def split_authority(authority: str) -> Tuple[str, int]:
+    """("host", port or 0) from "host", "host:port", "[v6]:port"."""
+    authority = authority.rpartition("@")[2]
+    if authority.startswith("["):
+        close = authority.find("]")
+        host = authority[1:close]
+        rest = authority[close + 1 :]
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else 0
+    host, sep, port = authority.rpartition(":")
+    if sep and port.isdigit():
+        return host, int(port)
+    return authority, 0
+
+
+_FRAMING = {"content-length", "transfer-encoding"}
+
+
+def serialize_response(
+    status: int,
+    headers: Sequence[Tuple[_Text, _Text]],
+    body: bytes,
+    *,
+    head: bool = False,
+    reason: Optional[str] = None,
+) -> bytes:
+    """An HTTP/1.1 response as a server would send it for a decided answer.
+
+    Framing headers are recomputed from the body (a recorded
+    Transfer-Encoding or a stale Content-Length would break the client's
+    parser); every other header is sent as given, values as UTF-8.
+    """
+    phrase = reason if reason is not None else reason_phrase(status)
+    out = bytearray(b"HTTP/1.1 %d %s\r\n" % (status, phrase.encode("latin-1")))
+    for name, value in headers:
+        n = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
+        if n.lower() in (b"content-length", b"transfer-encoding"):
+            continue
+        v = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+        out += n + b": " + v + b"\r\n"
+    no_body = status in (204, 304) or 100 <= status < 200
+    if not no_body:
+        out += b"content-length: %d\r\n" % len(body)
+    out += b"\r\n"
+    if not head and not no_body:
+        out += body
+    return bytes(out)
+
+
+def recorded_headers(headers: Sequence[Tuple[str, str]], *, body_decoded: bool) -> HeaderPairs:
+    """Response headers to record beside a body as the client received it.
+
+    Transfer-Encoding never describes a recorded body (it is stored whole);
+    when the client already decompressed the body, Content-Encoding and
+    Content-Length no longer describe it either.
+    """
+    drop = {"transfer-encoding"}
+    if body_decoded:
+        drop |= {"content-encoding", "content-length"}
+    return [(n, v) for n, v in headers if n.lower() not in drop]

@@ -1,0 +1,156 @@
+"""httpx interception at the transport (``HTTPTransport.handle_request`` and
+``AsyncHTTPTransport.handle_async_request``, httpx's extension point).
+
+Only httpx's network transports are wrapped: a client built with a custom
+transport (``httpx.MockTransport``, an ASGI/WSGI app) is left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .._context import active_session, bypass
+from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records
+from ._wire import reason_phrase, recorded_headers
+
+_HTTP11 = b"HTTP/1.1"
+
+
+def _read_timeout(request: Any) -> Optional[float]:
+    timeout = request.extensions.get("timeout") or {}
+    value = timeout.get("read")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def install() -> Optional[Callable[[], None]]:
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - httpx is optional
+        return None
+
+    sync_cls = httpx.HTTPTransport
+    async_cls = httpx.AsyncHTTPTransport
+    sync_original = sync_cls.__dict__["handle_request"]
+    async_original = async_cls.__dict__["handle_async_request"]
+    if getattr(sync_original, "_softprobe", False):
+        return None
+    Response = httpx.Response
+    ByteStream = httpx.ByteStream
+    ReadTimeout = httpx.ReadTimeout
+
+    def decide(session: Any, request: Any, body: bytes) -> Any:
+        url = request.url
+        path, _, query = url.raw_path.partition(b"?")
+        return session._native.decide(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
+                                      request.headers.raw, body, None, session._service)
+
+    reasons: Dict[int, bytes] = {}
+
+    def answer(request: Any, d: Any) -> Any:
+        status = d.status
+        headers: List[Tuple[bytes, bytes]] = d.raw_headers()
+        body = d.body()
+        no_body = status in (204, 304) or 100 <= status < 200
+        if not no_body:
+            for name, _ in headers:
+                if name.lower() == b"content-length":
+                    break
+            else:
+                headers.append((b"content-length", b"%d" % len(body)))
+        if no_body or request.method == "HEAD":
+            body = b""  # what a server sends (the header still tells the length)
+        reason = reasons.get(status)
+        if reason is None:
+            reason = reasons[status] = reason_phrase(status).encode("ascii")
+        return Response(status, headers=headers, stream=ByteStream(body), request=request,
+                        extensions={"http_version": _HTTP11, "reason_phrase": reason})
+
+    def check_latency(request: Any, latency_ms: int) -> float:
+        """Seconds to wait; raises the timeout httpx would raise when it is longer."""
+        limit = _read_timeout(request)
+        if limit is not None and limit < latency_ms / 1000.0:
+            raise ReadTimeout(f"softprobe: the rule's latencyMs ({latency_ms}) exceeds the read timeout ({limit}s)",
+                              request=request)
+        return latency_ms / 1000.0
+
+    def record(session: Any, request: Any, body: bytes, resp: Any, data: bytes, start: int) -> Any:
+        url = request.url
+        path, _, query = url.raw_path.partition(b"?")
+        pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in resp.headers.raw]
+        session._native.record(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
+                               request.headers.raw, body,
+                               resp.status_code, recorded_headers(pairs, body_decoded=False), data, start, now_ns(),
+                               None, session._service)
+        return Response(resp.status_code, headers=resp.headers.raw, stream=ByteStream(data), request=request,
+                        extensions={k: v for k, v in resp.extensions.items() if k in ("http_version", "reason_phrase")})
+
+    def handle_request(self: Any, request: Any) -> Any:
+        session = active_session.get()
+        if session is None or bypass.get() or session._closed:
+            return sync_original(self, request)
+        body = request.read()
+        d = decide(session, request, body)
+        outcome = d.outcome
+        if outcome <= ERROR:
+            if d.is_strict_miss:
+                note_strict_miss(session, d, request.method, str(request.url))
+            if d.latency_ms:
+                wait = d.latency_ms / 1000.0
+                try:
+                    check_latency(request, d.latency_ms)
+                except ReadTimeout:
+                    time.sleep(_read_timeout(request) or 0)
+                    raise
+                time.sleep(wait)
+            return answer(request, d)
+        if not records(session, outcome):
+            return sync_original(self, request)
+        start = now_ns()
+        resp = sync_original(self, request)
+        try:
+            data = b"".join(resp.stream)
+        finally:
+            resp.stream.close()
+        return record(session, request, body, resp, data, start)
+
+    async def handle_async_request(self: Any, request: Any) -> Any:
+        session = active_session.get()
+        if session is None or bypass.get() or session._closed:
+            return await async_original(self, request)
+        body = await request.aread()
+        d = decide(session, request, body)
+        outcome = d.outcome
+        if outcome <= ERROR:
+            if d.is_strict_miss:
+                note_strict_miss(session, d, request.method, str(request.url))
+            if d.latency_ms:
+                wait = d.latency_ms / 1000.0
+                try:
+                    check_latency(request, d.latency_ms)
+                except ReadTimeout:
+                    await asyncio.sleep(_read_timeout(request) or 0)
+                    raise
+                await asyncio.sleep(wait)
+            return answer(request, d)
+        if not records(session, outcome):
+            return await async_original(self, request)
+        start = now_ns()
+        resp = await async_original(self, request)
+        try:
+            data = b"".join([chunk async for chunk in resp.stream])
+        finally:
+            await resp.stream.aclose()
+        return record(session, request, body, resp, data, start)
+
+    for fn, original in ((handle_request, sync_original), (handle_async_request, async_original)):
+        mark_patch(fn, original)
+    sync_cls.handle_request = handle_request  # type: ignore[method-assign]
+    async_cls.handle_async_request = handle_async_request  # type: ignore[method-assign]
+
+    def uninstall() -> None:
+        sync_cls.handle_request = sync_original  # type: ignore[method-assign]
+        async_cls.handle_async_request = async_original  # type: ignore[method-assign]
+
+    return uninstall

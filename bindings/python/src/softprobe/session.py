@@ -1,0 +1,431 @@
+"""Session: one test-scoped context of rules, policy, a case and captures."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Union
+
+from . import _core, _intercept
+from ._context import active_session
+from ._documents import (
+    CaseMatch,
+    describe_matches,
+    describe_predicate,
+    policy_document,
+    predicate_json,
+    rule_from_spec,
+    rules_document,
+)
+from .errors import (
+    CaseLoadError,
+    CaseLookupError,
+    SessionClosedError,
+    SoftprobeError,
+    StrictMissError,
+    UnknownSessionError,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._runtime import RuntimeClient
+    from .client import Softprobe
+
+PathLike = Union[str, "os.PathLike[str]"]
+logger = logging.getLogger("softprobe")
+
+_CASE_ERRORS = ("SP_E_INVALID_JSON", "SP_E_INVALID_CASE", "SP_E_IO", "SP_E_LIMIT_EXCEEDED", "SP_E_INVALID_RULE")
+
+
+class Session:
+    """A softprobe session. Create one with ``Softprobe.start_session`` or
+    ``softprobe.start_session``; do not construct it directly.
+
+    Decisions are always made in this process by the core (through the
+    session's local handle). With a remote runtime, every control call goes to
+    the runtime first and is then applied to the local mirror, which has the
+    same id, so both decide alike.
+    """
+
+    def __init__(self, client: "Softprobe", native: _core.Session, remote: Optional["RuntimeClient"]) -> None:
+        self._client = client
+        self._native = native
+        self._remote = remote
+        self.id: str = native.id
+        self.mode: str = native.mode
+        # Capture and generate sessions record what they let through.
+        self._records = self.mode != "replay"
+        self._service: Optional[str] = client.service
+        self._lock = threading.RLock()
+        self._closed = False
+        self._capture_path: Optional[str] = None
+        self._entered: List[Any] = []
+
+    def __repr__(self) -> str:
+        where = f" runtime={self._remote.base_url}" if self._remote else ""
+        return f"<softprobe.Session {self.id} mode={self.mode}{where}{' closed' if self._closed else ''}>"
+
+    # ---- activation ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def activate(self) -> Iterator["Session"]:
+        """Makes this session decide the outbound HTTP of the current context
+        (this thread, or this asyncio task and the tasks it creates) inside
+        the block. Interception is installed while any session is active."""
+        self._ensure_open()
+        _intercept.acquire()
+        token = active_session.set(self)
+        try:
+            yield self
+        finally:
+            active_session.reset(token)
+            _intercept.release()
+
+    def __enter__(self) -> "Session":
+        cm = self.activate()
+        cm.__enter__()
+        with self._lock:
+            self._entered.append(cm)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        with self._lock:
+            cm = self._entered.pop()
+        try:
+            cm.__exit__(*exc)
+        finally:
+            if not self._closed:
+                self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def revision(self) -> int:
+        """The local session's revision: +1 on every change applied to it."""
+        return int(self._native.revision)
+
+    @property
+    def base_url(self) -> Optional[str]:
+        """The runtime this session lives in, or None when embedded."""
+        return self._remote.base_url if self._remote else None
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise SessionClosedError(f"session {self.id} is closed: start a new session")
+
+    # ---- case ------------------------------------------------------------------------
+
+    def load_case_from_file(self, path: PathLike) -> None:
+        """Loads a ``*.case.json`` file (and its embedded rules), replacing any
+        loaded case. Raises CaseLoadError (with ``.path``) when the file cannot
+        be read or is not a valid case."""
+        self._ensure_open()
+        fspath = os.fspath(path)
+        if self._remote is None:
+            try:
+                self._native.load_case_file(fspath)
+            except SoftprobeError as exc:
+                raise self._case_error(exc, fspath) from exc
+            return
+        try:
+            with open(fspath, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise CaseLoadError(
+                f"cannot read case file {fspath!r}: {exc.strerror or exc}; check the path "
+                "(relative paths are resolved from the current directory)",
+                path=fspath,
+            ) from exc
+        self._load_case_bytes(data, fspath)
+
+    def load_case(self, case: Union[Mapping[str, Any], str, bytes]) -> None:
+        """Loads a case document (a dict, or JSON text), replacing any loaded case."""
+        self._ensure_open()
+        data = case if isinstance(case, (str, bytes)) else json.dumps(case)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if self._remote is None:
+            try:
+                self._native.load_case(data)
+            except SoftprobeError as exc:
+                raise self._case_error(exc, None) from exc
+            return
+        self._load_case_bytes(data, None)
+
+    def _load_case_bytes(self, data: bytes, path: Optional[str]) -> None:
+        assert self._remote is not None
+        with self._lock:
+            try:
+                self._client._validate(lambda s: s.load_case(data))
+            except SoftprobeError as exc:
+                raise self._case_error(exc, path) from exc
+            self._remote.call("POST", self._remote.session_path(self.id, "load-case"), raw=data)
+            self._native.load_case(data)
+
+    @staticmethod
+    def _case_error(exc: SoftprobeError, path: Optional[str]) -> SoftprobeError:
+        if exc.status_name not in _CASE_ERRORS:
+            return exc
+        where = f"case file {path!r}" if path else "case document"
+        hint = {
+            "SP_E_IO": "check that the file exists and is readable",
+            "SP_E_INVALID_JSON": "the file is not valid JSON",
+            "SP_E_INVALID_CASE": "it must follow the case format (version, caseId, traces[]; see docs/python.md)",
+            "SP_E_LIMIT_EXCEEDED": "raise the limit with start_session(limits=...) if the case is meant to be "
+            "this large",
+            "SP_E_INVALID_RULE": "fix the case's embedded rules",
+        }[exc.status_name or ""]
+        return CaseLoadError(
+            f"cannot load {where}: {exc.message}; {hint}", path=path, status_name=exc.status_name, details=exc.details
+        )
+
+    def find_in_case(self, **predicate: Any) -> CaseMatch:
+        """The one span of the loaded case that matches ``predicate``
+        (direction, method, host, host_suffix, path, path_prefix, service) and
+        carries a response. Raises CaseLookupError listing the matches unless
+        exactly one span matches."""
+        try:
+            found = json.loads(self._native.find_in_case(predicate_json(predicate)))
+        except CaseLookupError as exc:
+            n = len(exc.matches)
+            what = "no span" if n == 0 else f"{n} spans"
+            advice = (
+                "check the predicate against the case (find_all_in_case() with fewer keys lists candidates)"
+                if n == 0
+                else "narrow the predicate (add method=, host=, path= ...) so it matches exactly one:\n"
+                + describe_matches(exc.matches)
+            )
+            error = CaseLookupError(
+                f"find_in_case({describe_predicate(predicate)}) matched {what}: {advice}",
+                matches=exc.matches,
+                status_name=exc.status_name,
+                details=exc.details,
+            )
+            error.predicate = dict(predicate)
+            raise error from None
+        except SoftprobeError as exc:
+            raise self._lookup_error(exc) from None
+        return CaseMatch(found["response"], found.get("span", {}))
+
+    def find_all_in_case(self, **predicate: Any) -> List[CaseMatch]:
+        """Every span of the loaded case that matches, in file order (maybe none)."""
+        try:
+            found = json.loads(self._native.find_all_in_case(predicate_json(predicate)))
+        except SoftprobeError as exc:
+            raise self._lookup_error(exc) from None
+        return [CaseMatch(m["response"], m.get("span", {})) for m in found.get("matches", [])]
+
+    def _lookup_error(self, exc: SoftprobeError) -> SoftprobeError:
+        if exc.status_name == "SP_E_INVALID_ARGUMENT" and "no case" in exc.message:
+            where = " in this process (the runtime's copy is not readable back)" if self._remote else ""
+            return CaseLookupError(
+                f"{exc.message}: call load_case_from_file() first{where}",
+                matches=[],
+                status_name=exc.status_name,
+                details=exc.details,
+            )
+        return exc
+
+    # ---- rules, policy, fixtures ----------------------------------------------------
+
+    def mock_outbound(self, **spec: Any) -> Dict[str, Any]:
+        """Adds one session rule and sends the whole rule list (the rules
+        document is replaced, as the control API does).
+
+        ``response=`` (a dict or a CaseMatch) answers matching requests; other
+        keywords: ``error=``, ``action=``, ``name``, ``priority``, ``consume``
+        ("once"/"many"), ``latency_ms``, and the ``when`` predicates
+        (``method``, ``host``, ``host_suffix``, ``path``, ``path_prefix``,
+        ``headers``, ``body_json_path``, ``service``, ``direction`` ...).
+        Returns the rule as sent. Raises InvalidRuleError naming the rule
+        index and field.
+        """
+        rule = rule_from_spec(spec)
+        with self._lock:
+            self._ensure_open()
+            rules = self._current_rules()
+            rules.append(rule)
+            self._set_rules(rules_document(rules))
+        return rule
+
+    def clear_rules(self) -> None:
+        """Removes every session rule (case-embedded rules stay)."""
+        with self._lock:
+            self._ensure_open()
+            self._set_rules(rules_document([]))
+
+    def dump_rules(self) -> Dict[str, Any]:
+        """The session rules document, {"version": 1, "rules": [...]}."""
+        with self._lock:
+            return {"version": 1, "rules": self._current_rules()}
+
+    def _current_rules(self) -> List[Dict[str, Any]]:
+        if self._remote is not None:
+            doc = self._remote.call("GET", self._remote.session_path(self.id, "rules"))
+        else:
+            doc = json.loads(self._native.get_rules())
+        return list(doc.get("rules", []))
+
+    def _set_rules(self, doc: str) -> None:
+        if self._remote is not None:
+            self._client._validate(lambda s: s.set_rules(doc))
+            self._remote.call("POST", self._remote.session_path(self.id, "rules"), raw=doc.encode("utf-8"))
+        self._native.set_rules(doc)
+
+    def set_policy(self, policy: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
+        """Replaces the policy: a dict ({"externalHttp": "strict", ...}) and/or
+        keywords (external_http="strict", external_allowlist=[...])."""
+        doc = json.dumps(policy_document(policy, fields))
+        with self._lock:
+            self._ensure_open()
+            if self._remote is not None:
+                self._client._validate(lambda s: s.set_policy(doc))
+                self._remote.call("POST", self._remote.session_path(self.id, "policy"), raw=doc.encode("utf-8"))
+            self._native.set_policy(doc)
+
+    def set_auth_fixtures(self, fixtures: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
+        """Replaces the auth fixtures ({"tokens": [], "cookies": [], "metadata": {}})."""
+        doc = json.dumps({**dict(fixtures or {}), **fields})
+        with self._lock:
+            self._ensure_open()
+            if self._remote is not None:
+                self._client._validate(lambda s: s.set_auth_fixtures(doc))
+                self._remote.call("POST", self._remote.session_path(self.id, "fixtures/auth"), raw=doc.encode("utf-8"))
+            self._native.set_auth_fixtures(doc)
+
+    # ---- observation --------------------------------------------------------------
+
+    def get_stats(self) -> Dict[str, Any]:
+        """{"sessionId", "sessionRevision", "mode", "stats": {"injectedSpans",
+        "extractedSpans", "strictMisses", "lastStrictMiss"?, "ruleHits"}}.
+
+        With a remote runtime the counters are the sum of the runtime's (traffic
+        its proxy saw) and this process's (traffic decided here)."""
+        local = json.loads(self._native.stats())
+        if self._remote is None or self._closed:
+            return local
+        remote = self._remote.call("GET", self._remote.session_path(self.id, "stats"))
+        return _merge_stats(remote, local)
+
+    def strict_misses(self) -> List[Dict[str, Any]]:
+        """The latest strict misses decided in this process (up to 32), each
+        with the core's near-miss explanation."""
+        value = json.loads(self._native.strict_misses())
+        return value if isinstance(value, list) else list(value.get("strictMisses", []))
+
+    def assert_no_strict_misses(self) -> None:
+        """Raises StrictMissError describing every strict miss of this session."""
+        misses = self.strict_misses()
+        if misses:
+            raise StrictMissError(describe_strict_misses(self.id, misses), misses=misses)
+
+    # ---- close ---------------------------------------------------------------------
+
+    def close(self, out: Optional[PathLike] = None) -> Optional[str]:
+        """Closes the session. A capture (or generate) session writes its case
+        file atomically to ``out`` (default: $SOFTPROBE_CAPTURE_CASE_PATH or
+        ./captured.case.json) and returns the path; replay returns None.
+        Closing twice returns the first result."""
+        with self._lock:
+            if self._closed:
+                return self._capture_path
+            out_path = os.fspath(out) if out is not None else ""
+            if self._remote is None:
+                try:
+                    path = self._native.close(out_path)
+                except (UnknownSessionError, SessionClosedError):
+                    path = ""  # closed through another handle to the same session
+            else:
+                try:
+                    path = self._close_remote(out_path)
+                finally:
+                    if self._closed:  # the mirror closed even if the runtime failed
+                        self._client._forget(self)
+            self._closed = True
+            self._capture_path = path or None
+            self._client._forget(self)
+            return self._capture_path
+
+    def _close_remote(self, out_path: str) -> str:
+        assert self._remote is not None
+        remote = self._remote
+        saved: Optional[str] = None
+        if self._records and json.loads(self._native.state()).get("capturedExchanges", 0):
+            # What this process captured joins the runtime's capture buffer
+            # (the core writes it as OTLP spans; the runtime appends them), so
+            # the runtime writes one case with everything.
+            fd, saved = tempfile.mkstemp(prefix=f"softprobe-{self.id}-", suffix=".case.json")
+            os.close(fd)
+            self._native.close(saved)
+        else:
+            self._native.close("")
+        # The local mirror is closed from here on, whatever the runtime says.
+        self._closed = True
+        try:
+            if saved is not None:
+                with open(saved, "rb") as f:
+                    case = json.load(f)
+                for trace in case.get("traces", []):
+                    answer = remote.call("POST", "/v1/traces", trace)
+                    rejected = int((answer.get("partialSuccess") or {}).get("rejectedSpans", 0) or 0)
+                    if rejected:
+                        raise UnknownSessionError(
+                            f"the runtime at {remote.base_url} rejected {rejected} captured span(s) of session "
+                            f"{self.id} (closed or expired there)", session_id=self.id, url=remote.url("/v1/traces"))
+            path = remote.session_path(self.id, "close")
+            if out_path:
+                from urllib.parse import quote
+
+                path += "?out=" + quote(out_path, safe="")
+            try:
+                answer = remote.call("POST", path, {})
+            except UnknownSessionError:
+                if saved is None:
+                    return ""  # a replay session the runtime already dropped: nothing is lost
+                raise
+        except SoftprobeError as exc:
+            if saved is not None:
+                # Nothing this process captured is lost: say where it is.
+                exc.message += f"; this process's capture is kept in {saved}"
+                exc.args = (exc.message,)
+            raise
+        if saved is not None:
+            os.unlink(saved)
+        return str(answer.get("capturePath", "") or "")
+
+
+def _merge_stats(remote: Dict[str, Any], local: Dict[str, Any]) -> Dict[str, Any]:
+    out = dict(remote)
+    rs = dict(remote.get("stats", {}))
+    ls = local.get("stats", {})
+    for key in ("injectedSpans", "extractedSpans", "strictMisses"):
+        rs[key] = int(rs.get(key, 0)) + int(ls.get(key, 0))
+    if ls.get("lastStrictMiss"):
+        rs["lastStrictMiss"] = ls["lastStrictMiss"]
+    hits: Dict[Any, Dict[str, Any]] = {}
+    for h in list(rs.get("ruleHits", [])) + list(ls.get("ruleHits", [])):
+        rule = (h.get("layer"), h.get("index"))
+        if rule in hits:
+            hits[rule] = {**hits[rule], "hits": int(hits[rule].get("hits", 0)) + int(h.get("hits", 0))}
+        else:
+            hits[rule] = dict(h)
+    rs["ruleHits"] = list(hits.values())
+    out["stats"] = rs
+    return out
+
+
+def describe_strict_misses(session_id: str, misses: List[Dict[str, Any]]) -> str:
+    lines = [f"{len(misses)} request(s) were blocked by the strict policy of session {session_id}:"]
+    for m in misses:
+        lines.append(f"  - {m.get('method', '?')} {m.get('host', '?')}{m.get('path', '')}"
+                     f"{'?' + m['query'] if m.get('query') else ''} (fingerprint {m.get('requestFingerprint', '?')})")
+        if m.get("explanation"):
+            lines.append(f"    {m['explanation']}")
+    lines.append("Add a rule for each (session.mock_outbound(...), e.g. with session.find_in_case(...).response), "
+                 "allow the host in the policy, or mark the test with @pytest.mark.softprobe_allow_strict_misses.")
+    return "\n".join(lines)

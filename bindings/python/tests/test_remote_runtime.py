@@ -1,0 +1,250 @@
+"""Remote-runtime mode against the real softprobe-runtime binary.
+
+The binary is $SOFTPROBE_RUNTIME_BIN, else the first of build-python/ and
+build/ in the checkout that has it. When it is missing the tests skip,
+unless $SOFTPROBE_REQUIRE_RUNTIME=1 (test.sh sets it), where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+import requests
+
+import softprobe
+from support import CASES, Upstream
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def _runtime_bin() -> str:
+    candidates = [os.environ.get("SOFTPROBE_RUNTIME_BIN", "")] + [
+        os.path.join(REPO, d, "runtime-server", "softprobe-runtime") for d in ("build-python", "build")
+    ]
+    for path in candidates:
+        if path and os.access(path, os.X_OK):
+            return path
+    message = "softprobe-runtime not found: set SOFTPROBE_RUNTIME_BIN (bindings/python/test.sh builds it)"
+    if os.environ.get("SOFTPROBE_REQUIRE_RUNTIME") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class Runtime:
+    def __init__(self, tmp: str, *args: str) -> None:
+        env = dict(os.environ, SOFTPROBE_CAPTURE_CASE_PATH=os.path.join(tmp, "runtime-default.case.json"))
+        env.pop("SOFTPROBE_API_TOKEN", None)
+        self.proc = subprocess.Popen([_runtime_bin(), "--port", "0", "--log-level", "warn", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("http"):
+            self.stop()
+            raise AssertionError(f"softprobe-runtime did not print its address: {line!r} {self.proc.stderr.read()!r}")
+        self.url = line
+
+    def get(self, path: str, token: Optional[str] = None) -> Dict[str, Any]:
+        """GET from the runtime, from a new thread: no session is active there,
+        so this test helper's call is not intercepted (unlike the test's own calls)."""
+        req = urllib.request.Request(self.url + path, headers={"authorization": f"Bearer {token}"} if token else {})
+
+        def fetch() -> Dict[str, Any]:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return json.loads(r.read())
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(fetch).result()
+
+    def session_ids(self) -> List[str]:
+        return [s["sessionId"] for s in self.get("/v1/sessions")["sessions"]]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    rt = Runtime(str(tmp_path_factory.mktemp("runtime")))
+    yield rt
+    rt.stop()
+
+
+@pytest.fixture
+def remote(runtime: Runtime) -> Iterator[softprobe.Softprobe]:
+    client = softprobe.Softprobe(runtime.url)
+    yield client
+    for s in client.sessions():
+        s.close()
+
+
+def test_sessions_live_in_the_runtime_with_a_local_mirror(remote: softprobe.Softprobe, runtime: Runtime) -> None:
+    s = remote.start_session("replay", policy={"externalHttp": "strict"})
+    assert s.base_url == runtime.url and remote.base_url == runtime.url
+    assert s.id in runtime.session_ids()
+    state = runtime.get(f"/v1/sessions/{s.id}/state")
+    assert state["mode"] == "replay" and state["policy"]["externalHttp"] == "strict"
+    s.close()
+    assert s.id not in runtime.session_ids()
+
+
+def test_rules_go_to_the_runtime_and_decide_in_process(remote: softprobe.Softprobe, runtime: Runtime) -> None:
+    with remote.start_session(policy={"externalHttp": "strict"}) as s:
+        s.mock_outbound(method="GET", host="api.example.test", path="/items/1", response={"body": "one"})
+        s.mock_outbound(method="GET", host="api.example.test", path="/items/2", response={"body": "two"})
+        remote_rules = runtime.get(f"/v1/sessions/{s.id}/rules")
+        assert remote_rules == s.dump_rules() and len(remote_rules["rules"]) == 2
+        assert requests.get("http://api.example.test/items/1").text == "one"
+        miss = requests.get("http://api.example.test/items/3")
+        assert miss.status_code == 599 and miss.json()["sessionId"] == s.id
+        stats = s.get_stats()["stats"]
+        assert (stats["injectedSpans"], stats["strictMisses"]) == (2, 1)
+        assert stats["lastStrictMiss"]["path"] == "/items/3"
+        s.clear_rules()
+        assert runtime.get(f"/v1/sessions/{s.id}/rules")["rules"] == []
+        assert requests.get("http://api.example.test/items/1").status_code == 599
+
+
+def test_control_calls_are_never_intercepted(remote: softprobe.Softprobe, runtime: Runtime) -> None:
+    # A strict session with no rule for the runtime's host is active while the
+    # package talks to the runtime: those calls must still reach it.
+    with remote.start_session(policy={"externalHttp": "strict"}) as s:
+        s.set_policy(external_http="strict", block_hosts=["127.0.0.1"])
+        s.mock_outbound(path="/x", response={"body": "x"})
+        assert runtime.get(f"/v1/sessions/{s.id}/state")["policy"]["blockHosts"] == ["127.0.0.1"]
+        assert s.get_stats()["stats"]["strictMisses"] == 0
+
+
+def test_case_and_fixtures_are_sent_and_mirrored(remote: softprobe.Softprobe, runtime: Runtime) -> None:
+    with remote.start_session(policy={"externalHttp": "strict"}) as s:
+        s.load_case_from_file(os.path.join(CASES, "checkout.case.json"))
+        assert runtime.get(f"/v1/sessions/{s.id}/state")["caseSummary"]["caseId"] == "checkout-happy-path"
+        item = s.find_in_case(method="GET", path="/items/1")
+        s.mock_outbound(method="GET", path="/items/1", response=item.response)
+        assert requests.get("https://api.example.test/items/1").json()["source"] == "case"
+        s.set_auth_fixtures(tokens=["tok"])
+        assert runtime.get(f"/v1/sessions/{s.id}/state")["fixtures"]["tokens"] == ["tok"]
+
+
+def test_invalid_documents_are_refused_before_reaching_the_runtime(remote: softprobe.Softprobe,
+                                                                   runtime: Runtime) -> None:
+    s = remote.start_session()
+    s.mock_outbound(path="/ok", response={"body": "ok"})
+    revision = runtime.get(f"/v1/sessions/{s.id}/state")["sessionRevision"]
+    with pytest.raises(softprobe.InvalidRuleError) as exc:
+        s.mock_outbound(when_typo="/x", response={"body": "x"})
+    assert exc.value.rule_index == 1
+    with pytest.raises(softprobe.InvalidPolicyError):
+        s.set_policy(external_http="maybe")
+    with pytest.raises(softprobe.CaseLoadError):
+        s.load_case({"caseId": "no-version", "traces": []})
+    state = runtime.get(f"/v1/sessions/{s.id}/state")
+    assert state["sessionRevision"] == revision and len(state["rules"]["rules"]) == 1
+
+
+def test_attach_from_another_client_mirrors_rules_and_policy(remote: softprobe.Softprobe, runtime: Runtime) -> None:
+    s = remote.start_session(policy={"externalHttp": "strict"})
+    s.mock_outbound(host="api.example.test", path="/shared", response={"body": "shared"})
+    other = softprobe.Softprobe(runtime.url)  # as another process would
+    attached = other.attach(s.id)
+    assert attached.id == s.id and attached.mode == "replay"
+    with attached.activate():
+        assert requests.get("http://api.example.test/shared").text == "shared"
+        assert requests.get("http://api.example.test/other").status_code == 599
+    attached.close()
+    assert s.id not in runtime.session_ids()
+    with pytest.raises(softprobe.UnknownSessionError) as exc:
+        other.attach(s.id)
+    assert exc.value.session_id == s.id and exc.value.url and runtime.url in exc.value.url
+
+
+def test_remote_capture_is_written_by_the_runtime(remote: softprobe.Softprobe, upstream: Upstream,
+                                                  tmp_path: Any) -> None:
+    out = tmp_path / "remote.case.json"
+    with remote.start_session("capture") as s:
+        assert requests.get(f"{upstream.url}/items/5").json()["source"] == "upstream"
+        requests.post(f"{upstream.url}/echo", data=b"payload")
+        assert s.close(out) == str(out)
+    case = json.loads(out.read_text())
+    spans = [sp for t in case["traces"] for rs in t["resourceSpans"] for ss in rs["scopeSpans"] for sp in ss["spans"]]
+    paths = sorted(a["value"]["stringValue"] for sp in spans for a in sp["attributes"] if a["key"] == "url.path")
+    assert paths == ["/echo", "/items/5"]
+    # And it replays offline like any case.
+    with remote.start_session(policy={"externalHttp": "strict"}) as r:
+        r.load_case_from_file(out)
+        r.mock_outbound(path="/items/5", response=r.find_in_case(path="/items/5").response)
+        before = upstream.count()
+        assert requests.get(f"{upstream.url}/items/5").json() == {"id": "5", "source": "upstream"}
+        assert upstream.count() == before
+
+
+def test_environment_variable_selects_the_runtime(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOFTPROBE_RUNTIME_URL", runtime.url)
+    client = softprobe.Softprobe()
+    s = client.start_session()
+    try:
+        assert s.id in runtime.session_ids()
+    finally:
+        s.close()
+
+
+def test_unreachable_runtime() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = softprobe.Softprobe(f"http://127.0.0.1:{port}", timeout=2)
+    with pytest.raises(softprobe.RuntimeUnreachableError) as exc:
+        client.start_session()
+    assert exc.value.url == f"http://127.0.0.1:{port}/v1/sessions"
+    assert "softprobe-runtime" in str(exc.value) and "SOFTPROBE_RUNTIME_URL" in str(exc.value)
+
+
+def test_runtime_error_carries_status_body_and_url(tmp_path: Any) -> None:
+    rt = Runtime(str(tmp_path), "--token", "s3cret")
+    try:
+        with pytest.raises(softprobe.RuntimeError) as exc:
+            softprobe.Softprobe(rt.url, token="").start_session()
+        err = exc.value
+        assert err.status == 401 and err.url == rt.url + "/v1/sessions"
+        assert "missing_bearer_token" in err.body and "token" in str(err)
+        with pytest.raises(softprobe.RuntimeError) as wrong:
+            softprobe.Softprobe(rt.url, token="nope").start_session()
+        assert wrong.value.status == 403
+        s = softprobe.Softprobe(rt.url, token="s3cret").start_session()
+        assert s.id in [x["sessionId"] for x in rt.get("/v1/sessions", token="s3cret")["sessions"]]
+        s.close()
+    finally:
+        rt.stop()
+
+
+def test_remote_capture_is_kept_locally_when_the_runtime_lost_the_session(remote: softprobe.Softprobe,
+                                                                           runtime: Runtime,
+                                                                           upstream: Upstream) -> None:
+    s = remote.start_session("capture")
+    with s.activate():
+        requests.get(f"{upstream.url}/items/8")
+    # Another client closes the session in the runtime (as an idle timeout would).
+    softprobe.Softprobe(runtime.url).attach(s.id).close()
+    with pytest.raises(softprobe.UnknownSessionError) as exc:
+        s.close()
+    assert s.closed
+    kept = str(exc.value).rsplit("kept in ", 1)[1]
+    try:
+        with open(kept) as f:
+            assert "/items/8" in f.read()
+    finally:
+        os.unlink(kept)
