@@ -10,4 +10,18 @@ log "build (build/)"
 cmake_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_BUILD_TESTS=OFF
 log "C++ demo: capture -> case file -> offline strict replay"
 "$REPO_ROOT/build/examples/capture_replay_demo" "$REPO_ROOT/demo-out"
-log "the captured case file: $REPO_ROOT/demo-out/checkout.case.json"
+
+log "Node demo: the same cycle with fetch and http.request, in process"
+if [ ! -f "$REPO_ROOT/bindings/node/build/Release/softprobe.node" ]; then
+  (cd "$REPO_ROOT/bindings/node" && npm ci --no-audit --no-fund)   # builds the addon
+fi
+node "$REPO_ROOT/examples/node/checkout-demo.js" "$REPO_ROOT/demo-out"
+
+log "Python demo: the same cycle with requests/urllib/httpx, in process"
+[ -x "$REPO_ROOT/.venv/bin/python" ] || python3 -m venv "$REPO_ROOT/.venv"
+"$REPO_ROOT/.venv/bin/python" -m pip install --quiet --disable-pip-version-check "scikit-build-core>=0.10" "pybind11>=2.10" requests
+"$REPO_ROOT/.venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation "$REPO_ROOT/bindings/python"
+"$REPO_ROOT/.venv/bin/python" "$REPO_ROOT/bindings/python/examples/capture_replay_demo.py" "$REPO_ROOT/demo-out"
+
+log "captured case files in $REPO_ROOT/demo-out/"
+ls -l "$REPO_ROOT/demo-out/"
