@@ -2,7 +2,7 @@
 // Global fetch: replaced by a function that asks the core about each request
 // made while a session is active. A mock, error or strict-miss decision is
 // answered with a Response built in process (no dispatcher, no socket: the
-// cheapest path, see docs/performance-node.md); passthrough and capture call
+// cheapest path, see docs/performance.md (Node section)); passthrough and capture call
 // the original fetch outside the session's context, so the global-dispatcher
 // interceptor lets them through untouched.
 const context = require('../context');
@@ -112,7 +112,7 @@ const HAS_BYTES = typeof Response.prototype.bytes === 'function';
  * is held as bytes: text()/json()/arrayBuffer()/blob() read them directly,
  * and a web ReadableStream is only made if the application asks for `body`
  * (or formData()/clone() after that). Building a stream per response is most
- * of the cost of a mocked fetch in Node 20 (see docs/performance-node.md).
+ * of the cost of a mocked fetch in Node 20 (see docs/performance.md (Node section)).
  */
 class MockedResponse extends Response {
   #bytes;
