@@ -338,8 +338,10 @@ SOFTPROBE_API void sp_set_log_handler(sp_log_handler handler, void *user_data);
  * levels. Such a call changes nothing. */
 
 typedef enum sp_payload_format {
-  SP_FORMAT_JSON = 0,    /* OTLP JSON (application/json) */
-  SP_FORMAT_PROTOBUF = 1 /* OTLP protobuf (application/x-protobuf) */
+  SP_FORMAT_JSON = 0,                /* OTLP JSON (application/json) */
+  SP_FORMAT_PROTOBUF = 1,            /* OTLP protobuf (application/x-protobuf) */
+  SP_FORMAT_RESERVED_ = 0x7FFFFFFF   /* not a format: keeps any int-sized value in the enum's range,
+                                        so a bad value is SP_E_INVALID_ARGUMENT, not undefined behaviour */
 } sp_payload_format;
 
 typedef enum sp_inject_outcome {

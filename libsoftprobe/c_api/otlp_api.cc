@@ -21,6 +21,7 @@ PayloadFormat format_arg(sp_payload_format f, const char* name) {
   switch (f) {
     case SP_FORMAT_JSON: return PayloadFormat::json;
     case SP_FORMAT_PROTOBUF: return PayloadFormat::protobuf;
+    default: break;
   }
   capi::invalid(std::string(name) + " must be SP_FORMAT_JSON or SP_FORMAT_PROTOBUF, got " + std::to_string(int(f)));
 }

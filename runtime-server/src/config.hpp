@@ -1,0 +1,50 @@
+// The runtime's configuration: defaults, then environment, then flags.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "logger.hpp"
+
+namespace softprobe::runtime {
+
+struct Config {
+  std::string host = "127.0.0.1";  // loopback unless asked
+  int port = 8080;                 // 0: pick a free port
+  std::string token;               // bearer token for /v1/...; "" = no auth
+  std::size_t max_body_bytes = 16u << 20;
+  std::chrono::milliseconds session_ttl = std::chrono::hours(1);  // 0: sessions never expire
+  LogLevel log_level = LogLevel::info;
+  std::size_t threads = 32;  // one per open connection (cpp-httplib is blocking)
+  std::chrono::seconds keep_alive_timeout{5};
+  std::string capture_path;  // "" = $SOFTPROBE_CAPTURE_CASE_PATH or ./captured.case.json
+};
+
+// A bad flag or environment value; the message names it.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ParsedArgs {
+  Config config;
+  bool help = false;
+  bool version = false;
+};
+
+using GetEnv = std::function<const char*(const char*)>;
+
+// Throws ConfigError. `args` excludes argv[0].
+ParsedArgs parse_args(const std::vector<std::string>& args, const GetEnv& getenv);
+
+std::string usage();
+
+// "500ms", "30s", "15m", "1h", or a plain number of seconds.
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& what);
+// "1048576", "512k", "16M", "1G" (binary multiples; "KiB"/"MB"... accepted).
+std::size_t parse_size(const std::string& text, const std::string& what);
+
+}  // namespace softprobe::runtime

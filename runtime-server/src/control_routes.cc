@@ -1,0 +1,126 @@
+#include "control_routes.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "logger.hpp"
+
+namespace softprobe::runtime::control {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string dump(const ordered_json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+// Routes that take a document refuse an empty body with a message that says so.
+bool require_body(Call& c, const char* what) {
+  for (char ch : c.body)
+    if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n') return true;
+  send_error(c.res, 400, "invalid_request", std::string("the request body is empty: send ") + what);
+  return false;
+}
+
+CoreSession session_of(Runtime& rt, const Call& c) { return CoreSession::attach(rt.store, c.session_id); }
+
+void send_revision(Call& c, const CoreSession& s) {
+  send_json(c.res, 200, dump({{"sessionId", s.id()}, {"sessionRevision", s.revision()}}));
+}
+
+using Setter = sp_status (*)(sp_session*, const char*, size_t);
+using Getter = sp_status (*)(char**, const sp_session*);
+
+// The mutating routes: one document in, {"sessionId","sessionRevision"} out.
+void set_document(Runtime& rt, Call& c, Setter setter, const char* what) {
+  if (!require_body(c, what)) return;
+  CoreSession s = session_of(rt, c);
+  check(setter(s.handle(), c.body.data(), c.body.size()));
+  send_revision(c, s);
+}
+
+// The reading routes: the core's JSON document, as it is.
+void get_document(Runtime& rt, Call& c, Getter getter) {
+  CoreSession s = session_of(rt, c);
+  char* out = nullptr;
+  check(getter(&out, s.handle()));
+  send_json(c.res, 200, take(out));
+}
+
+}  // namespace
+
+void health(Runtime&, Call& c) {
+  send_json(c.res, 200, R"({"status":"ok","specVersion":")" SOFTPROBE_SPEC_VERSION R"(","schemaVersion":")" SOFTPROBE_SCHEMA_VERSION R"("})");
+}
+
+void meta(Runtime&, Call& c) {
+  send_json(c.res, 200,
+            dump({{"runtimeVersion", sp_version_string()},
+                  {"specVersion", SOFTPROBE_SPEC_VERSION},
+                  {"schemaVersion", SOFTPROBE_SCHEMA_VERSION},
+                  {"runtime", "softprobe-runtime"}}));
+}
+
+void metrics(Runtime& rt, Call& c) {
+  send_bytes(c.res, 200, rt.metrics.render(rt.store.handle()), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void create_session(Runtime& rt, Call& c) {
+  // An empty body is a replay session with the default policy.
+  bool empty = c.body.find_first_not_of(" \t\r\n") == std::string::npos;
+  CoreSession s = CoreSession::create(rt.store, empty ? std::string() : c.body);
+  rt.metrics.session_created();
+  log(LogLevel::info, "session created", {{"sessionId", s.id()}, {"mode", s.mode()}});
+  send_revision(c, s);
+}
+
+void list_sessions(Runtime& rt, Call& c) {
+  char* out = nullptr;
+  check(sp_store_list_sessions(&out, rt.store.handle()));
+  send_json(c.res, 200, take(out));
+}
+
+void load_case(Runtime& rt, Call& c) {
+  set_document(rt, c, sp_session_load_case, "a case document ({\"version\",\"caseId\",\"traces\":[...]})");
+}
+
+void set_rules(Runtime& rt, Call& c) {
+  set_document(rt, c, sp_session_set_rules, "a rules document ({\"version\":1,\"rules\":[...]})");
+}
+
+void get_rules(Runtime& rt, Call& c) { get_document(rt, c, sp_session_get_rules); }
+
+void set_policy(Runtime& rt, Call& c) {
+  set_document(rt, c, sp_session_set_policy, "a policy object ({\"externalHttp\":\"strict\",...})");
+}
+
+void set_auth_fixtures(Runtime& rt, Call& c) {
+  set_document(rt, c, sp_session_set_auth_fixtures, "auth fixtures ({\"tokens\":[],\"cookies\":[],\"metadata\":{}})");
+}
+
+void stats(Runtime& rt, Call& c) { get_document(rt, c, sp_session_stats); }
+
+void state(Runtime& rt, Call& c) { get_document(rt, c, sp_session_state); }
+
+void strict_misses(Runtime& rt, Call& c) { get_document(rt, c, sp_session_strict_misses); }
+
+void close(Runtime& rt, Call& c) {
+  // The body is {} or empty; anything else must at least be a JSON object.
+  if (c.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    auto body = nlohmann::json::parse(c.body, nullptr, false);
+    if (!body.is_object()) {
+      send_error(c.res, 400, "invalid_request", "the close body must be empty or a JSON object ({})");
+      return;
+    }
+  }
+  CoreSession s = session_of(rt, c);
+  std::string out_path = c.req.has_param("out") ? c.req.get_param_value("out") : std::string();
+  char* written = nullptr;
+  check(sp_session_close(&written, s.handle(), out_path.c_str()));
+  std::string path = take(written);
+  rt.metrics.sessions_closed(CloseReason::api, 1);
+  ordered_json out = {{"sessionId", s.id()}, {"closed", true}};
+  if (!path.empty()) out["capturePath"] = path;
+  log(LogLevel::info, "session closed", {{"sessionId", s.id()}, {"mode", s.mode()}, {"capturePath", path}});
+  send_json(c.res, 200, dump(out));
+}
+
+}  // namespace softprobe::runtime::control
