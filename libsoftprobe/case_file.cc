@@ -4,6 +4,7 @@
 #include "errors.hpp"
 #include "otlp_attributes.hpp"
 #include "span_mapping.hpp"
+#include "text.hpp"
 
 namespace softprobe {
 
@@ -170,6 +171,11 @@ CaseFile case_from_json(const json& doc, const CaseLimits& limits) {
 }
 
 CaseFile parse_case(std::string_view json_text, const CaseLimits& limits) {
+  if (auto at = text::json_depth_exceeded_at(json_text); at != std::string_view::npos)
+    throw Error(ErrorCode::invalid_json,
+                "case file nests arrays/objects deeper than " + std::to_string(text::kMaxJsonDepth) + " levels (at byte " +
+                    std::to_string(at) + ")",
+                {{"byte", at}, {"limit", "maxDepth"}, {"max", text::kMaxJsonDepth}});
   json doc;
   try {
     doc = json::parse(json_text.begin(), json_text.end());

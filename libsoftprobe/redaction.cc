@@ -16,7 +16,7 @@ void redact_headers(Headers& headers, const std::vector<std::string>& names) {
 }
 
 void redact_body(std::string& body, const std::vector<JsonPath>& paths) {
-  if (paths.empty() || body.empty()) return;
+  if (paths.empty() || body.empty() || text::json_depth_exceeded_at(body) != std::string_view::npos) return;
   auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return;
   std::vector<nlohmann::json*> hits;

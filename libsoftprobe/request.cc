@@ -21,6 +21,7 @@ MatchRequest::MatchRequest(const RequestView& v) : view(v), outbound(v.direction
 const nlohmann::json* MatchRequest::body_json() const {
   if (!body_parsed_) {
     body_parsed_ = true;
+    if (text::json_depth_exceeded_at(view.body) != std::string_view::npos) return nullptr;  // treated as not JSON
     auto parsed = nlohmann::json::parse(view.body.begin(), view.body.end(), nullptr, /*allow_exceptions=*/false);
     if (!parsed.is_discarded()) body_json_ = std::move(parsed);
   }

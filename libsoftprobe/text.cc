@@ -140,6 +140,25 @@ bool is_valid_utf8(std::string_view s) noexcept {
   return true;
 }
 
+std::size_t json_depth_exceeded_at(std::string_view json, std::size_t max_depth) noexcept {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (char ch : s) {

@@ -27,6 +27,14 @@ bool base64_decode(std::string_view text, std::string& out);
 // stringValue, anything else as bytesValue).
 bool is_valid_utf8(std::string_view s) noexcept;
 
+// Nesting limit for JSON the core parses: deeper documents are refused
+// before parsing (a recursive walk of such a document would overflow the stack).
+inline constexpr std::size_t kMaxJsonDepth = 256;
+
+// The byte offset where JSON text first nests deeper than `max_depth`
+// arrays/objects, or npos. Strings (and escapes in them) are skipped.
+std::size_t json_depth_exceeded_at(std::string_view json, std::size_t max_depth = kMaxJsonDepth) noexcept;
+
 // Appends `s` as a quoted JSON string literal.
 void append_json_string(std::string& out, std::string_view s);
 

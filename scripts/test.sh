@@ -58,7 +58,9 @@ binding_tests() {
 install_apt_packages
 
 log "build: RelWithDebInfo, -Werror (build/)"
-cmake_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Every option explicitly: build/ is shared with scripts/demo.sh, whose choices stay in the cache.
+cmake_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_BUILD_TESTS=ON -DSOFTPROBE_BUILD_EXAMPLES=ON \
+  -DSOFTPROBE_BUILD_RUNTIME=ON -DSOFTPROBE_SANITIZE=
 step "C++ tests (ctest)" run_ctest build
 
 log "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"

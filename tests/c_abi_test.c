@@ -151,6 +151,20 @@ int main(void) {
   CHECK(strcmp(json, "f64b9cd679868545") == 0);
   sp_string_free(json);
 
+  /* A rules document nested 100,000 deep is refused, not a crash. */
+  {
+    size_t depth = 100000, i;
+    char *deep = malloc(2 * depth + 1);
+    for (i = 0; i < depth; ++i) {
+      deep[i] = '[';
+      deep[depth + i] = ']';
+    }
+    deep[2 * depth] = '\0';
+    CHECK(sp_session_set_rules(session, deep, 2 * depth) == SP_E_INVALID_JSON);
+    CHECK(contains(sp_last_error(), "deeper than 256 levels"));
+    free(deep);
+  }
+
   CHECK(sp_set_log_level("loud") == SP_E_INVALID_ARGUMENT);
   CHECK(sp_set_log_level("warn") == SP_OK);
 

@@ -2,6 +2,7 @@
 
 #include "case_lookup.hpp"
 #include "test_support.hpp"
+#include "text.hpp"
 
 using namespace softprobe;
 using sp_test::expect_error;
@@ -244,4 +245,14 @@ TEST_CASE("writing preserves span order across interleaved traces", "[case][writ
   CHECK(back.exchanges[2].span_id == "a2");
   CHECK(back.exchanges[3].span_id == "b2");
   CHECK(back.exchanges[3].service == "two");
+}
+
+TEST_CASE("deeply nested JSON is refused before parsing, not a stack overflow", "[case][errors][regression]") {
+  std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto e = expect_error(ErrorCode::invalid_json, [&] { parse_case(deep); });
+  CHECK_THAT(e.what(), Catch::Contains("deeper than 256 levels"));
+  CHECK(e.details()["byte"] == 256);
+  // Brackets inside strings do not count; 256 levels are fine.
+  CHECK(text::json_depth_exceeded_at(R"({"a":"[[[[[[[[\"[[["})", 2) == std::string_view::npos);
+  CHECK(text::json_depth_exceeded_at(std::string(256, '[') + std::string(256, ']')) == std::string_view::npos);
 }

@@ -272,3 +272,9 @@ TEST_CASE("hostSuffix rules are indexed and agree with a linear scan, even with 
     CHECK(set.best_match(req, RuleSet::Band::non_negative) == linear_best(session, req));
   }
 }
+
+TEST_CASE("a deeply nested request body does not match bodyJsonPath and does not crash", "[rules][predicates][regression]") {
+  Req r = sp_test::get("a.test", "/");
+  r.body = std::string(100000, '[') + std::string(100000, ']');
+  CHECK_FALSE(matches({{"bodyJsonPath", "$[0]"}}, r));
+}
