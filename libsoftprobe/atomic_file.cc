@@ -41,8 +41,13 @@ void write_file_atomically(const std::string& path, std::string_view contents) {
     }
     done += std::size_t(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
+  int flushed = ::fsync(fd);
+  int err = errno;
+  if (::close(fd) != 0 && flushed == 0) {  // close always runs: no descriptor leaks
+    flushed = -1;
+    err = errno;
+  }
+  if (flushed != 0) {
     ::unlink(tmp.c_str());
     io_fail("cannot flush", tmp, err);
   }

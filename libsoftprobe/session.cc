@@ -227,9 +227,9 @@ Decision Session::strict_miss(const MatchRequest& req, std::shared_ptr<const Ses
     if (recent_misses_.size() > kRecentMisses) recent_misses_.pop_front();
   }
   if (log_enabled(LogLevel::info)) {
-    nlohmann::json line = {{"level", "info"}, {"msg", "inject miss"}, {"sessionId", id_},   {"method", miss->method},
-                           {"host", miss->url_host}, {"path", miss->path},   {"policy", "strict"}, {"action", "error"},
-                           {"status", 599}};
+    nlohmann::ordered_json line = {{"level", "info"},     {"msg", "inject miss"},  {"sessionId", id_},
+                                   {"method", miss->method}, {"host", miss->url_host}, {"path", miss->path},
+                                   {"policy", "strict"},     {"action", "error"},      {"status", 599}};  // contract order
     log_json_line(LogLevel::info, line.dump());
   }
   Decision d;
@@ -246,7 +246,10 @@ void Session::record(HttpExchange exchange) {
   options_.redaction.apply(exchange);
   if (exchange.session_id.empty()) exchange.session_id = id_;
   {
+    // `closed_` is checked again under the capture lock, which close() holds
+    // while it takes the exchanges: an acknowledged record is never lost.
     std::lock_guard<std::mutex> lock(capture_mu_);
+    ensure_open();
     captured_.push_back(std::move(exchange));
   }
   extracted_.fetch_add(1, std::memory_order_relaxed);
@@ -259,13 +262,17 @@ std::size_t Session::captured_count() const {
 }
 
 CaseFile Session::captured_case() const {
+  std::lock_guard<std::mutex> lock(capture_mu_);
+  return case_from_captures();
+}
+
+CaseFile Session::case_from_captures() const {
   CaseFile c;
   c.version = "1.0.0";
   c.case_id = options_.case_id.empty() ? "capture-" + id_.substr(0, 8) : options_.case_id;
   c.suite = options_.suite;
   c.mode = "capture";
   c.created_at = iso8601_now();
-  std::lock_guard<std::mutex> lock(capture_mu_);
   c.exchanges = captured_;
   c.trace_count = 0;
   return c;
@@ -275,11 +282,21 @@ std::string Session::close(const std::string& out_path) {
   std::lock_guard<std::mutex> lock(mutate_mu_);
   ensure_open();
   std::string written;
+  CaseFile captured;
+  {
+    std::lock_guard<std::mutex> lock(capture_mu_);
+    closed_.store(true, std::memory_order_release);  // no record() gets in after this
+    captured = case_from_captures();
+  }
   if (options_.mode != SessionMode::replay) {
     written = out_path.empty() ? default_capture_path() : out_path;
-    write_file_atomically(written, serialize_case(captured_case()));  // throws: the session stays open
+    try {
+      write_file_atomically(written, serialize_case(captured));
+    } catch (...) {
+      closed_.store(false, std::memory_order_release);  // the session stays open: nothing recorded is lost
+      throw;
+    }
   }
-  closed_.store(true, std::memory_order_release);
   return written;
 }
 

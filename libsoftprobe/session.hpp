@@ -94,6 +94,7 @@ class Session {
   void ensure_open() const;
   Decision strict_miss(const MatchRequest& req, std::shared_ptr<const SessionSnapshot> snap);
   void touch() noexcept;
+  CaseFile case_from_captures() const;  // caller holds capture_mu_
 
   const std::string id_;
   const SessionOptions options_;

@@ -51,41 +51,43 @@ ClosedSession SessionStore::close(std::string_view id, const std::string& out_pa
   return {s->id(), written};
 }
 
-std::vector<ClosedSession> SessionStore::close_idle(std::chrono::steady_clock::duration ttl) {
-  auto cutoff = std::chrono::steady_clock::now() - ttl;
+namespace {
+
+// Where a capture goes when several sessions are flushed at once: the
+// default path with the session id inserted, so they never overwrite each other.
+std::string flush_path(const Session& s, std::size_t capturing) {
+  if (capturing <= 1 || s.mode() == SessionMode::replay) return "";
+  std::string path = default_capture_path();
+  auto dot = path.rfind(".case.json");
+  if (dot == std::string::npos) path += "." + s.id();
+  else path.insert(dot, "." + s.id());
+  return path;
+}
+
+}  // namespace
+
+std::vector<ClosedSession> SessionStore::close_sessions(const std::vector<std::shared_ptr<Session>>& sessions) {
   std::vector<ClosedSession> out;
-  for (const auto& s : list()) {
-    if (s->last_used() >= cutoff) continue;
+  std::size_t capturing = 0;
+  for (const auto& s : sessions) capturing += s->mode() != SessionMode::replay;
+  for (const auto& s : sessions) {
     try {
-      out.push_back(close(s->id(), ""));
-    } catch (const Error& e) {
+      out.push_back(close(s->id(), flush_path(*s, capturing)));
+    } catch (const std::exception& e) {  // one failure must not stop the others
       out.push_back({s->id(), std::string("error: ") + e.what()});
     }
   }
   return out;
 }
 
-std::vector<ClosedSession> SessionStore::close_all() {
-  std::vector<ClosedSession> out;
-  auto sessions = list();
-  std::size_t capturing = 0;
-  for (const auto& s : sessions) capturing += s->mode() != SessionMode::replay;
-  for (const auto& s : sessions) {
-    // Several captures must not overwrite one default file: each gets its id.
-    std::string path;
-    if (capturing > 1 && s->mode() != SessionMode::replay) {
-      path = default_capture_path();
-      auto dot = path.rfind(".case.json");
-      if (dot == std::string::npos) path += "." + s->id();
-      else path.insert(dot, "." + s->id());
-    }
-    try {
-      out.push_back(close(s->id(), path));
-    } catch (const Error& e) {
-      out.push_back({s->id(), std::string("error: ") + e.what()});
-    }
-  }
-  return out;
+std::vector<ClosedSession> SessionStore::close_idle(std::chrono::steady_clock::duration ttl) {
+  auto cutoff = std::chrono::steady_clock::now() - ttl;
+  std::vector<std::shared_ptr<Session>> idle;
+  for (const auto& s : list())
+    if (s->last_used() < cutoff) idle.push_back(s);
+  return close_sessions(idle);
 }
+
+std::vector<ClosedSession> SessionStore::close_all() { return close_sessions(list()); }
 
 }  // namespace softprobe

@@ -34,7 +34,8 @@ class SessionStore {
   // session stays in the store, open, and the error propagates.
   ClosedSession close(std::string_view id, const std::string& out_path);
 
-  // Closes sessions unused for longer than `ttl`; returns what was closed.
+  // Closes sessions unused for longer than `ttl` (captures flushed as in
+  // close_all); returns what was closed.
   std::vector<ClosedSession> close_idle(std::chrono::steady_clock::duration ttl);
 
   // Closes every session (shutdown): captures are flushed to the default
@@ -43,6 +44,8 @@ class SessionStore {
   std::vector<ClosedSession> close_all();
 
  private:
+  std::vector<ClosedSession> close_sessions(const std::vector<std::shared_ptr<Session>>& sessions);
+
   struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }

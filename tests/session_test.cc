@@ -2,6 +2,7 @@
 
 #include "case_lookup.hpp"
 #include "fingerprint.hpp"
+#include "log.hpp"
 #include "session_store.hpp"
 #include "test_support.hpp"
 
@@ -360,4 +361,46 @@ TEST_CASE("a session can take a given id (bindings mirroring a remote runtime)",
   CHECK_THAT(dup.what(), Catch::Contains("already exists"));
   expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"sessionId", "has space"}}); });
   expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"sessionId", ""}}); });
+}
+
+TEST_CASE("close_idle flushes several captures to distinct files", "[session][capture][regression]") {
+  sp_test::TempDir dir;
+  ::setenv("SOFTPROBE_CAPTURE_CASE_PATH", dir.file("idle.case.json").c_str(), 1);
+  SessionStore store;
+  auto a = store.create(session_options_from_json({{"mode", "capture"}}));
+  auto b = store.create(session_options_from_json({{"mode", "capture"}}));
+  auto closed = store.close_idle(std::chrono::seconds(0));
+  ::unsetenv("SOFTPROBE_CAPTURE_CASE_PATH");
+  CHECK(closed.size() == 2);
+  CHECK(std::filesystem::exists(dir.file("idle." + a->id() + ".case.json")));
+  CHECK(std::filesystem::exists(dir.file("idle." + b->id() + ".case.json")));
+}
+
+TEST_CASE("a closed capture session refuses records instead of dropping them", "[session][capture][regression]") {
+  sp_test::TempDir dir;
+  SessionStore store;
+  auto s = store.create(session_options_from_json({{"mode", "capture"}}));
+  s->close(dir.file("c.case.json"));
+  Req r = sp_test::get("a.test", "/");
+  auto v = r.view();
+  ResponseView ok{200, nullptr, 0, ""};
+  expect_error(ErrorCode::session_closed, [&] { s->record(exchange_from_views(v, &ok, {}, s->id())); });
+}
+
+TEST_CASE("the strict-miss log line has the contract's fields in its order", "[session][policy]") {
+  static std::vector<std::string> lines;
+  lines.clear();
+  set_log_sink([](int, const char* line, void*) { lines.push_back(line); }, nullptr);
+  set_log_level(LogLevel::info);
+  SessionStore store;
+  SessionOptions o;
+  o.policy = {{"externalHttp", "strict"}};
+  auto s = store.create(o);
+  decide(*s, sp_test::get("api.example.com", "/v1/x"));
+  set_log_level(LogLevel::warn);
+  set_log_sink(nullptr, nullptr);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "{\"level\":\"info\",\"msg\":\"inject miss\",\"sessionId\":\"" + s->id() +
+                        "\",\"method\":\"GET\",\"host\":\"api.example.com\",\"path\":\"/v1/x\",\"policy\":\"strict\","
+                        "\"action\":\"error\",\"status\":599}");
 }
