@@ -52,26 +52,11 @@ std::string lower_hex_id(std::string id) {
 // nlohmann's parser is iterative, but what walks the tree afterwards is not:
 // refuse absurd nesting before parsing.
 void check_json_nesting(std::string_view text) {
-  std::size_t depth = 0;
-  bool in_string = false, escaped = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxOtlpNesting)
-        throw Error(ErrorCode::limit_exceeded,
-                    "OTLP JSON payload nests objects and arrays deeper than " + std::to_string(kMaxOtlpNesting) +
-                        " levels (at byte " + std::to_string(i) + ")",
-                    {{"limit", "maxNesting"}, {"max", kMaxOtlpNesting}, {"byte", i}});
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
+  if (auto i = text::json_depth_exceeded_at(text, kMaxOtlpNesting); i != std::string_view::npos)
+    throw Error(ErrorCode::limit_exceeded,
+                "OTLP JSON payload nests objects and arrays deeper than " + std::to_string(kMaxOtlpNesting) +
+                    " levels (at byte " + std::to_string(i) + ")",
+                {{"limit", "maxNesting"}, {"max", kMaxOtlpNesting}, {"byte", i}});
 }
 
 const json* json_array(const json& obj, const char* key, const std::string& where) {
