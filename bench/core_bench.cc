@@ -84,9 +84,9 @@ BENCHMARK(BM_DecideHit)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_DecideMiss)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_DecideStrictMiss)->Arg(100)->Arg(10000);
 
-// Worst case for the index: rules with no host or exact path (hostSuffix
-// only) are scanned in rank order; the hit is the lowest-ranked rule.
-void BM_DecideUnindexedHit(benchmark::State& state) {
+// hostSuffix-only rules: found through the reversed-suffix trie, not a scan;
+// the hit is the lowest-ranked rule.
+void BM_DecideSuffixHit(benchmark::State& state) {
   sp_store* store = nullptr;
   sp_session* session = nullptr;
   sp_store_new(&store);
@@ -112,7 +112,7 @@ void BM_DecideUnindexedHit(benchmark::State& state) {
   sp_session_free(session);
   sp_store_free(store);
 }
-BENCHMARK(BM_DecideUnindexedHit)->Arg(100)->Arg(1000);
+BENCHMARK(BM_DecideSuffixHit)->Arg(100)->Arg(1000);
 
 // A realistic case: `spans` outbound exchanges with ~1 KiB JSON bodies.
 std::string make_case(int spans) {
