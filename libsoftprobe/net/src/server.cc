@@ -1,0 +1,844 @@
+// The server: accept loop, connections and exchanges (one translation unit
+// with Beast, to keep the build short).
+//
+// Threads: one io_context run by N threads, and one strand per connection.
+// Chosen over one io_context per thread because connections differ wildly
+// in cost (a keep-alive connection carrying a benchmark vs. 10,000 idle ones):
+// with a shared context any free thread takes the next ready handler, where
+// per-thread contexts pin a connection to the thread it was accepted on.
+// A strand makes each connection's handlers sequential, so a connection's
+// state needs no lock, and Exchange::respond from another thread is a post
+// onto that strand. The shared context's queue lock costs little at 2-8
+// threads.
+#include "softprobe/net/server.hpp"
+
+#include <array>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+#include "body_decoder.hpp"
+#include "softprobe/net/handoff.hpp"
+
+namespace softprobe::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+const char* body_status_name(BodyStatus s) noexcept {
+  switch (s) {
+    case BodyStatus::ok: return "ok";
+    case BodyStatus::too_large: return "too_large";
+    case BodyStatus::bad_encoding: return "bad_encoding";
+    case BodyStatus::unsupported_encoding: return "unsupported_encoding";
+    case BodyStatus::failed: return "failed";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+class Connection;
+
+struct ServerState : std::enable_shared_from_this<ServerState> {
+  ServerState(asio::io_context& io_, ServerOptions o, Handler h)
+      : io(io_), opt(std::move(o)), handler(std::move(h)), acceptor(asio::make_strand(io_)),
+        retry_timer(acceptor.get_executor()), grace_timer(io_) {
+    if (!opt.error_response) opt.error_response = json_error;
+    if (opt.max_head_bytes == 0) opt.max_head_bytes = 1;
+  }
+
+  asio::io_context& io;
+  ServerOptions opt;
+  Handler handler;
+  tcp::acceptor acceptor;  // on its own strand
+  asio::steady_timer retry_timer;
+  asio::steady_timer grace_timer;
+  std::uint16_t port = 0;
+
+  std::atomic<std::size_t> open{0};       // slots held: connections, handed-off sockets included
+  std::atomic<std::size_t> rejecting{0};  // connections being answered 503
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> forced{0};
+
+  std::mutex mu;  // guards what follows
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> conns;
+  std::vector<std::function<void(const ShutdownReport&)>> done;
+  std::optional<ShutdownReport> report;
+  std::size_t at_shutdown = 0;
+  bool grace_over = false;
+  std::condition_variable cv;
+
+  void accept();
+  void on_accept(const error_code& ec, tcp::socket socket);
+  std::shared_ptr<void> make_slot();
+  void deregister(Connection* c);
+  void maybe_done();
+  void shutdown(Millis grace, std::function<void(const ShutdownReport&)> cb);
+  std::vector<std::shared_ptr<Connection>> snapshot();
+};
+
+struct ExchangeState {
+  ExchangeState(std::shared_ptr<Connection> c, std::uint64_t s, RequestHead h, Clock::time_point t)
+      : conn(std::move(c)), seq(s), head(std::move(h)), start(t) {}
+  ~ExchangeState();
+
+  std::shared_ptr<Connection> conn;
+  std::uint64_t seq;
+  RequestHead head;
+  Clock::time_point start;
+  std::string body;
+  std::string route;
+  std::atomic<bool> answered{false};      // respond, respond_after or hand_off claimed it
+  std::atomic<bool> body_claimed{false};  // read_body was called
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(std::shared_ptr<ServerState> srv, tcp::socket socket, std::shared_ptr<void> slot)
+      : srv_(std::move(srv)), opt_(srv_->opt), socket_(std::move(socket)), timer_(socket_.get_executor()),
+        delay_timer_(socket_.get_executor()), buffer_(buffer_limit(opt_)), slot_(std::move(slot)) {}
+
+  asio::any_io_executor executor() { return socket_.get_executor(); }
+  bool gone() const noexcept { return gone_.load(std::memory_order_acquire); }
+  bool server_stopping() const noexcept { return srv_->stopping.load(std::memory_order_acquire); }
+
+  // All of the following run on the connection's strand.
+  void start();
+  void reject_full();
+  void on_shutdown();
+  void force_close();
+  void read_body(const std::shared_ptr<ExchangeState>& st, std::function<void(Exchange&, BodyStatus)> then);
+  void send(const std::shared_ptr<ExchangeState>& st, Response r);
+  void send_after(const std::shared_ptr<ExchangeState>& st, Millis delay, Response r);
+  void hand_off(const std::shared_ptr<ExchangeState>& st, std::function<void(HandOff&&)> taker,
+                std::optional<Response> first);
+  void abandoned(std::uint64_t seq);
+
+ private:
+  enum class State : std::uint8_t { idle, head, handler, body, write, linger, closed, handed_off };
+
+  static std::size_t buffer_limit(const ServerOptions& o) { return std::max<std::size_t>(o.max_head_bytes, 16384) + 16384; }
+
+  void arm(Millis after);
+  void disarm() {
+    ++timer_gen_;
+    timer_.cancel();
+  }
+  void on_timer(unsigned gen);
+  void wait_for_request();
+  void read_head();
+  void on_head(error_code ec);
+  void read_body_some();
+  void on_body_some(error_code ec);
+  void finish_body(BodyStatus status);
+  void send_error(int status, std::string_view code, std::string_view message);
+  void write(Response r, std::shared_ptr<ExchangeState> st);
+  void on_written(error_code ec);
+  void linger();
+  void close();
+  RequestHead make_head();
+
+  std::shared_ptr<ServerState> srv_;
+  const ServerOptions& opt_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  asio::steady_timer delay_timer_;
+  unsigned timer_gen_ = 0;
+  bool timed_out_ = false;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::buffer_body>> parser_;
+  std::shared_ptr<void> slot_;
+  State state_ = State::head;
+  std::atomic<bool> gone_{false};
+  bool stopping_ = false;
+  bool reject_ = false;
+
+  // The current exchange.
+  std::uint64_t seq_ = 0;
+  Clock::time_point head_start_{};
+  bool body_begun_ = false;
+  std::optional<BodyDecoder> decoder_;
+  std::uint64_t raw_body_bytes_ = 0;
+  std::unique_ptr<char[]> chunk_;
+  std::shared_ptr<ExchangeState> reading_ex_;
+  std::function<void(Exchange&, BodyStatus)> then_;
+
+  // The response being written.
+  std::shared_ptr<ExchangeState> writing_ex_;
+  std::optional<http::response<http::string_body>> res_;
+  std::optional<http::response_serializer<http::string_body>> sr_;
+  std::optional<http::response<http::empty_body>> bare_;
+  int writing_status_ = 0;
+  bool close_after_ = false;
+  std::optional<RequestHead> error_head_;  // the head of a request the server itself refused
+};
+
+constexpr std::size_t kChunk = 16 * 1024;
+
+ExchangeState::~ExchangeState() {
+  if (answered.load(std::memory_order_acquire) || !conn) return;
+  // The handler dropped the exchange without answering: answer 500 rather
+  // than leave the connection waiting.
+  asio::post(conn->executor(), [c = conn, s = seq] { c->abandoned(s); });
+}
+
+// ---- the accept loop -------------------------------------------------------
+
+std::shared_ptr<void> ServerState::make_slot() {
+  open.fetch_add(1, std::memory_order_acq_rel);
+  return std::shared_ptr<void>(static_cast<void*>(this), [self = shared_from_this()](void*) {
+    self->open.fetch_sub(1, std::memory_order_acq_rel);
+    if (self->stopping.load(std::memory_order_acquire)) self->maybe_done();
+  });
+}
+
+void ServerState::accept() {
+  acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](const error_code& ec, tcp::socket s) {
+    self->on_accept(ec, std::move(s));
+  });
+}
+
+void ServerState::on_accept(const error_code& ec, tcp::socket socket) {
+  if (stopping.load(std::memory_order_acquire) || !acceptor.is_open()) return;
+  if (ec) {
+    if (ec == asio::error::operation_aborted) return;
+    // EMFILE and friends: the pending connection stays in the backlog; retry shortly.
+    retry_timer.expires_after(Millis(50));
+    retry_timer.async_wait([self = shared_from_this()](const error_code& e) {
+      if (!e) self->accept();
+    });
+    return;
+  }
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (open.load(std::memory_order_acquire) >= opt.max_connections) {
+    if (rejecting.load(std::memory_order_acquire) < std::max<std::size_t>(opt.max_connections, 64)) {
+      auto c = std::make_shared<Connection>(shared_from_this(), std::move(socket), nullptr);
+      asio::post(c->executor(), [c] { c->reject_full(); });
+    }  // else: a flood; the socket closes here
+  } else {
+    auto c = std::make_shared<Connection>(shared_from_this(), std::move(socket), make_slot());
+    {
+      std::lock_guard lock(mu);
+      conns.emplace(c.get(), c);
+    }
+    asio::post(c->executor(), [c] { c->start(); });
+  }
+  accept();
+}
+
+std::vector<std::shared_ptr<Connection>> ServerState::snapshot() {
+  std::vector<std::shared_ptr<Connection>> out;
+  std::lock_guard lock(mu);
+  out.reserve(conns.size());
+  for (auto& [p, w] : conns)
+    if (auto c = w.lock()) out.push_back(std::move(c));
+  return out;
+}
+
+void ServerState::deregister(Connection* c) {
+  {
+    std::lock_guard lock(mu);
+    conns.erase(c);
+  }
+  if (stopping.load(std::memory_order_acquire)) maybe_done();
+}
+
+void ServerState::maybe_done() {
+  std::vector<std::function<void(const ShutdownReport&)>> callbacks;
+  ShutdownReport r;
+  {
+    std::lock_guard lock(mu);
+    if (report || !stopping.load(std::memory_order_acquire)) return;
+    if (!conns.empty()) return;
+    if (open.load(std::memory_order_acquire) != 0 && !grace_over) return;  // handed-off sockets, within grace
+    r.forced = forced.load(std::memory_order_acquire);
+    r.finished = at_shutdown > r.forced ? at_shutdown - r.forced : 0;
+    report = r;
+    callbacks.swap(done);
+    grace_timer.cancel();  // under mu, as shutdown() arms it under mu
+  }
+  cv.notify_all();
+  for (auto& cb : callbacks) cb(r);
+}
+
+void ServerState::shutdown(Millis grace, std::function<void(const ShutdownReport&)> cb) {
+  std::vector<std::shared_ptr<Connection>> now;
+  {
+    std::unique_lock lock(mu);
+    if (report) {
+      ShutdownReport r = *report;
+      lock.unlock();
+      if (cb) cb(r);
+      return;
+    }
+    if (cb) done.push_back(std::move(cb));
+    if (stopping.exchange(true)) return;
+    at_shutdown = conns.size();
+  }
+  asio::post(acceptor.get_executor(), [self = shared_from_this()] {
+    error_code ignored;
+    self->acceptor.close(ignored);
+    self->retry_timer.cancel();
+  });
+  for (auto& c : snapshot()) asio::post(c->executor(), [c] { c->on_shutdown(); });
+  maybe_done();  // nothing open: done now
+  std::lock_guard lock(mu);
+  if (report) return;
+  grace_timer.expires_after(grace);
+  grace_timer.async_wait([self = shared_from_this()](const error_code&) {
+    {
+      std::lock_guard lock(self->mu);
+      if (self->report) return;
+      self->grace_over = true;
+    }
+    auto left = self->snapshot();
+    if (left.empty()) return self->maybe_done();
+    for (auto& c : left) asio::post(c->executor(), [c] { c->force_close(); });
+  });
+}
+
+// ---- a connection ----------------------------------------------------------
+
+void Connection::arm(Millis after) {
+  unsigned gen = ++timer_gen_;
+  timed_out_ = false;
+  timer_.expires_after(after);
+  timer_.async_wait([self = shared_from_this(), gen](const error_code& ec) {
+    if (!ec) self->on_timer(gen);
+  });
+}
+
+void Connection::on_timer(unsigned gen) {
+  if (gen != timer_gen_) return;
+  timed_out_ = true;
+  switch (state_) {
+    case State::idle:
+    case State::write:
+    case State::linger: return close();
+    case State::head:
+    case State::body: {
+      error_code ignored;
+      socket_.cancel(ignored);  // the read completes with operation_aborted
+      return;
+    }
+    case State::handler:
+    case State::closed:
+    case State::handed_off: return;
+  }
+}
+
+void Connection::start() {
+  head_start_ = Clock::now();
+  state_ = State::head;
+  if (srv_->stopping.load(std::memory_order_acquire)) return close();
+  arm(opt_.head_timeout);  // a new connection's first head is due from accept
+  read_head();
+}
+
+void Connection::reject_full() {
+  reject_ = true;
+  srv_->rejecting.fetch_add(1, std::memory_order_acq_rel);
+  head_start_ = Clock::now();
+  send_error(503, "too_many_connections",
+             "the server is at its connection limit (" + std::to_string(opt_.max_connections) + "); retry later");
+}
+
+void Connection::wait_for_request() {
+  // Between requests: keep no parser and little buffer while idle.
+  parser_.reset();
+  decoder_.reset();
+  chunk_.reset();
+  body_begun_ = false;
+  raw_body_bytes_ = 0;
+  error_head_.reset();
+  if (stopping_ || srv_->stopping.load(std::memory_order_acquire)) return close();
+  if (buffer_.size() > 0) {  // a pipelined request is already here
+    head_start_ = Clock::now();
+    state_ = State::head;
+    arm(opt_.head_timeout);
+    return read_head();
+  }
+  if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
+  state_ = State::idle;
+  arm(opt_.idle_timeout);
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+    if (self->state_ != State::idle) return;
+    if (ec) return self->close();
+    self->head_start_ = Clock::now();
+    self->state_ = State::head;
+    self->arm(self->opt_.head_timeout);
+    self->read_head();
+  });
+}
+
+void Connection::read_head() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opt_.max_head_bytes, UINT32_MAX)));
+  parser_->body_limit(boost::none);  // enforced by read_body, after the handler saw the head
+  http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_head(ec);
+  });
+}
+
+RequestHead Connection::make_head() {
+  const auto& m = parser_->get();
+  RequestHead h;
+  h.method = std::string(m.method_string());
+  h.target = std::string(m.target());
+  h.version = m.version();
+  for (const auto& f : m) h.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  h.keep_alive = m.keep_alive();
+  h.chunked = parser_->chunked();
+  if (auto cl = parser_->content_length()) h.content_length = *cl;
+  h.has_body = h.chunked || (h.content_length && *h.content_length > 0);
+  h.upgrade = parser_->upgrade();
+  return h;
+}
+
+void Connection::on_head(error_code ec) {
+  if (state_ != State::head) return;
+  bool timed_out = timed_out_;
+  disarm();
+  if (ec) {
+    bool started = buffer_.size() > 0;
+    if (timed_out) {
+      if (!started) return close();
+      return send_error(408, "request_timeout",
+                        "the request head was not received within " + std::to_string(opt_.head_timeout.count()) + " ms");
+    }
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+      return send_error(431, "request_header_fields_too_large",
+                        "the request head is over the limit of " + std::to_string(opt_.max_head_bytes) + " bytes");
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+        ec.category() != error_code(http::error::bad_target).category())
+      return close();  // the client went away (or a socket error)
+    return send_error(400, "invalid_request", "malformed HTTP request: " + ec.message());
+  }
+  const auto& m = parser_->get();
+  std::size_t count = 0;
+  for (auto it = m.begin(); it != m.end(); ++it) ++count;
+  if (count > opt_.max_header_count)
+    return send_error(431, "request_header_fields_too_large",
+                      "the request has " + std::to_string(count) + " header lines, over the limit of " +
+                          std::to_string(opt_.max_header_count));
+  if (m.version() != 10 && m.version() != 11)
+    return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
+  if (m.find(http::field::transfer_encoding) != m.end() && !parser_->chunked())
+    // RFC 9112 6.3: a request whose framing is unknown must get 400 and a close.
+    return send_error(400, "invalid_request", "Transfer-Encoding without chunked as the final coding");
+
+  auto st = std::make_shared<ExchangeState>(shared_from_this(), ++seq_, make_head(), Clock::now());
+  state_ = State::handler;
+  try {
+    srv_->handler(Exchange(st));
+  } catch (const std::exception& e) {
+    Exchange(st).respond(opt_.error_response(500, "internal_error", std::string("internal error: ") + e.what()));
+  } catch (...) {
+    Exchange(st).respond(opt_.error_response(500, "internal_error", "internal error"));
+  }
+}
+
+void Connection::read_body(const std::shared_ptr<ExchangeState>& st, std::function<void(Exchange&, BodyStatus)> then) {
+  if (st->seq != seq_ || state_ != State::handler) return;
+  const RequestHead& h = st->head;
+  reading_ex_ = st;
+  then_ = std::move(then);
+  body_begun_ = true;
+  if (!h.has_body) return finish_body(BodyStatus::ok);
+  if (h.content_length && *h.content_length > opt_.max_body_bytes) return finish_body(BodyStatus::too_large);
+  const std::string* ce = h.header("Content-Encoding");
+  auto coding = ce ? coding_of(*ce) : Coding::identity;
+  if (!coding) return finish_body(BodyStatus::unsupported_encoding);
+  decoder_.emplace(*coding, opt_.max_body_bytes, st->body);
+  if (coding == Coding::identity && h.content_length) st->body.reserve(std::size_t(*h.content_length));
+  chunk_ = std::make_unique<char[]>(kChunk);
+  state_ = State::body;
+  arm(opt_.body_timeout);
+  const std::string* expect = h.header("Expect");
+  if (expect && h.version == 11 && iequals(*expect, "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                             [self = shared_from_this()](error_code ec, std::size_t) {
+                               if (self->state_ != State::body) return;
+                               if (ec) return self->finish_body(BodyStatus::failed);
+                               self->read_body_some();
+                             });
+  }
+  read_body_some();
+}
+
+void Connection::read_body_some() {
+  if (parser_->is_done()) return on_body_some({});
+  auto& b = parser_->get().body();
+  b.data = chunk_.get();
+  b.size = kChunk;
+  b.more = true;
+  http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_body_some(ec);
+  });
+}
+
+void Connection::on_body_some(error_code ec) {
+  if (state_ != State::body) return;
+  auto& b = parser_->get().body();
+  std::size_t got = b.data ? kChunk - b.size : 0;
+  b.data = nullptr;
+  raw_body_bytes_ += got;
+  if (raw_body_bytes_ > opt_.max_body_bytes) return finish_body(BodyStatus::too_large);
+  BodyStatus s = decoder_->feed(chunk_.get(), got);
+  if (s != BodyStatus::ok) return finish_body(s);
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) return finish_body(BodyStatus::failed);  // gone, timed out, or a malformed chunk
+  if (parser_->is_done()) return finish_body(decoder_->finish());
+  read_body_some();
+}
+
+void Connection::finish_body(BodyStatus status) {
+  if (state_ == State::body) disarm();
+  state_ = State::handler;
+  if (status != BodyStatus::ok) close_after_ = true;  // the body was not read to its end
+  auto st = std::move(reading_ex_);
+  auto then = std::move(then_);
+  decoder_.reset();
+  chunk_.reset();
+  Exchange ex(st);
+  try {
+    then(ex, status);
+  } catch (const std::exception& e) {
+    ex.respond(opt_.error_response(500, "internal_error", std::string("internal error: ") + e.what()));
+  } catch (...) {
+    ex.respond(opt_.error_response(500, "internal_error", "internal error"));
+  }
+}
+
+void Connection::send(const std::shared_ptr<ExchangeState>& st, Response r) {
+  if (st->seq != seq_ || state_ != State::handler) return;
+  delay_timer_.cancel();
+  write(std::move(r), st);
+}
+
+void Connection::send_after(const std::shared_ptr<ExchangeState>& st, Millis delay, Response r) {
+  if (st->seq != seq_ || state_ != State::handler) return;
+  delay_timer_.expires_after(std::clamp(delay, Millis(0), opt_.max_delay));
+  delay_timer_.async_wait([self = shared_from_this(), st, r = std::move(r)](const error_code& ec) mutable {
+    if (!ec) self->send(st, std::move(r));
+  });
+}
+
+void Connection::abandoned(std::uint64_t seq) {
+  if (seq != seq_ || state_ != State::handler) return;
+  send_error(500, "internal_error", "the request's handler ended without a response");
+}
+
+void Connection::send_error(int status, std::string_view code, std::string_view message) {
+  Response r = opt_.error_response(status, code, message);
+  r.close = true;
+  if (parser_ && parser_->is_header_done() && !error_head_) error_head_ = make_head();
+  write(std::move(r), nullptr);
+}
+
+namespace {
+
+bool valid_header_text(std::string_view s) noexcept {
+  for (char c : s)
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  return true;
+}
+
+// Headers the net layer writes itself.
+bool framing_header(std::string_view name) noexcept {
+  return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") || iequals(name, "Connection");
+}
+
+template <class Message>
+std::string fill_head(Message& m, Response& r) {
+  if (r.status < 100 || r.status > 999) return "status " + std::to_string(r.status) + " is not an HTTP status";
+  m.result(static_cast<unsigned>(r.status));
+  if (!r.reason.empty()) {
+    if (!valid_header_text(r.reason)) return "the reason phrase has CR, LF or NUL";
+    m.reason(r.reason);
+  } else if (http::int_to_status(unsigned(r.status)) == http::status::unknown) {
+    m.reason("Unknown");
+  }
+  for (auto& h : r.headers) {
+    if (h.name.empty() || !valid_header_text(h.name) || !valid_header_text(h.value))
+      return "response header \"" + h.name + "\" has an empty name or CR, LF or NUL";
+    if (framing_header(h.name)) continue;
+    m.insert(h.name, h.value);
+  }
+  return {};
+}
+
+}  // namespace
+
+void Connection::write(Response r, std::shared_ptr<ExchangeState> st) {
+  const RequestHead* head = st ? &st->head : (error_head_ ? &*error_head_ : nullptr);
+  bool unread_body = head && head->has_body && !(parser_ && parser_->is_done());
+  bool close = r.close || close_after_ || !head || !head->keep_alive || unread_body || stopping_ ||
+               srv_->stopping.load(std::memory_order_acquire) || reject_;
+  unsigned version = head ? head->version : 11;
+  auto& m = res_.emplace();
+  m.version(version);
+  if (std::string bad = fill_head(m, r); !bad.empty()) {
+    Response e = opt_.error_response(500, "internal_error", "invalid response from the handler: " + bad);
+    m = {};
+    m.version(version);
+    fill_head(m, e);
+    r = std::move(e);
+  }
+  writing_status_ = r.status;
+  bool head_request = head && head->method == "HEAD";
+  m.body() = std::move(r.body);
+  m.keep_alive(!close);
+  // Content-Length, except where HTTP forbids one (RFC 9110 8.6: 1xx, 204; a 304 has no body).
+  bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
+  if (bodiless && (!m.body().empty() || r.status < 200)) {
+    Response e = opt_.error_response(500, "internal_error",
+                                     "invalid response from the handler: status " + std::to_string(r.status) +
+                                         (r.status < 200 ? " is interim (use hand_off for 101)" : " cannot have a body"));
+    m = {};
+    m.version(version);
+    fill_head(m, e);
+    writing_status_ = e.status;
+    m.body() = std::move(e.body);
+    m.keep_alive(!close);
+    bodiless = false;
+  }
+  if (!bodiless) m.content_length(m.body().size());
+  close_after_ = close;
+  writing_ex_ = std::move(st);
+  state_ = State::write;
+  arm(opt_.write_timeout);
+  sr_.emplace(m);
+  auto done = [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); };
+  if (head_request)
+    http::async_write_header(socket_, *sr_, std::move(done));  // HEAD: the length, not the body
+  else
+    http::async_write(socket_, *sr_, std::move(done));
+}
+
+void Connection::on_written(error_code ec) {
+  if (state_ != State::write) return;
+  disarm();
+  auto st = std::move(writing_ex_);
+  sr_.reset();
+  res_.reset();
+  if (opt_.on_complete) {
+    Completed c;
+    c.head = st ? &st->head : (error_head_ ? &*error_head_ : nullptr);
+    c.route = st ? std::string_view(st->route) : std::string_view();
+    c.status = writing_status_;
+    c.start = st ? st->start : head_start_;
+    c.duration = Clock::now() - c.start;
+    c.written = !ec;
+    try {
+      opt_.on_complete(c);
+    } catch (...) {
+    }
+  }
+  if (ec) return close();
+  if (close_after_) return linger();
+  wait_for_request();
+}
+
+void Connection::linger() {
+  // Half-close, then discard what the client still sends for a while: a close
+  // with unread input would reset the connection, and the client could lose
+  // the answer. Discarding needs no memory beyond one small buffer.
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_send, ignored);
+  state_ = State::linger;
+  arm(opt_.linger_timeout);
+  buffer_.consume(buffer_.size());
+  auto discard = std::make_shared<std::function<void()>>();
+  std::weak_ptr<std::function<void()>> weak = discard;
+  *discard = [self = shared_from_this(), weak] {
+    auto again = weak.lock();
+    if (!again) return;
+    self->socket_.async_read_some(self->buffer_.prepare(4096), [self, again](error_code ec, std::size_t) {
+      if (self->state_ != State::linger) return;
+      if (ec) return self->close();
+      (*again)();
+    });
+  };
+  (*discard)();
+}
+
+void Connection::close() {
+  if (state_ == State::closed || state_ == State::handed_off) return;
+  state_ = State::closed;
+  gone_.store(true, std::memory_order_release);
+  disarm();
+  delay_timer_.cancel();
+  error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  reading_ex_.reset();
+  then_ = nullptr;
+  writing_ex_.reset();
+  parser_.reset();
+  if (reject_) {
+    srv_->rejecting.fetch_sub(1, std::memory_order_acq_rel);
+    reject_ = false;
+  } else {
+    srv_->deregister(this);
+  }
+  slot_.reset();
+}
+
+void Connection::on_shutdown() {
+  stopping_ = true;
+  // Idle between requests, or a new connection that sent nothing yet: close now.
+  if (state_ == State::idle || (state_ == State::head && buffer_.size() == 0)) close();
+}
+
+void Connection::force_close() {
+  if (state_ == State::closed || state_ == State::handed_off) return;
+  srv_->forced.fetch_add(1, std::memory_order_acq_rel);
+  close();
+}
+
+void Connection::hand_off(const std::shared_ptr<ExchangeState>& st, std::function<void(HandOff&&)> taker,
+                          std::optional<Response> first) {
+  if (st->seq != seq_ || state_ != State::handler) return;
+  auto finish = [self = shared_from_this(), st, taker = std::move(taker)](error_code ec, int status) mutable {
+    if (self->state_ != State::write && self->state_ != State::handler) return;
+    self->disarm();
+    self->bare_.reset();
+    if (self->opt_.on_complete) {
+      Completed c;
+      c.head = &st->head;
+      c.route = st->route;
+      c.status = status;
+      c.start = st->start;
+      c.duration = Clock::now() - st->start;
+      c.written = !ec;
+      try {
+        self->opt_.on_complete(c);
+      } catch (...) {
+      }
+    }
+    if (ec) return self->close();
+    auto data = self->buffer_.data();
+    HandOff ho{std::move(self->socket_), std::string(static_cast<const char*>(data.data()), data.size()),
+               std::move(self->slot_)};
+    self->state_ = State::handed_off;
+    self->gone_.store(true, std::memory_order_release);
+    self->buffer_.consume(self->buffer_.size());
+    self->parser_.reset();
+    self->srv_->deregister(self.get());
+    try {
+      taker(std::move(ho));
+    } catch (...) {
+    }
+  };
+  if (!first) return finish({}, 0);
+  auto& m = bare_.emplace();
+  m.version(st->head.version);
+  if (std::string bad = fill_head(m, *first); !bad.empty()) {
+    bare_.reset();
+    return write(opt_.error_response(500, "internal_error", "invalid response from the handler: " + bad), st);
+  }
+  int status = first->status;
+  state_ = State::write;
+  arm(opt_.write_timeout);
+  http::async_write(socket_, *bare_, [finish = std::move(finish), status](error_code ec, std::size_t) mutable {
+    finish(ec, status);
+  });
+}
+
+}  // namespace detail
+
+// ---- the public handles ----------------------------------------------------
+
+const RequestHead& Exchange::head() const noexcept { return s_->head; }
+Clock::time_point Exchange::start() const noexcept { return s_->start; }
+void Exchange::set_route(std::string_view label) { s_->route = label; }
+std::string& Exchange::body() noexcept { return s_->body; }
+
+bool Exchange::shutting_down() const noexcept { return s_->conn->server_stopping(); }
+
+bool Exchange::read_body(std::function<void(Exchange&, BodyStatus)> then) {
+  if (s_->answered.load(std::memory_order_acquire) || s_->body_claimed.exchange(true)) return false;
+  if (s_->conn->gone()) return false;
+  asio::post(s_->conn->executor(), [st = s_, then = std::move(then)]() mutable { st->conn->read_body(st, std::move(then)); });
+  return true;
+}
+
+bool Exchange::respond(Response response) {
+  if (s_->answered.exchange(true)) return false;
+  if (s_->conn->gone()) return false;
+  asio::post(s_->conn->executor(), [st = s_, r = std::move(response)]() mutable { st->conn->send(st, std::move(r)); });
+  return true;
+}
+
+bool Exchange::respond_after(Millis delay, Response response) {
+  if (s_->answered.exchange(true)) return false;
+  if (s_->conn->gone()) return false;
+  asio::post(s_->conn->executor(),
+             [st = s_, delay, r = std::move(response)]() mutable { st->conn->send_after(st, delay, std::move(r)); });
+  return true;
+}
+
+bool Exchange::hand_off(std::function<void(HandOff&&)> taker, std::optional<Response> first) {
+  if (s_->body_claimed.load(std::memory_order_acquire)) return false;
+  if (s_->answered.exchange(true)) return false;
+  if (s_->conn->gone()) return false;
+  asio::post(s_->conn->executor(), [st = s_, taker = std::move(taker), first = std::move(first)]() mutable {
+    st->conn->hand_off(st, std::move(taker), std::move(first));
+  });
+  return true;
+}
+
+Server::Server(IoThreads& io, ServerOptions options, Handler handler)
+    : s_(std::make_shared<detail::ServerState>(io.context(), std::move(options), std::move(handler))) {
+  auto& o = s_->opt;
+  error_code ec;
+  auto where = [&] {
+    bool v6 = o.host.find(':') != std::string::npos;
+    return (v6 ? "[" + o.host + "]" : o.host) + ":" + std::to_string(o.port);
+  };
+  auto addr = asio::ip::make_address(o.host, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where() + ": \"" + o.host + "\" is not an IP address");
+  tcp::endpoint ep(addr, o.port);
+  auto& a = s_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(std::max(o.backlog, 1), ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where() + ": " + ec.message());
+  s_->port = a.local_endpoint().port();
+  asio::post(a.get_executor(), [s = s_] { s->accept(); });
+}
+
+Server::~Server() { s_->shutdown(Millis(0), {}); }
+
+std::uint16_t Server::port() const noexcept { return s_->port; }
+std::size_t Server::connections() const noexcept { return s_->open.load(std::memory_order_acquire); }
+
+void Server::shutdown(Millis grace, std::function<void(const ShutdownReport&)> done) {
+  s_->shutdown(grace, std::move(done));
+}
+
+ShutdownReport Server::wait() {
+  std::unique_lock lock(s_->mu);
+  s_->cv.wait(lock, [&] { return s_->report.has_value(); });
+  return *s_->report;
+}
+
+}  // namespace softprobe::net
