@@ -22,6 +22,7 @@ def upstream_server() -> Iterator[Upstream]:
 def upstream(upstream_server: Upstream) -> Upstream:
     with upstream_server.lock:
         upstream_server.hits.clear()
+        upstream_server.heads = 0
     return upstream_server
 
 

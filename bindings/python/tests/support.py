@@ -13,10 +13,13 @@ CASES = os.path.join(os.path.dirname(__file__), "cases")
 
 
 class Upstream:
-    """A threaded HTTP/1.1 server; ``hits`` lists (method, path) it served."""
+    """A threaded HTTP/1.1 server; ``hits`` lists (method, path) it served;
+    ``heads`` counts every request line it read, even one it refused or whose
+    body never arrived (what "the server saw no request" is checked with)."""
 
     def __init__(self) -> None:
         self.hits: List[Tuple[str, str]] = []
+        self.heads = 0
         self.lock = threading.Lock()
         upstream = self
 
@@ -26,6 +29,11 @@ class Upstream:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def parse_request(self) -> bool:
+                with upstream.lock:
+                    upstream.heads += 1
+                return super().parse_request()
 
             def _reply(self, status: int, body: bytes, headers: Dict[str, str], chunked: bool = False) -> None:
                 self.send_response(status)

@@ -17,6 +17,8 @@ from support import Upstream
 PATCHED = [
     (http.client.HTTPConnection, "connect"),
     (http.client.HTTPSConnection, "connect"),
+    (http.client.HTTPConnection, "putrequest"),
+    (http.client.HTTPConnection, "send"),
     (urllib3.connection.HTTPConnection, "connect"),
     (urllib3.connection.HTTPSConnection, "connect"),
     (requests.adapters.HTTPAdapter, "send"),

@@ -63,6 +63,11 @@ class Session:
         self._closed = False
         self._capture_path: Optional[str] = None
         self._entered: List[Any] = []
+        # The policy stand-in (see _policy_session), made on first need.
+        self._policy_lock = threading.Lock()
+        self._policy_store: Optional[_core.Store] = None
+        self._policy_native: Optional[_core.Session] = None
+        self._policy_revision = -1
 
     def __repr__(self) -> str:
         where = f" runtime={self._remote.base_url}" if self._remote else ""
@@ -117,6 +122,53 @@ class Session:
     def _ensure_open(self) -> None:
         if self._closed:
             raise SessionClosedError(f"session {self.id} is closed: start a new session")
+
+    # ---- deciding (used by the interceptors) ----------------------------------------
+
+    def _decide(self, method: Any, scheme: Any, host: Any, port: int, path: Any, query: Any, headers: Any,
+                body: Any) -> _core.Decision:
+        """The core's decision for one request of a context where this session
+        is active. After close, the request is decided by the session's policy
+        alone (strict: the strict-miss answer; allow: passthrough): a closed
+        session never lets traffic through undecided."""
+        if not self._closed:
+            try:
+                return self._native.decide(method, scheme, host, port, path, query, headers, body, None,
+                                           self._service)
+            except SessionClosedError:
+                pass  # closed through another handle to the same session
+        return self._policy_session().decide(method, scheme, host, port, path, query, headers, body, None,
+                                             self._service)
+
+    def _decide_unframed(self, method: str, scheme: str, host: str, port: int, path: str, query: str) -> _core.Decision:
+        """The decision for a request the interceptor could not frame (its
+        body or headers cannot be read reliably): no rule may answer it, so
+        only the session's policy decides (strict: the strict-miss answer,
+        counted like any other; allow or an allowlisted host: passthrough)."""
+        return self._policy_session().decide(method, scheme, host, port, path, query, None, None, None,
+                                             self._service)
+
+    def _policy_session(self) -> _core.Session:
+        """A rule-less core session with this session's id and current policy,
+        in a private store: it decides what the rules must not (requests that
+        cannot be framed, traffic after close), so the strict-miss answer, its
+        fingerprint and the policy semantics stay the core's. Its strict misses
+        count in strict_misses() and get_stats()."""
+        with self._policy_lock:
+            revision = int(self._native.revision)
+            if self._policy_native is not None and revision == self._policy_revision:
+                return self._policy_native
+            policy = json.loads(self._native.state()).get("policy")
+            policy = policy if isinstance(policy, dict) else {}
+            if self._policy_native is None:
+                store = _core.Store()
+                options = {"sessionId": self.id, "mode": "replay", "policy": policy}
+                self._policy_native = store.new_session(json.dumps(options))
+                self._policy_store = store
+            else:
+                self._policy_native.set_policy(json.dumps(policy))
+            self._policy_revision = revision
+            return self._policy_native
 
     # ---- case ------------------------------------------------------------------------
 
@@ -307,6 +359,15 @@ class Session:
         With a remote runtime the counters are the sum of the runtime's (traffic
         its proxy saw) and this process's (traffic decided here)."""
         local = json.loads(self._native.stats())
+        standin = self._policy_native
+        if standin is not None:
+            # Misses the policy stand-in decided (see _policy_session).
+            extra = json.loads(standin.stats()).get("stats", {})
+            if extra.get("strictMisses"):
+                stats = local.setdefault("stats", {})
+                stats["strictMisses"] = int(stats.get("strictMisses", 0)) + int(extra["strictMisses"])
+                if extra.get("lastStrictMiss") and (self._closed or not stats.get("lastStrictMiss")):
+                    stats["lastStrictMiss"] = extra["lastStrictMiss"]  # after close, the stand-in's are the latest
         if self._remote is None or self._closed:
             return local
         remote = self._remote.call("GET", self._remote.session_path(self.id, "stats"))
@@ -316,6 +377,16 @@ class Session:
         """The latest strict misses decided in this process (up to 32), each
         with the core's near-miss explanation."""
         value = json.loads(self._native.strict_misses())
+        misses = value if isinstance(value, list) else list(value.get("strictMisses", []))
+        return misses + self._policy_misses()
+
+    def _policy_misses(self) -> List[Dict[str, Any]]:
+        """Strict misses the policy stand-in decided (unframeable requests,
+        traffic after close)."""
+        native = self._policy_native
+        if native is None:
+            return []
+        value = json.loads(native.strict_misses())
         return value if isinstance(value, list) else list(value.get("strictMisses", []))
 
     def assert_no_strict_misses(self) -> None:

@@ -28,12 +28,13 @@ def answered(outcome: int) -> bool:
 
 def records(session: "Session", outcome: int) -> bool:
     """Whether a forwarded exchange is recorded: always in capture/generate
-    sessions, and for capture_only rules in any session."""
-    return outcome == CAPTURE_ONLY or session._records
+    sessions, and for capture_only rules in any session; never after close."""
+    return (outcome == CAPTURE_ONLY or session._records) and not session._closed
 
 
-def note_strict_miss(session: "Session", decision: _core.Decision, method: str, url: str) -> None:
-    """Logs one strict miss with the core's near-miss explanation."""
+def note_strict_miss(session: "Session", decision: _core.Decision, method: str, url: str, why: str = "") -> None:
+    """Logs one strict miss with the core's near-miss explanation (or `why`
+    it was decided by the policy alone)."""
     if not logger.isEnabledFor(logging.WARNING):
         return
     explanation = ""
@@ -41,12 +42,19 @@ def note_strict_miss(session: "Session", decision: _core.Decision, method: str, 
         explanation = json.loads(decision.explain()).get("explanation", "")
     except Exception:  # pragma: no cover - explain never fails for a valid decision
         pass
+    if why:
+        what = f"was answered 599 by the strict policy: {why}"
+    elif session._closed:
+        what = "was answered 599 by the strict policy: the session is closed"
+    else:
+        what = "matched no rule and was answered 599"
     logger.warning(
-        "softprobe strict miss in session %s: %s %s matched no rule and was answered 599%s",
+        "softprobe strict miss in session %s: %s %s %s%s",
         session.id,
         method,
         url,
-        f"; {explanation}" if explanation else "",
+        what,
+        f"; {explanation}" if explanation and not why else "",
     )
 
 

@@ -69,35 +69,71 @@ def _dechunk(buf: bytes, start: int) -> Optional[Tuple[bytes, int]]:
         pos += size + 2
 
 
+CHUNKED = -2
+
+
+def body_framing(head: bytes) -> int:
+    """How the body of a request with this head (request line and headers,
+    without the blank line) is framed: its Content-Length, or CHUNKED.
+
+    Raises ValueError for framing a server could read differently from this
+    module (RFC 9112 section 6): a Content-Length that is not one decimal
+    length, several different ones, a Transfer-Encoding whose last coding is
+    not chunked, or both headers.
+    """
+    lengths = set()
+    codings = None
+    for line in head.split(b"\r\n")[1:]:
+        name, sep, value = line.partition(b":")
+        lname = name.lower()
+        if lname == b"content-length":
+            for part in value.split(b","):
+                text = part.strip()
+                if not text.isdigit() or len(text) > 18:
+                    raise ValueError(f"Content-Length {value.strip().decode('latin-1')!r} is not a length")
+                lengths.add(int(text))
+        elif lname == b"transfer-encoding":
+            codings = (codings + b"," if codings else b"") + value
+    if codings is not None:
+        if lengths:
+            raise ValueError("the request has both Content-Length and Transfer-Encoding")
+        last = codings.split(b",")[-1].strip().lower()
+        if last != b"chunked":
+            raise ValueError(f"Transfer-Encoding {codings.strip().decode('latin-1')!r} does not end with chunked")
+        return CHUNKED
+    if len(lengths) > 1:
+        raise ValueError(f"the request has different Content-Length values {sorted(lengths)}")
+    return lengths.pop() if lengths else 0
+
+
 def parse_request(buf: bytes) -> Optional[ParsedRequest]:
     """Parses one request from the start of `buf`; None while it is incomplete.
 
     The body is framed by Content-Length or chunked transfer coding (decoded);
-    a request with neither has no body (RFC 9112 section 6.3).
+    a request with neither has no body (RFC 9112 section 6.3). Raises
+    ValueError for bytes that are not an HTTP/1.x request this module can
+    frame (see body_framing; also a request line that is not
+    "METHOD target HTTP/1.x", a header line without a colon).
     """
     end = buf.find(b"\r\n\r\n")
     if end < 0:
         return None
-    head = buf[:end].decode("iso-8859-1")
+    raw_head = bytes(buf[:end])
+    length = body_framing(raw_head)
+    head = raw_head.decode("iso-8859-1")
     lines = head.split("\r\n")
     parts = lines[0].split(" ")
-    if len(parts) < 3:
-        raise ValueError(f"malformed request line {lines[0]!r}")
+    if len(parts) != 3 or not parts[0] or not parts[1] or not parts[2].startswith("HTTP/1."):
+        raise ValueError(f"malformed request line {lines[0][:200]!r}")
     method, target = parts[0], parts[1]
     headers: HeaderPairs = []
-    length = 0
-    chunked = False
     for line in lines[1:]:
-        name, _, value = line.partition(":")
-        value = value.strip()
-        headers.append((name, value))
-        lname = name.lower()
-        if lname == "content-length":
-            length = int(value)
-        elif lname == "transfer-encoding" and "chunked" in value.lower():
-            chunked = True
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise ValueError(f"malformed header line {line[:200]!r}")
+        headers.append((name, value.strip()))
     start = end + 4
-    if chunked:
+    if length == CHUNKED:
         done = _dechunk(buf, start)
         if done is None:
             return None

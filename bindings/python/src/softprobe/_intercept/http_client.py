@@ -1,19 +1,37 @@
 """http.client interception (which also serves urllib.request and urllib3).
 
-While a session is active, a connection's ``connect()`` installs a
-``_Wire`` instead of opening a socket. The wire reads the request bytes the
-client writes; once a request is complete the core decides it:
+Every request is decided at the request level, whatever the state of its
+connection. ``HTTPConnection.putrequest`` (the start of every request that
+http.client, urllib and urllib3 send) and ``HTTPConnection.send`` bind the
+connection to the session active in the current context *at that moment*:
+
+- a session is active: the connection's socket is wrapped in a ``_Wire``
+  (a connection opened before the session keeps its real socket inside the
+  wire; one that is not connected yet gets none until a request must be
+  forwarded). The wire reads the request bytes the client writes; once a
+  request is complete, the session decides it;
+- no session (or interception bypassed): a wire left from an earlier
+  request is removed, so the connection is a plain one again (its real
+  socket, if it has one, or none, and the client connects as usual).
+
+``connect()`` is patched too, so a connection made while a session is active
+(urllib3 connects before sending) does not open a socket until a request is
+forwarded. Decisions:
 
 - mock / error: the decided response is serialized as HTTP/1.1 and the
   client's own parser reads it (so the client sees exactly what a server
-  behind the softprobe proxy would send);
-- passthrough: the real connection is opened (by the class's original
-  ``connect``, so TLS, proxies and tunnels work as usual), the request bytes
-  are sent unchanged and the client reads the real response;
+  behind the softprobe proxy would send); nothing is sent on the socket;
+- passthrough: the request bytes go unchanged on the real socket (opened by
+  the class's own ``connect`` when there is none yet, so TLS, proxies and
+  tunnels work as usual) and the client reads the real response;
 - capture: as passthrough, and the whole response is read here, recorded in
   the core with the request and timings, and handed to the client.
 
-Connections that are never used while a session is active keep real sockets.
+Bytes that cannot be framed as an HTTP/1.1 request (a malformed request line
+or framing header, a body shorter than its Content-Length when the client
+starts reading the response, bytes after the end of a request) are decided by
+the session's policy alone (``Session._decide_unframed``): strict answers the
+strict miss and nothing reaches the network; allow forwards them as written.
 """
 
 from __future__ import annotations
@@ -21,6 +39,7 @@ from __future__ import annotations
 import http.client
 import io
 import os
+import re
 import socket
 import ssl
 import threading
@@ -30,10 +49,17 @@ from typing import Any, Callable, List, Optional, Tuple
 from .._context import active_session, bypass, bypassed
 from . import _common
 from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, url_of
-from ._wire import ParsedRequest, parse_request, recorded_headers, serialize_response, split_authority, split_target
+from ._wire import CHUNKED, ParsedRequest, body_framing, parse_request, recorded_headers, serialize_response, split_authority, split_target
 
 _idle_lock = threading.Lock()
 _idle_pipe: Optional[Tuple[int, int]] = None
+
+# How the rest of an unframeable request goes, until the client reads a response.
+_FORWARD = 1  # the policy let it through: bytes go to the real socket as written
+_DROP = 2  # the policy answered it: bytes are discarded
+
+_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
+_HTTPS_CLASSES: Tuple[type, ...] = (http.client.HTTPSConnection,)
 
 
 def _idle_fileno() -> int:
@@ -63,41 +89,67 @@ class _PendingCapture:
 
 
 class _Wire:
-    """The socket of one intercepted connection (see the module docstring)."""
+    """The socket of a connection while a session decides its requests (see
+    the module docstring). ``real`` is the connection's socket when it was
+    connected before (None: connected on first forward)."""
 
-    def __init__(self, conn: Any, real_connect: Callable[[Any], None], scheme: str) -> None:
+    def __init__(self, conn: Any, scheme: str, session: Any, real: Optional[socket.socket] = None) -> None:
         self._conn = conn
-        self._real_connect = real_connect
         self._scheme = scheme
-        self._real: Optional[socket.socket] = None
+        self._session = session  # decides the request being written
+        self._real = real
         self._buf = bytearray()
         self._need = -1  # bytes the current request needs, once its head is known; -2: chunked
         self._start = 0
-        self._timeout: Any = conn.timeout
+        self._timeout: Any = real.gettimeout() if real is not None else conn.timeout
         self._answer: Optional[Tuple[bytes, int]] = None
         self._capture: Optional[_PendingCapture] = None
-        self._raw_until_response = False
+        self._unframed = 0  # 0, _FORWARD or _DROP
         self._closed = False
+
+    def idle(self) -> bool:
+        """No request is being written or waiting for its response to be read."""
+        return not self._buf and self._answer is None and self._capture is None and not self._unframed
+
+    def begin(self, session: Any) -> None:
+        """A new request starts (putrequest): it belongs to ``session`` (None:
+        the caller detaches the wire). Bytes left from before that never made
+        a request are settled by the policy of the session they were written
+        under; nothing of an earlier request carries over."""
+        if self._buf and not self._unframed:
+            self._unframeable("bytes after the end of the previous request")
+        self._buf.clear()
+        self._need = -1
+        self._answer = None
+        self._capture = None
+        self._unframed = 0
+        if session is not None:
+            self._session = session
 
     # ---- what the client writes -----------------------------------------------------
 
     def sendall(self, data: Any, flags: int = 0) -> None:
-        if self._raw_until_response:
-            self._real_socket().sendall(data)
+        if self._unframed:
+            if self._unframed == _FORWARD:
+                self._real_socket().sendall(data)
             return
         if not self._buf:
+            # A request starts: it belongs to the session of this context now
+            # (putrequest rebinds too; this also covers a connection kept
+            # from before the patches were last removed).
+            session = None if bypass.get() else active_session.get()
+            if session is None:
+                real = self._real_socket()
+                self.detach()
+                real.sendall(data)
+                return
+            self._session = session
             self._start = now_ns()
         self._buf += data
         try:
             req = parse_request(bytes(self._buf)) if self._complete() else None
-        except ValueError:
-            # Not HTTP/1.1 this module can frame: let the server judge it,
-            # untouched, until its response is read.
-            self._raw_until_response = True
-            raw_bytes = bytes(self._buf)
-            self._buf.clear()
-            self._need = -1
-            self._real_socket().sendall(raw_bytes)
+        except ValueError as exc:
+            self._unframeable(f"it cannot be framed as HTTP/1.1 ({exc})")
             return
         if req is not None:
             raw = bytes(self._buf[: req.size])
@@ -110,39 +162,34 @@ class _Wire:
         return len(data)
 
     def _complete(self) -> bool:
+        """Whether the buffer holds a whole request by its framing headers
+        (parse_request then reads it). Raises ValueError when the framing
+        cannot be read."""
         buf = self._buf
         if self._need == -1:
             end = buf.find(b"\r\n\r\n")
             if end < 0:
                 return False
-            head = bytes(buf[:end]).lower()
-            if b"\r\ntransfer-encoding:" in head and b"chunked" in head:
-                self._need = -2
-            else:
-                length = 0
-                pos = head.find(b"\r\ncontent-length:")
-                if pos >= 0:
-                    eol = head.find(b"\r\n", pos + 2)
-                    length = int(head[pos + 17 : eol if eol >= 0 else len(head)].strip() or 0)
-                self._need = end + 4 + length
-        if self._need == -2:
+            length = body_framing(bytes(buf[:end]))
+            self._need = CHUNKED if length == CHUNKED else end + 4 + length
+        if self._need == CHUNKED:
             return buf.endswith(b"\r\n\r\n") and b"0\r\n" in buf
         return len(buf) >= self._need
 
-    def _dispatch(self, req: ParsedRequest, raw: bytes) -> None:
-        session = active_session.get()
-        if session is None or session._closed or bypass.get():
-            self._real_socket().sendall(raw)
-            return
-        t_scheme, authority, path, query = split_target(req.target)
+    def _target(self, authority: Optional[str], t_scheme: Optional[str]) -> Tuple[str, str, int]:
         scheme = t_scheme or self._scheme
-        if authority is None:
-            authority = req.header("host") or ""
         host, port = split_authority(authority) if authority else (self._conn.host, 0)
         if not port:
             port = self._conn.port or _common.default_port(scheme)
-        d = session._native.decide(req.method, scheme, host, port, path, query, req.headers, req.body, None,
-                                   session._service)
+        return scheme, host, port
+
+    def _dispatch(self, req: ParsedRequest, raw: bytes) -> None:
+        session = self._session
+        t_scheme, authority, path, query = split_target(req.target)
+        if authority is None:
+            authority = req.header("host") or ""
+        scheme, host, port = self._target(authority, t_scheme)
+        d = session._decide(req.method, scheme, host, port, path, query, req.headers, req.body)
         outcome = d.outcome
         if outcome <= ERROR:
             if d.is_strict_miss:
@@ -154,19 +201,61 @@ class _Wire:
             self._capture = _PendingCapture(session, req, scheme, host, port, path, query, self._start)
         self._real_socket().sendall(raw)
 
+    def _unframeable(self, why: str) -> None:
+        """Decides the buffered bytes, which cannot be framed, by the policy
+        alone: strict answers the strict miss (unless an answer is already
+        waiting) and drops them and the rest of the request; allow forwards."""
+        data = bytes(self._buf)
+        self._buf.clear()
+        self._need = -1
+        session = self._session
+        line = data.split(b"\r\n", 1)[0].split(b" ")
+        method = line[0].decode("latin-1") if _TOKEN.match(line[0]) else "UNKNOWN"
+        target = line[1].decode("latin-1", "replace") if len(line) > 1 else "/"
+        t_scheme, authority, path, query = split_target(target if target.startswith("/") or "://" in target else "/")
+        try:
+            scheme, host, port = self._target(authority, t_scheme)
+        except ValueError:
+            scheme, host, port = self._target(None, None)
+        d = session._decide_unframed(method, scheme, host, port, path, query)
+        if d.outcome <= ERROR:
+            self._unframed = _DROP
+            if d.is_strict_miss:
+                note_strict_miss(session, d, method, url_of(scheme, host, port, path, query), why)
+            if self._answer is None and self._capture is None:
+                status, headers, body = d.response()
+                self._answer = (serialize_response(status, headers, body, head=method == "HEAD"), d.latency_ms)
+            return
+        self._unframed = _FORWARD
+        self._real_socket().sendall(data)
+
+    def detach(self) -> None:
+        """Gives the connection back its real socket (or none): it is a plain
+        connection again."""
+        conn = self._conn
+        if conn.sock is self:
+            conn.sock = self._real
+
     def _real_socket(self) -> socket.socket:
         if self._real is None:
             conn = self._conn
             with bypassed():
-                self._real_connect(conn)
+                conn.connect()  # the class's own connect (the patched one defers to it when bypassed)
             self._real = conn.sock
             conn.sock = self
+            if self._timeout is None or isinstance(self._timeout, (int, float)):
+                self._real.settimeout(self._timeout)
         return self._real
 
     # ---- what the client reads --------------------------------------------------------
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
-        self._raw_until_response = False
+        if self._buf and not self._unframed:
+            self._unframeable("the request ended before its framing said (its body is shorter than its "
+                              "Content-Length, or its chunked body has no last chunk)")
+        self._buf.clear()
+        self._need = -1
+        self._unframed = 0
         if self._answer is not None:
             data, latency_ms = self._answer
             self._answer = None
@@ -176,11 +265,6 @@ class _Wire:
         if self._capture is not None:
             pending, self._capture = self._capture, None
             return io.BytesIO(self._read_and_record(pending))
-        if self._buf:
-            # A request whose end could not be found: let the server judge it.
-            self._real_socket().sendall(bytes(self._buf))
-            self._buf.clear()
-            self._need = -1
         real: Any = self._real_socket()
         return real.makefile(mode, *args, **kwargs)
 
@@ -264,39 +348,91 @@ def _would_verify(conn: Any) -> bool:
     return bool(resolve_cert_reqs(getattr(conn, "cert_reqs", None)) == ssl.CERT_REQUIRED)
 
 
-def _make_connect(original: Callable[[Any], None], scheme: str) -> Callable[[Any], None]:
+def _scheme_of(conn: Any) -> str:
+    return "https" if isinstance(conn, _HTTPS_CLASSES) else "http"
+
+
+def _wrap(conn: Any, session: Any) -> "_Wire":
+    """Puts a wire around the connection's socket (None: not connected yet)."""
+    real = conn.sock
+    scheme = _scheme_of(conn)
+    wire = _Wire(conn, scheme, session, real)
+    conn.sock = wire
+    if real is None and scheme == "https" and hasattr(conn, "is_verified"):
+        # urllib3 warns about unverified HTTPS right after connect(); the
+        # real handshake (if the request is forwarded) sets the true value.
+        conn.is_verified = _would_verify(conn)
+    return wire
+
+
+def _make_connect(original: Callable[[Any], None]) -> Callable[[Any], None]:
     def connect(self: Any) -> None:
-        if bypass.get() or active_session.get() is None:
+        if bypass.get():
             return original(self)
-        self.sock = _Wire(self, original, scheme)
-        if scheme == "https" and hasattr(self, "is_verified"):
-            # urllib3 warns about unverified HTTPS right after connect(); the
-            # real handshake (if the request is forwarded) sets the true value.
-            self.is_verified = _would_verify(self)
+        session = active_session.get()
+        if session is None:
+            return original(self)
+        self.sock = None
+        _wrap(self, session)
         return None
 
     mark_patch(connect, original)
     return connect
 
 
+def _make_putrequest(original: Callable[..., None]) -> Callable[..., None]:
+    def putrequest(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)  # http.client's own checks first (a refused request changes nothing)
+        session = None if bypass.get() else active_session.get()
+        sock = self.sock
+        if isinstance(sock, _Wire):
+            sock.begin(session)
+            if session is None:
+                sock.detach()
+        elif session is not None:
+            _wrap(self, session)
+
+    mark_patch(putrequest, original)
+    return putrequest
+
+
+def _make_send(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    def send(self: Any, data: Any) -> None:
+        if not isinstance(self.sock, _Wire) and not bypass.get():
+            session = active_session.get()
+            if session is not None:
+                _wrap(self, session)  # bytes sent without putrequest on a connection opened before
+        return original(self, data)
+
+    mark_patch(send, original)
+    return send
+
+
 def install() -> Callable[[], None]:
-    targets: List[Tuple[type, str]] = [(http.client.HTTPConnection, "http"), (http.client.HTTPSConnection, "https")]
+    global _HTTPS_CLASSES
+    connects: List[type] = [http.client.HTTPConnection, http.client.HTTPSConnection]
+    https: List[type] = [http.client.HTTPSConnection]
     try:
         import urllib3.connection as u3
     except ImportError:  # pragma: no cover - urllib3 is optional
         pass
     else:
-        targets += [(u3.HTTPConnection, "http"), (u3.HTTPSConnection, "https")]
-    saved: List[Tuple[type, Any]] = []
-    for cls, scheme in targets:
-        original = cls.__dict__.get("connect")
+        connects += [u3.HTTPConnection, u3.HTTPSConnection]
+        https.append(u3.HTTPSConnection)
+    _HTTPS_CLASSES = tuple(https)
+    patches: List[Tuple[type, str, Callable[[Any], Any]]] = [(cls, "connect", _make_connect) for cls in connects]
+    patches += [(http.client.HTTPConnection, "putrequest", _make_putrequest),
+                (http.client.HTTPConnection, "send", _make_send)]
+    saved: List[Tuple[type, str, Any]] = []
+    for cls, name, make in patches:
+        original = cls.__dict__.get(name)
         if original is None or getattr(original, "_softprobe", False):
             continue
-        saved.append((cls, original))
-        cls.connect = _make_connect(original, scheme)  # type: ignore[attr-defined]
+        saved.append((cls, name, original))
+        setattr(cls, name, make(original))
 
     def uninstall() -> None:
-        for cls, original in saved:
-            cls.connect = original  # type: ignore[attr-defined]
+        for cls, name, original in saved:
+            setattr(cls, name, original)
 
     return uninstall
