@@ -61,6 +61,7 @@ class Session:
         self._service: Optional[str] = client.service
         self._lock = threading.RLock()
         self._closed = False
+        self._activated = False
         self._capture_path: Optional[str] = None
         self._entered: List[Any] = []
         # The policy stand-in (see _policy_session), made on first need.
@@ -82,6 +83,7 @@ class Session:
         the block. Interception is installed while any session is active."""
         self._ensure_open()
         _intercept.acquire()
+        self._activated = True
         token = active_session.set(self)
         try:
             yield self
@@ -100,10 +102,10 @@ class Session:
         with self._lock:
             cm = self._entered.pop()
         try:
-            cm.__exit__(*exc)
-        finally:
             if not self._closed:
-                self.close()
+                self.close()  # first, so a closed session never finds the interceptors gone
+        finally:
+            cm.__exit__(*exc)
 
     @property
     def closed(self) -> bool:
@@ -420,6 +422,11 @@ class Session:
             self._closed = True
             self._capture_path = path or None
             self._client._forget(self)
+            if self._activated and _policy_can_refuse(json.loads(self._native.state()).get("policy")):
+                # A thread or task still running in a copy of a context where
+                # this session was active must get the policy's answer, not
+                # the network: keep the interceptors while it can be reached.
+                _intercept.hold(self)
             return self._capture_path
 
     def _close_remote(self, out_path: str) -> str:
@@ -468,6 +475,29 @@ class Session:
         if saved is not None:
             os.unlink(saved)
         return str(answer.get("capturePath", "") or "")
+
+
+def _policy_can_refuse(policy: Any) -> bool:
+    """False only for a policy that lets every unmatched request through
+    (the default: externalHttp allow, defaultOnMiss passthrough, no
+    blockHosts); anything else, including fields this version does not know,
+    counts as able to refuse. Only used to keep interceptors installed; what
+    a request gets is always the core's decision."""
+    if not isinstance(policy, dict):
+        return False
+    known = {"externalHttp": ("allow",), "defaultOnMiss": ("passthrough",)}
+    for key, value in policy.items():
+        if key in known:
+            if value not in known[key]:
+                return True
+        elif key in ("externalAllowlist", "allowHosts"):
+            continue
+        elif key == "blockHosts":
+            if value:
+                return True
+        else:
+            return True
+    return False
 
 
 def _merge_stats(remote: Dict[str, Any], local: Dict[str, Any]) -> Dict[str, Any]:

@@ -119,7 +119,7 @@ def install() -> Optional[Callable[[], None]]:
 
     async def middleware(req: Any, handler: Any) -> Any:
         session = active_session.get()
-        if session is None or bypass.get() or session._closed:
+        if session is None or bypass.get():
             return await handler(req)
         url = req.url
         host = url.raw_host or ""
@@ -127,8 +127,7 @@ def install() -> Optional[Callable[[], None]]:
         headers: List[Tuple[str, str]] = list(req.headers.items())
         body = await _payload_bytes(req.body)
         start = now_ns()
-        d = session._native.decide(req.method, url.scheme, host, port, url.raw_path, url.raw_query_string, headers,
-                                   body, None, session._service)
+        d = session._decide(req.method, url.scheme, host, port, url.raw_path, url.raw_query_string, headers, body)
         outcome = d.outcome
         if outcome <= ERROR:
             if d.is_strict_miss:

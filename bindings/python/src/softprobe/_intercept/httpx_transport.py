@@ -43,8 +43,8 @@ def install() -> Optional[Callable[[], None]]:
     def decide(session: Any, request: Any, body: bytes) -> Any:
         url = request.url
         path, _, query = url.raw_path.partition(b"?")
-        return session._native.decide(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
-                                      request.headers.raw, body, None, session._service)
+        return session._decide(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
+                               request.headers.raw, body)
 
     reasons: Dict[int, bytes] = {}
 
@@ -88,7 +88,7 @@ def install() -> Optional[Callable[[], None]]:
 
     def handle_request(self: Any, request: Any) -> Any:
         session = active_session.get()
-        if session is None or bypass.get() or session._closed:
+        if session is None or bypass.get():
             return sync_original(self, request)
         body = request.read()
         d = decide(session, request, body)
@@ -117,7 +117,7 @@ def install() -> Optional[Callable[[], None]]:
 
     async def handle_async_request(self: Any, request: Any) -> Any:
         session = active_session.get()
-        if session is None or bypass.get() or session._closed:
+        if session is None or bypass.get():
             return await async_original(self, request)
         body = await request.aread()
         d = decide(session, request, body)

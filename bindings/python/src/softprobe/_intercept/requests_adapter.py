@@ -114,8 +114,8 @@ def _original_response(headers: List[Tuple[str, str]]) -> Any:
 
 def _decide(session: Any, request: Any) -> Any:
     scheme, host, port, path, query = _split_url(request.url)
-    return session._native.decide(request.method, scheme, host, port, path, query, list(request.headers.items()),
-                                  _body_bytes(request), None, session._service)
+    return session._decide(request.method, scheme, host, port, path, query, list(request.headers.items()),
+                           _body_bytes(request))
 
 
 def install() -> Optional[Callable[[], None]]:
@@ -206,7 +206,7 @@ def install() -> Optional[Callable[[], None]]:
     def send(self: Any, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True, cert: Any = None,
              proxies: Any = None) -> Any:
         session = active_session.get()
-        if session is None or bypass.get() or session._closed:
+        if session is None or bypass.get():
             return original_send(self, request, stream, timeout, verify, cert, proxies)
         early = _decided.get()
         if early is not None and early[0] is request:
@@ -231,7 +231,7 @@ def install() -> Optional[Callable[[], None]]:
                 allow_redirects: bool = True, proxies: Any = None, hooks: Any = None, stream: Any = None,
                 verify: Any = None, cert: Any = None, json: Any = None) -> Any:
         session = active_session.get()
-        if session is None or bypass.get() or session._closed:
+        if session is None or bypass.get():
             return original_request(self, method, url, params, data, headers, cookies, files, auth, timeout,
                                     allow_redirects, proxies, hooks, stream, verify, cert, json)
         if not _uses_http_adapter(self, url):
