@@ -236,3 +236,22 @@ def test_task_that_outlives_its_session_gets_the_strict_miss(upstream: Upstream,
 
     assert asyncio.run(main()) == [599]
     assert upstream.heads == 0
+
+
+def test_capture_closed_while_a_response_is_read(upstream: Upstream, sp: softprobe.Softprobe, tmp_path: Any,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """The request was forwarded before close; its response arrives after:
+    the client gets it, and the log says it is not in the case."""
+    out = tmp_path / "early.case.json"
+    conn = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=5)
+    try:
+        with sp.start_session("capture") as s:
+            conn.request("GET", "/items/late")
+            s.close(out)
+            r = conn.getresponse()
+            status, body = r.status, r.read()
+    finally:
+        conn.close()
+    assert status == 200 and json.loads(body)["id"] == "late"
+    assert json.loads(out.read_text())["traces"] == []
+    assert "was closed before GET http://127.0.0.1" in caplog.text and "not in its case" in caplog.text

@@ -98,3 +98,34 @@ def test_without_interception_lets_requests_through(sp: softprobe.Softprobe, ups
             assert requests.get(f"{upstream.url}/items/1").json()["source"] == "upstream"
             assert httpx.get(f"{upstream.url}/items/2").json()["source"] == "upstream"
         assert s.get_stats()["stats"]["injectedSpans"] == 1
+
+
+def test_a_closed_strict_session_holds_the_interceptors_until_it_is_garbage(sp: softprobe.Softprobe,
+                                                                           upstream: Upstream) -> None:
+    """A closed session with a strict policy can still be reached from a copy
+    of its context (a thread, a task): the patches stay while it is alive, and
+    go when it is garbage. A pooled connection is plain in both states."""
+    import gc
+
+    pool = urllib3.PoolManager()
+    try:
+        with sp.start_session(policy={"externalHttp": "strict"}) as s:
+            assert pool.request("GET", f"{upstream.url}/items/1").status == 599
+        assert _intercept.installed()
+        assert pool.request("GET", f"{upstream.url}/items/2").status == 200  # no session in this context
+        del s
+        gc.collect()
+        assert not _intercept.installed()
+        assert _originals()[0] is http.client.HTTPConnection.__dict__["connect"]
+        assert not getattr(http.client.HTTPConnection.__dict__["putrequest"], "_softprobe", False)
+        assert pool.request("GET", f"{upstream.url}/items/3").status == 200
+    finally:
+        pool.clear()
+    assert upstream.hits == [("GET", "/items/2"), ("GET", "/items/3")]
+
+
+def test_an_allow_session_does_not_hold_the_interceptors(sp: softprobe.Softprobe) -> None:
+    s = sp.start_session(policy={"externalHttp": "allow", "externalAllowlist": ["x.test"]})
+    with s:
+        pass
+    assert s.closed and not _intercept.installed()

@@ -142,6 +142,18 @@ class Session:
         return self._policy_session().decide(method, scheme, host, port, path, query, headers, body, None,
                                              self._service)
 
+    def _record(self, method: Any, scheme: Any, host: Any, port: int, path: Any, query: Any, headers: Any, body: Any,
+                status: int, response_headers: Any, response_body: bytes, start: int, end: int) -> None:
+        """Records one forwarded exchange. A session closed while the
+        response was being read records nothing (its case is already
+        written): the client still gets its response, and the loss is logged."""
+        try:
+            self._native.record(method, scheme, host, port, path, query, headers, body, status, response_headers,
+                                response_body, start, end, None, self._service)
+        except SessionClosedError:
+            logger.warning("softprobe session %s was closed before %s %s://%s%s could be recorded; the exchange is "
+                           "not in its case", self.id, _text(method), _text(scheme), _text(host), _text(path))
+
     def _decide_unframed(self, method: str, scheme: str, host: str, port: int, path: str, query: str) -> _core.Decision:
         """The decision for a request the interceptor could not frame (its
         body or headers cannot be read reliably): no rule may answer it, so
@@ -475,6 +487,10 @@ class Session:
         if saved is not None:
             os.unlink(saved)
         return str(answer.get("capturePath", "") or "")
+
+
+def _text(value: Any) -> str:
+    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
 
 
 def _policy_can_refuse(policy: Any) -> bool:

@@ -146,9 +146,9 @@ def install() -> Optional[Callable[[], None]]:
         resp = await handler(req)
         data = await resp.read()
         decoded = bool(resp.headers.get("content-encoding")) and getattr(resp._session, "auto_decompress", True)
-        session._native.record(req.method, url.scheme, host, port, url.raw_path, url.raw_query_string, headers, body,
-                               resp.status, recorded_headers(list(resp.headers.items()), body_decoded=decoded), data,
-                               start, now_ns(), None, session._service)
+        session._record(req.method, url.scheme, host, port, url.raw_path, url.raw_query_string, headers, body,
+                        resp.status, recorded_headers(list(resp.headers.items()), body_decoded=decoded), data,
+                        start, now_ns())
         return resp
 
     async def _request(self: Any, method: str, str_or_url: Any, *args: Any, middlewares: Any = None,

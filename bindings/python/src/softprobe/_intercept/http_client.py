@@ -107,10 +107,6 @@ class _Wire:
         self._unframed = 0  # 0, _FORWARD or _DROP
         self._closed = False
 
-    def idle(self) -> bool:
-        """No request is being written or waiting for its response to be read."""
-        return not self._buf and self._answer is None and self._capture is None and not self._unframed
-
     def begin(self, session: Any) -> None:
         """A new request starts (putrequest): it belongs to ``session`` (None:
         the caller detaches the wire). Bytes left from before that never made
@@ -287,9 +283,8 @@ class _Wire:
         end = now_ns()
         headers: List[Tuple[str, str]] = resp.getheaders()
         s = p.session
-        s._native.record(p.request.method, p.scheme, p.host, p.port, p.path, p.query, p.request.headers,
-                         p.request.body, resp.status, recorded_headers(headers, body_decoded=False), body, p.start, end,
-                         None, s._service)
+        s._record(p.request.method, p.scheme, p.host, p.port, p.path, p.query, p.request.headers,
+                  p.request.body, resp.status, recorded_headers(headers, body_decoded=False), body, p.start, end)
         if resp.will_close:
             self._close_real()
         return serialize_response(resp.status, headers, body, head=p.request.method == "HEAD", reason=resp.reason)

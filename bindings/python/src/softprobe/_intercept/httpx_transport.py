@@ -79,10 +79,9 @@ def install() -> Optional[Callable[[], None]]:
         url = request.url
         path, _, query = url.raw_path.partition(b"?")
         pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in resp.headers.raw]
-        session._native.record(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
-                               request.headers.raw, body,
-                               resp.status_code, recorded_headers(pairs, body_decoded=False), data, start, now_ns(),
-                               None, session._service)
+        session._record(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
+                        request.headers.raw, body,
+                        resp.status_code, recorded_headers(pairs, body_decoded=False), data, start, now_ns())
         return Response(resp.status_code, headers=resp.headers.raw, stream=ByteStream(data), request=request,
                         extensions={k: v for k, v in resp.extensions.items() if k in ("http_version", "reason_phrase")})
 

@@ -187,9 +187,9 @@ def install() -> Optional[Callable[[], None]]:
         raw.release_conn()
         pairs: List[Tuple[str, str]] = list(raw.headers.items())
         scheme, host, port, path, query = _split_url(request.url)
-        session._native.record(request.method, scheme, host, port, path, query, list(request.headers.items()),
-                               _body_bytes(request), raw.status, recorded_headers(pairs, body_decoded=False), data,
-                               start, now_ns(), None, session._service)
+        session._record(request.method, scheme, host, port, path, query, list(request.headers.items()),
+                        _body_bytes(request), raw.status, recorded_headers(pairs, body_decoded=False), data,
+                        start, now_ns())
         resp.raw = HTTPResponse(
             body=io.BytesIO(data),
             headers=raw.headers,
