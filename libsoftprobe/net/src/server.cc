@@ -22,6 +22,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -188,6 +189,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 constexpr std::size_t kChunk = 16 * 1024;
+
+// Beast refuses any version but 1.0 and 1.1 as bad_version; a well-formed
+// request line with another version ("GET / HTTP/2.0") deserves 505, not 400.
+bool well_formed_other_version(const beast::flat_buffer& b) {
+  std::string_view in(static_cast<const char*>(b.data().data()), b.data().size());
+  auto eol = in.find("\r\n");
+  if (eol == std::string_view::npos || eol < 8) return false;
+  std::string_view v = in.substr(eol - 8, 8);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return v.substr(0, 5) == "HTTP/" && digit(v[5]) && v[6] == '.' && digit(v[7]) && in[eol - 9] == ' ';
+}
 
 ExchangeState::~ExchangeState() {
   if (answered.load(std::memory_order_acquire) || !conn) return;
@@ -389,7 +401,10 @@ void Connection::wait_for_request() {
 void Connection::read_head() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(opt_.max_head_bytes, UINT32_MAX)));
-  parser_->body_limit(boost::none);  // enforced by read_body, after the handler saw the head
+  // The body limit is enforced by read_body, after the handler saw the head.
+  // (Not boost::none: Beast 1.74 compares the length with the optional, and
+  // any length is greater than none.)
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
     self->on_head(ec);
   });
@@ -427,6 +442,8 @@ void Connection::on_head(error_code ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
         ec.category() != error_code(http::error::bad_target).category())
       return close();  // the client went away (or a socket error)
+    if (ec == http::error::bad_version && well_formed_other_version(buffer_))
+      return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
     return send_error(400, "invalid_request", "malformed HTTP request: " + ec.message());
   }
   const auto& m = parser_->get();
@@ -436,8 +453,6 @@ void Connection::on_head(error_code ec) {
     return send_error(431, "request_header_fields_too_large",
                       "the request has " + std::to_string(count) + " header lines, over the limit of " +
                           std::to_string(opt_.max_header_count));
-  if (m.version() != 10 && m.version() != 11)
-    return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served");
   if (m.find(http::field::transfer_encoding) != m.end() && !parser_->chunked())
     // RFC 9112 6.3: a request whose framing is unknown must get 400 and a close.
     return send_error(400, "invalid_request", "Transfer-Encoding without chunked as the final coding");

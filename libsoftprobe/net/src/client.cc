@@ -1,0 +1,566 @@
+// The client: a pool of keep-alive connections per host:port, each one a
+// strand running resolve -> connect -> write -> read head -> stream body.
+// (The second and last translation unit with Beast.)
+#include "softprobe/net/client.hpp"
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace softprobe::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+const char* client_error_name(ClientError e) noexcept {
+  switch (e) {
+    case ClientError::none: return "none";
+    case ClientError::dns: return "dns";
+    case ClientError::refused: return "refused";
+    case ClientError::connect_timeout: return "connect_timeout";
+    case ClientError::connect_failed: return "connect_failed";
+    case ClientError::io: return "io";
+    case ClientError::timeout: return "timeout";
+    case ClientError::bad_response: return "bad_response";
+    case ClientError::head_too_large: return "head_too_large";
+    case ClientError::body_too_large: return "body_too_large";
+    case ClientError::pool_full: return "pool_full";
+    case ClientError::aborted: return "aborted";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+namespace {
+
+constexpr std::size_t kChunk = 16 * 1024;
+
+bool idempotent(std::string_view m) noexcept {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
+}
+
+std::string host_port(const std::string& host, std::uint16_t port) {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+struct Job {
+  ClientRequest req;
+  ResponseHandler h;
+  bool retried = false;
+};
+
+class ClientConn;
+
+struct HostPool {
+  std::vector<std::shared_ptr<ClientConn>> idle;  // most recently used last
+  std::size_t open = 0;
+  std::deque<Job> waiting;
+};
+
+struct ClientState : std::enable_shared_from_this<ClientState> {
+  ClientState(asio::io_context& i, ClientOptions o) : io(i), opt(std::move(o)) {}
+
+  asio::io_context& io;
+  ClientOptions opt;
+  std::atomic<std::size_t> opened{0};
+  std::atomic<std::size_t> reused{0};
+
+  mutable std::mutex mu;  // guards what follows
+  std::unordered_map<std::string, HostPool> pools;
+  std::unordered_map<ClientConn*, std::weak_ptr<ClientConn>> all;
+  bool closed = false;
+
+  void send(Job job, bool fresh);
+  void released(const std::shared_ptr<ClientConn>& c);
+  void remove_idle(ClientConn* c);
+  void gone(ClientConn* c);
+  void fail_later(Job job, ClientError e, std::string message);
+  void shutdown();
+};
+
+class ClientConn : public std::enable_shared_from_this<ClientConn> {
+ public:
+  ClientConn(std::shared_ptr<ClientState> st, std::string key, std::string host, std::uint16_t port)
+      : st_(std::move(st)), key_(std::move(key)), host_(std::move(host)), port_(port), strand_(asio::make_strand(st_->io)),
+        socket_(strand_), resolver_(strand_), timer_(strand_) {}
+
+  const std::string& key() const noexcept { return key_; }
+  void run(Job job, bool reused) {
+    asio::post(strand_, [self = shared_from_this(), job = std::move(job), reused]() mutable {
+      self->start(std::move(job), reused);
+    });
+  }
+  void go_idle() {
+    asio::post(strand_, [self = shared_from_this()] { self->idle(); });
+  }
+  void abort() {
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->job_) return self->fail(ClientError::aborted, "the client was destroyed");
+      self->close();
+    });
+  }
+
+ private:
+  enum class State : std::uint8_t { fresh, busy, idle, closed };
+
+  void arm(std::chrono::milliseconds after) {
+    unsigned gen = ++gen_;
+    timed_out_ = false;
+    timer_.expires_after(after);
+    timer_.async_wait([self = shared_from_this(), gen](const error_code& ec) {
+      if (ec || gen != self->gen_) return;
+      self->timed_out_ = true;
+      if (self->state_ == State::idle) {
+        self->st_->remove_idle(self.get());
+        return self->close();
+      }
+      error_code ignored;
+      self->resolver_.cancel();
+      self->socket_.cancel(ignored);
+    });
+  }
+  void disarm() {
+    ++gen_;
+    timer_.cancel();
+  }
+
+  void start(Job job, bool reused) {
+    if (state_ == State::closed) {
+      // Taken from the pool as the server closed it: nothing was sent, so a
+      // new connection can always carry it.
+      job.retried = true;
+      st_->send(std::move(job), true);
+      return;
+    }
+    job_ = std::move(job);
+    reused_ = reused;
+    got_bytes_ = false;
+    if (state_ == State::idle) {
+      state_ = State::busy;
+      error_code ignored;
+      socket_.cancel(ignored);  // the idle wait
+      return write();
+    }
+    state_ = State::busy;
+    arm(st_->opt.connect_timeout);
+    resolver_.async_resolve(host_, std::to_string(port_),
+                            [self = shared_from_this()](const error_code& ec, tcp::resolver::results_type r) {
+                              self->on_resolved(ec, std::move(r));
+                            });
+  }
+
+  void on_resolved(const error_code& ec, tcp::resolver::results_type results) {
+    if (!job_) return;
+    if (ec) {
+      if (timed_out_)
+        return fail(ClientError::connect_timeout, "DNS lookup of \"" + host_ + "\" took longer than " +
+                                                      std::to_string(st_->opt.connect_timeout.count()) + " ms");
+      return fail(ClientError::dns, "DNS lookup of \"" + host_ + "\" failed: " + ec.message());
+    }
+    asio::async_connect(socket_, results, [self = shared_from_this()](const error_code& e, const tcp::endpoint&) {
+      self->on_connected(e);
+    });
+  }
+
+  void on_connected(const error_code& ec) {
+    if (!job_) return;
+    disarm();
+    std::string where = host_port(host_, port_);
+    if (ec) {
+      if (timed_out_)
+        return fail(ClientError::connect_timeout, "connecting to " + where + " took longer than " +
+                                                      std::to_string(st_->opt.connect_timeout.count()) + " ms");
+      if (ec == asio::error::connection_refused)
+        return fail(ClientError::refused, "connection to " + where + " refused (nothing listens there)");
+      return fail(ClientError::connect_failed, "cannot connect to " + where + ": " + ec.message());
+    }
+    st_->opened.fetch_add(1, std::memory_order_relaxed);
+    error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    write();
+  }
+
+  void write() {
+    ClientRequest& r = job_->req;
+    auto& m = req_.emplace();
+    m.version(11);
+    m.method_string(r.method);
+    m.target(r.target);
+    bool has_host = false;
+    for (auto& h : r.headers) {
+      if (iequals(h.name, "Content-Length") || iequals(h.name, "Transfer-Encoding")) continue;
+      if (iequals(h.name, "Host")) has_host = true;
+      m.insert(h.name, h.value);
+    }
+    if (!has_host) m.set(http::field::host, port_ == 80 ? host_ : host_port(host_, port_));
+    m.body() = std::move(r.body);
+    if (!m.body().empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH")
+      m.content_length(m.body().size());
+    head_request_ = r.method == "HEAD";
+    arm(st_->opt.read_timeout);
+    http::async_write(socket_, *req_, [self = shared_from_this()](const error_code& ec, std::size_t) {
+      if (!self->job_) return;
+      if (ec) return self->fail_io(ec, "sending the request");
+      self->read_head();
+    });
+  }
+
+  void read_head() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(st_->opt.max_response_head_bytes, UINT32_MAX)));
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (head_request_) parser_->skip(true);
+    arm(st_->opt.read_timeout);
+    http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](const error_code& ec, std::size_t) {
+      self->on_head(ec);
+    });
+  }
+
+  void on_head(const error_code& ec) {
+    if (!job_) return;
+    disarm();
+    if (buffer_.size() > 0 || parser_->got_some()) got_bytes_ = true;
+    if (ec) {
+      if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+        return fail(ClientError::head_too_large, "the response head from " + host_port(host_, port_) +
+                                                     " is over " + std::to_string(st_->opt.max_response_head_bytes) +
+                                                     " bytes");
+      if (ec.category() == error_code(http::error::bad_target).category() && ec != http::error::end_of_stream)
+        return fail(ClientError::bad_response, "malformed response from " + host_port(host_, port_) + ": " + ec.message());
+      return fail_io(ec, "reading the response head");
+    }
+    got_bytes_ = true;
+    const auto& m = parser_->get();
+    int status = int(m.result_int());
+    if (status >= 100 && status < 200 && status != 101) return read_head();  // interim: skip
+    ResponseHead h;
+    h.status = status;
+    h.reason = std::string(m.reason());
+    h.version = m.version();
+    for (const auto& f : m) h.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    if (auto cl = parser_->content_length()) h.content_length = *cl;
+    h.chunked = parser_->chunked();
+    h.keep_alive = m.keep_alive() && status != 101;
+    keep_alive_ = h.keep_alive;
+    bool go_on = true;
+    try {
+      go_on = !job_->h.on_head || job_->h.on_head(h);
+    } catch (...) {
+      go_on = false;
+    }
+    if (!go_on) return fail(ClientError::aborted, "stopped by the caller after the response head");
+    if (status == 101) return finish_done(false);
+    chunk_ = std::make_unique<char[]>(kChunk);
+    read_body();
+  }
+
+  void read_body() {
+    if (!job_) return;
+    if (parser_->is_done()) return finish_done(keep_alive_ && !parser_->need_eof());
+    auto& b = parser_->get().body();
+    b.data = chunk_.get();
+    b.size = kChunk;
+    arm(st_->opt.read_timeout);
+    http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+      self->on_body(ec);
+    });
+  }
+
+  void on_body(error_code ec) {
+    if (!job_) return;
+    disarm();
+    auto& b = parser_->get().body();
+    std::size_t got = kChunk - b.size;
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec && got == 0) {
+      if (ec.category() == error_code(http::error::bad_target).category() && ec != http::error::end_of_stream &&
+          ec != http::error::partial_message)
+        return fail(ClientError::bad_response, "malformed response body from " + host_port(host_, port_) + ": " + ec.message());
+      return fail_io(ec, "reading the response body");
+    }
+    if (got == 0) return read_body();
+    // Hand the piece over; read on when the caller says so.
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    std::function<void()> more = [self = shared_from_this(), once, failed = bool(ec), ec] {
+      if (once->exchange(true)) return;
+      asio::post(self->strand_, [self, failed, ec] {
+        if (failed) return self->fail_io(ec, "reading the response body");
+        self->read_body();
+      });
+    };
+    if (job_->h.on_body) {
+      try {
+        job_->h.on_body(std::string_view(chunk_.get(), got), std::move(more));
+      } catch (...) {
+        fail(ClientError::aborted, "stopped by the caller while streaming the body");
+      }
+    } else {
+      more();
+    }
+  }
+
+  void finish_done(bool reusable) {
+    Job job = std::move(*job_);
+    job_.reset();
+    parser_.reset();
+    req_.reset();
+    chunk_.reset();
+    auto self = shared_from_this();
+    if (reusable) {
+      state_ = State::idle;
+      st_->released(self);  // before on_done, so a next request can reuse it
+    } else {
+      close();
+    }
+    if (job.h.on_done) job.h.on_done(ClientError::none, {});
+  }
+
+  void fail_io(const error_code& ec, const char* during) {
+    std::string where = host_port(host_, port_);
+    if (timed_out_)
+      return fail(ClientError::timeout, "no answer from " + where + " within " +
+                                            std::to_string(st_->opt.read_timeout.count()) + " ms (" + during + ")");
+    return fail(ClientError::io, std::string("connection to ") + where + " failed " + during + ": " + ec.message());
+  }
+
+  void fail(ClientError e, std::string message) {
+    if (!job_) return;
+    Job job = std::move(*job_);
+    job_.reset();
+    bool retry = reused_ && !got_bytes_ && !job.retried && e == ClientError::io && idempotent(job.req.method);
+    close();
+    if (retry) {
+      // The pooled connection was stale: once more on a new one.
+      job.retried = true;
+      if (req_) job.req.body = std::move(req_->body());
+      req_.reset();
+      st_->send(std::move(job), true);
+      return;
+    }
+    req_.reset();
+    if (job.h.on_done) job.h.on_done(e, message);
+  }
+
+  void idle() {
+    if (state_ != State::idle) return;
+    arm(st_->opt.idle_timeout);
+    // The server closing (or sending anything) while idle ends the connection.
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+      if (self->state_ != State::idle || ec == asio::error::operation_aborted) return;
+      self->st_->remove_idle(self.get());
+      self->close();
+    });
+  }
+
+  void close() {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    disarm();
+    error_code ignored;
+    resolver_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    parser_.reset();
+    chunk_.reset();
+    buffer_.consume(buffer_.size());
+    st_->gone(this);  // every connection was counted open when made
+  }
+
+  std::shared_ptr<ClientState> st_;
+  std::string key_;
+  std::string host_;
+  std::uint16_t port_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  tcp::socket socket_;
+  tcp::resolver resolver_;
+  asio::steady_timer timer_;
+  unsigned gen_ = 0;
+  bool timed_out_ = false;
+  State state_ = State::fresh;
+  beast::flat_buffer buffer_;
+  std::optional<Job> job_;
+  std::optional<http::request<http::string_body>> req_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  std::unique_ptr<char[]> chunk_;
+  bool reused_ = false;
+  bool got_bytes_ = false;
+  bool head_request_ = false;
+  bool keep_alive_ = true;
+};
+
+void ClientState::fail_later(Job job, ClientError e, std::string message) {
+  asio::post(io, [job = std::move(job), e, message = std::move(message)]() {
+    if (job.h.on_done) job.h.on_done(e, message);
+  });
+}
+
+void ClientState::send(Job job, bool fresh) {
+  std::string key = host_port(job.req.host, job.req.port);
+  std::shared_ptr<ClientConn> conn;
+  bool reuse = false;
+  {
+    std::lock_guard lock(mu);
+    if (closed) {
+      fail_later(std::move(job), ClientError::aborted, "the client was destroyed");
+      return;
+    }
+    HostPool& p = pools[key];
+    if (!fresh && !p.idle.empty()) {
+      conn = std::move(p.idle.back());
+      p.idle.pop_back();
+      reuse = true;
+    } else if (p.open < opt.max_connections_per_host) {
+      ++p.open;
+      conn = std::make_shared<ClientConn>(shared_from_this(), key, job.req.host, job.req.port);
+      all.emplace(conn.get(), conn);
+    } else if (p.waiting.size() < opt.max_waiting_per_host) {
+      p.waiting.push_back(std::move(job));
+      return;
+    } else {
+      fail_later(std::move(job), ClientError::pool_full,
+                 "the pool for " + key + " is full (" + std::to_string(opt.max_connections_per_host) + " connections busy, " +
+                     std::to_string(opt.max_waiting_per_host) + " requests waiting)");
+      return;
+    }
+  }
+  if (reuse) reused.fetch_add(1, std::memory_order_relaxed);
+  conn->run(std::move(job), reuse);
+}
+
+void ClientState::released(const std::shared_ptr<ClientConn>& c) {
+  std::optional<Job> next;
+  {
+    std::lock_guard lock(mu);
+    HostPool& p = pools[c->key()];
+    if (!closed && !p.waiting.empty()) {
+      next = std::move(p.waiting.front());
+      p.waiting.pop_front();
+    } else if (!closed && p.idle.size() < opt.max_idle_per_host) {
+      p.idle.push_back(c);
+    } else {
+      c->abort();  // closes it (and gone() counts it)
+      return;
+    }
+  }
+  if (next) {
+    reused.fetch_add(1, std::memory_order_relaxed);
+    c->run(std::move(*next), true);
+  } else {
+    c->go_idle();
+  }
+}
+
+void ClientState::remove_idle(ClientConn* c) {
+  std::lock_guard lock(mu);
+  auto it = pools.find(c->key());
+  if (it == pools.end()) return;
+  std::erase_if(it->second.idle, [c](const std::shared_ptr<ClientConn>& p) { return p.get() == c; });
+}
+
+void ClientState::gone(ClientConn* c) {
+  std::optional<Job> next;
+  std::shared_ptr<ClientConn> conn;
+  {
+    std::lock_guard lock(mu);
+    all.erase(c);
+    auto it = pools.find(c->key());
+    if (it == pools.end()) return;
+    HostPool& p = it->second;
+    std::erase_if(p.idle, [c](const std::shared_ptr<ClientConn>& q) { return q.get() == c; });
+    if (p.open > 0) --p.open;
+    if (!closed && !p.waiting.empty()) {
+      next = std::move(p.waiting.front());
+      p.waiting.pop_front();
+      ++p.open;
+      conn = std::make_shared<ClientConn>(shared_from_this(), c->key(), next->req.host, next->req.port);
+      all.emplace(conn.get(), conn);
+    } else if (p.open == 0 && p.waiting.empty() && p.idle.empty()) {
+      pools.erase(it);
+    }
+  }
+  if (conn) conn->run(std::move(*next), false);
+}
+
+void ClientState::shutdown() {
+  std::vector<std::shared_ptr<ClientConn>> conns;
+  std::vector<Job> waiting;
+  {
+    std::lock_guard lock(mu);
+    closed = true;
+    for (auto& [p, w] : all)
+      if (auto c = w.lock()) conns.push_back(std::move(c));
+    for (auto& [k, p] : pools) {
+      for (auto& j : p.waiting) waiting.push_back(std::move(j));
+      p.waiting.clear();
+      p.idle.clear();
+    }
+  }
+  for (auto& c : conns) c->abort();
+  for (auto& j : waiting) fail_later(std::move(j), ClientError::aborted, "the client was destroyed");
+}
+
+}  // namespace detail
+
+Client::Client(IoThreads& io, ClientOptions options)
+    : s_(std::make_shared<detail::ClientState>(io.context(), std::move(options))) {}
+
+Client::~Client() { s_->shutdown(); }
+
+void Client::send(ClientRequest request, ResponseHandler handler) {
+  s_->send(detail::Job{std::move(request), std::move(handler), false}, false);
+}
+
+void Client::fetch(ClientRequest request, std::size_t max_body, std::function<void(FetchResult)> done) {
+  auto result = std::make_shared<FetchResult>();
+  std::string where = request.host + ":" + std::to_string(request.port);
+  ResponseHandler h;
+  h.on_head = [result](const ResponseHead& head) {
+    result->head = head;
+    return true;
+  };
+  h.on_body = [result, max_body, where](std::string_view piece, std::function<void()> more) {
+    if (piece.size() > max_body - std::min(max_body, result->body.size())) {
+      result->error = ClientError::body_too_large;
+      result->message = "the response body from " + where + " is over " + std::to_string(max_body) + " bytes";
+      throw std::length_error("body too large");  // stops the exchange (on_done(aborted))
+    }
+    result->body.append(piece);
+    more();
+  };
+  h.on_done = [result, done = std::move(done)](ClientError e, const std::string& message) {
+    if (result->error == ClientError::none) {
+      result->error = e;
+      result->message = message;
+    }
+    done(std::move(*result));
+  };
+  send(std::move(request), std::move(h));
+}
+
+ClientStats Client::stats() const {
+  ClientStats out;
+  out.connections_opened = s_->opened.load(std::memory_order_relaxed);
+  out.reused = s_->reused.load(std::memory_order_relaxed);
+  std::lock_guard lock(s_->mu);
+  for (auto& [k, p] : s_->pools) out.idle += p.idle.size();
+  return out;
+}
+
+}  // namespace softprobe::net
