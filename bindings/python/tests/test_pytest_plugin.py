@@ -163,3 +163,25 @@ def test_bad_case_path_is_an_error_naming_the_file(pytester: pytest.Pytester) ->
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*CaseLoadError*missing.case.json*"])
+
+
+def test_unframeable_request_fails_the_test_like_a_strict_miss(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import http.client, pytest
+
+        @pytest.mark.softprobe_options(policy={"externalHttp": "strict"})
+        def test_unframed(softprobe_session):
+            conn = http.client.HTTPConnection("api.example.test", 80)
+            conn.putrequest("POST", "/upload")
+            conn.putheader("Content-Length", "not-a-length")
+            conn.endheaders(b"x")
+            assert conn.getresponse().status == 599
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*1 request(s) were blocked by the strict policy of session *",
+                                 "*POST api.example.test/upload (fingerprint *)",
+                                 "*answered 599 by the strict policy: it cannot be framed as HTTP/1.1 (Content-Length "
+                                 "'not-a-length' is not a length)*"])

@@ -43,14 +43,19 @@ def _install_all() -> None:
 
 
 def acquire() -> None:
-    """One more active session; installs the interceptors if they are not."""
+    """One more active session; installs the interceptors on the first."""
     global _active, _installed
     with _lock:
-        if not _installed:
+        if _active == 0:
+            # Also when a held session kept them installed: installing is
+            # idempotent (patched seams are skipped) and patches what was
+            # imported, or re-imported, since.
             try:
                 _install_all()
             except BaseException:
-                _uninstall_all()
+                if not _holds:
+                    _uninstall_all()
+                    _installed = False
                 raise
             _installed = True
         _active += 1

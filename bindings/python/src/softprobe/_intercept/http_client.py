@@ -414,7 +414,7 @@ def install() -> Callable[[], None]:
     else:
         connects += [u3.HTTPConnection, u3.HTTPSConnection]
         https.append(u3.HTTPSConnection)
-    _HTTPS_CLASSES = tuple(https)
+    _HTTPS_CLASSES = tuple(set(_HTTPS_CLASSES).union(https))  # install may run again for new imports
     patches: List[Tuple[type, str, Callable[[Any], Any]]] = [(cls, "connect", _make_connect) for cls in connects]
     patches += [(http.client.HTTPConnection, "putrequest", _make_putrequest),
                 (http.client.HTTPConnection, "send", _make_send)]
