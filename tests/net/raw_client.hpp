@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "softprobe/net/server.hpp"
 
@@ -43,6 +44,8 @@ class RawSocket {
   // timeout. Returns the response, if one came.
   std::optional<RawResponse> send_reading(std::string_view first, std::size_t total, char filler, int timeout_ms);
   void shutdown_write();
+  // Bytes read past the last response (e.g. a tunnel's first bytes).
+  std::string take_buffered() { return std::exchange(in_, {}); }
 
  private:
   std::optional<RawResponse> parse_buffered(bool head_request);
