@@ -6,8 +6,11 @@ import gzip
 import http.server
 import json
 import os
+import shutil
+import ssl
+import subprocess
 import threading
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 CASES = os.path.join(os.path.dirname(__file__), "cases")
 
@@ -17,7 +20,8 @@ class Upstream:
     ``heads`` counts every request line it read, even one it refused or whose
     body never arrived (what "the server saw no request" is checked with)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: Optional[Tuple[str, str]] = None) -> None:
+        """``tls``: (certificate file, key file) to serve HTTPS instead."""
         self.hits: List[Tuple[str, str]] = []
         self.heads = 0
         self.lock = threading.Lock()
@@ -97,9 +101,13 @@ class Upstream:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
+        self.url = f"{'https' if tls else 'http'}://{self.host}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -110,3 +118,15 @@ class Upstream:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def self_signed_certificate(directory: str) -> Optional[Tuple[str, str]]:
+    """(certificate, key) for 127.0.0.1 made with the openssl command, or None
+    when it is not installed."""
+    if shutil.which("openssl") is None:
+        return None
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key

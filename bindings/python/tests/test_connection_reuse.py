@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import http.client
 import json
-from typing import Any, Callable, Dict, Iterator, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 import requests
 import urllib3
 
 import softprobe
-from support import Upstream
+from support import Upstream, self_signed_certificate
 
 STRICT = {"externalHttp": "strict"}
 
@@ -207,3 +207,51 @@ def test_a_session_in_another_thread_does_not_see_this_threads_connection(upstre
         conn.close()
     assert results == [200]
     assert upstream.heads == 1
+
+
+@pytest.fixture(scope="module")
+def tls_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Upstream, str]]:
+    files = self_signed_certificate(str(tmp_path_factory.mktemp("tls")))
+    if files is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    server = Upstream(tls=files)
+    yield server, files[0]
+    server.close()
+
+
+def test_tls_connections_opened_before_are_decided_per_request(tls_upstream: Tuple[Upstream, str],
+                                                               sp: softprobe.Softprobe, tmp_path: Any) -> None:
+    """The same through TLS: the wire wraps the connection's TLS socket."""
+    import ssl
+
+    upstream, ca = tls_upstream
+    with upstream.lock:
+        upstream.heads = 0
+    pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca)
+    conn = http.client.HTTPSConnection("127.0.0.1", upstream.port, timeout=5,
+                                       context=ssl.create_default_context(cafile=ca))
+    try:
+        def both() -> List[int]:
+            conn.request("GET", "/items/tls")
+            r = conn.getresponse()
+            r.read()
+            return [pool.request("GET", f"{upstream.url}/items/tls", retries=False).status, r.status]
+
+        assert both() == [200, 200]
+        real = (_pooled_socket(pool, upstream), conn.sock)
+        assert all(isinstance(s, ssl.SSLSocket) for s in real)
+        with sp.start_session(policy=STRICT):
+            assert both() == [599, 599]
+        assert upstream.heads == 2
+        with sp.start_session("capture") as s:
+            assert both() == [200, 200]
+            s.close(tmp_path / "tls.case.json")
+        assert upstream.heads == 4
+        case = json.loads((tmp_path / "tls.case.json").read_text())
+        assert sum(len(ss["spans"]) for t in case["traces"] for rs in t["resourceSpans"] for ss in rs["scopeSpans"]) == 2
+        assert both() == [200, 200]
+        assert (_pooled_socket(pool, upstream), conn.sock) == real
+    finally:
+        conn.close()
+        pool.clear()
+    assert upstream.heads == 6
