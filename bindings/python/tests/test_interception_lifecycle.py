@@ -129,3 +129,23 @@ def test_an_allow_session_does_not_hold_the_interceptors(sp: softprobe.Softprobe
     with s:
         pass
     assert s.closed and not _intercept.installed()
+
+
+def test_a_patch_made_over_ours_survives_uninstall(sp: softprobe.Softprobe) -> None:
+    """A mocking library activated during a session patches the same seam
+    over ours: removing ours must not remove theirs."""
+    cls = requests.adapters.HTTPAdapter
+    original = cls.__dict__["send"]
+    with sp.start_session():
+        ours = cls.__dict__["send"]
+        assert ours.__wrapped__ is original
+
+        def theirs(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            return ours(self, *args, **kwargs)
+
+        cls.send = theirs  # type: ignore[method-assign]
+    try:
+        assert not _intercept.installed()
+        assert cls.__dict__["send"] is theirs
+    finally:
+        cls.send = original  # type: ignore[method-assign]

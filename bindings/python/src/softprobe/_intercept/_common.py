@@ -65,6 +65,15 @@ def mark_patch(fn: Any, original: Any) -> None:
     fn.__doc__ = getattr(original, "__doc__", None)
 
 
+def restore(cls: type, name: str, original: Any) -> None:
+    """Puts the original back, unless another library patched the seam over
+    ours meanwhile (a mocking library activated during a session): removing
+    ours then would remove theirs too, so ours stays under theirs, inert
+    without a session."""
+    if getattr(cls.__dict__.get(name), "_softprobe", False):
+        setattr(cls, name, original)
+
+
 def default_port(scheme: str) -> int:
     return 443 if scheme == "https" else 80
 

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, List, Optional, Tuple
 
 from .._context import active_session, bypass
-from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, url_of
+from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, restore, url_of
 from ._wire import recorded_headers, serialize_response
 
 # The serialized answer for the request being sent in this task, if any.
@@ -174,7 +174,7 @@ def install() -> Optional[Callable[[], None]]:
     BaseConnector.connect = connect  # type: ignore[method-assign]
 
     def uninstall() -> None:
-        session_cls._request = original_request  # type: ignore[method-assign]
-        BaseConnector.connect = original_connect  # type: ignore[method-assign]
+        restore(session_cls, "_request", original_request)
+        restore(BaseConnector, "connect", original_connect)
 
     return uninstall

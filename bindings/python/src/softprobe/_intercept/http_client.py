@@ -48,7 +48,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from .._context import active_session, bypass, bypassed
 from . import _common
-from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, url_of
+from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, restore, url_of
 from ._wire import CHUNKED, ParsedRequest, body_framing, parse_request, recorded_headers, serialize_response, split_authority, split_target
 
 _idle_lock = threading.Lock()
@@ -428,6 +428,6 @@ def install() -> Callable[[], None]:
 
     def uninstall() -> None:
         for cls, name, original in saved:
-            setattr(cls, name, original)
+            restore(cls, name, original)
 
     return uninstall

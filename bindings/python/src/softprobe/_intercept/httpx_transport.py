@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .._context import active_session, bypass
-from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records
+from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, restore
 from ._wire import reason_phrase, recorded_headers
 
 _HTTP11 = b"HTTP/1.1"
@@ -149,7 +149,7 @@ def install() -> Optional[Callable[[], None]]:
     async_cls.handle_async_request = handle_async_request  # type: ignore[method-assign]
 
     def uninstall() -> None:
-        sync_cls.handle_request = sync_original  # type: ignore[method-assign]
-        async_cls.handle_async_request = async_original  # type: ignore[method-assign]
+        restore(sync_cls, "handle_request", sync_original)
+        restore(async_cls, "handle_async_request", async_original)
 
     return uninstall

@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, List, Optional, Tuple
 
 from .._context import active_session, bypass
-from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records
+from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, restore
 from ._wire import reason_phrase, recorded_headers
 
 # (prepared request, decision, start ns) decided by Session.request for the adapter.
@@ -264,7 +264,7 @@ def install() -> Optional[Callable[[], None]]:
     session_cls.request = request  # type: ignore[method-assign]
 
     def uninstall() -> None:
-        adapter_cls.send = original_send  # type: ignore[method-assign]
-        session_cls.request = original_request  # type: ignore[method-assign]
+        restore(adapter_cls, "send", original_send)
+        restore(session_cls, "request", original_request)
 
     return uninstall
