@@ -126,8 +126,8 @@ def test_unframeable_request_under_allow_goes_to_the_server(upstream: Upstream, 
     assert upstream.heads == 1
 
 
-def test_bytes_after_the_end_of_a_request_are_not_sent_under_strict(upstream: Upstream,
-                                                                   sp: softprobe.Softprobe) -> None:
+def test_bytes_after_the_end_of_a_request_are_not_sent_under_strict(upstream: Upstream, sp: softprobe.Softprobe,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=2)
     try:
         with sp.start_session(policy=STRICT) as s:
@@ -137,6 +137,8 @@ def test_bytes_after_the_end_of_a_request_are_not_sent_under_strict(upstream: Up
             conn.endheaders(b"okGET /items/smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
             r = conn.getresponse()
             assert r.read() == b"mocked"
+            assert "GET http://127.0.0.1:%d/items/smuggled was answered 599 by the strict policy: bytes after the end " \
+                   "of the request" % upstream.port in caplog.text
             # The next request on the connection settles the leftover bytes first.
             conn.request("GET", "/items/2")
             r = conn.getresponse()

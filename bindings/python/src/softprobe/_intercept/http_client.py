@@ -247,8 +247,11 @@ class _Wire:
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> Any:
         if self._buf and not self._unframed:
-            self._unframeable("the request ended before its framing said (its body is shorter than its "
-                              "Content-Length, or its chunked body has no last chunk)")
+            if self._answer is not None or self._capture is not None:
+                self._unframeable("bytes after the end of the request (pipelining is not supported)")
+            else:
+                self._unframeable("the request ended before its framing said (its body is shorter than its "
+                                  "Content-Length, or its chunked body has no last chunk)")
         self._buf.clear()
         self._need = -1
         self._unframed = 0
