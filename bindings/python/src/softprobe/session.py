@@ -434,12 +434,20 @@ class Session:
             self._closed = True
             self._capture_path = path or None
             self._client._forget(self)
-            if self._activated and _policy_can_refuse(json.loads(self._native.state()).get("policy")):
-                # A thread or task still running in a copy of a context where
-                # this session was active must get the policy's answer, not
-                # the network: keep the interceptors while it can be reached.
-                _intercept.hold(self)
+            if self._activated:
+                self._hold_interceptors()
             return self._capture_path
+
+    def _hold_interceptors(self) -> None:
+        """A thread or task still running in a copy of a context where this
+        closed session was active must get its policy's answer, not the
+        network: the interceptors stay while the session can be reached."""
+        try:
+            if _policy_can_refuse(json.loads(self._native.state()).get("policy")):
+                _intercept.hold(self)
+        except Exception as exc:  # the session is closed either way; say what is not guarded
+            logger.warning("softprobe session %s is closed, but its interceptors could not be kept for contexts "
+                           "that still hold it (%s): their requests now go to the network undecided", self.id, exc)
 
     def _close_remote(self, out_path: str) -> str:
         assert self._remote is not None
