@@ -176,6 +176,16 @@ TEST_CASE("a response header with CR/LF is a 500, not an injected header", "[net
   CHECK(r->header("x-injected").empty());
 }
 
+TEST_CASE("a response header over Beast's 65,535-byte field limit is a 500, not a crash", "[net]") {
+  TestServer s(test_options(), [](Exchange ex) { ex.respond({200, {}, {{"X-Fat", std::string(70000, 'f')}}, "b", false}); });
+  RawSocket c(s.port());
+  REQUIRE(c.send_all("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 500);
+  CHECK(r->body.find("X-Fat") != std::string::npos);
+}
+
 TEST_CASE("absolute-form and authority-form targets reach the handler", "[net]") {
   std::mutex mu;
   std::vector<std::string> seen;

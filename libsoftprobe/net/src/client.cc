@@ -39,6 +39,7 @@ const char* client_error_name(ClientError e) noexcept {
     case ClientError::body_too_large: return "body_too_large";
     case ClientError::pool_full: return "pool_full";
     case ClientError::aborted: return "aborted";
+    case ClientError::bad_request: return "bad_request";
   }
   return "unknown";
 }
@@ -207,7 +208,19 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     for (auto& h : r.headers) {
       if (iequals(h.name, "Content-Length") || iequals(h.name, "Transfer-Encoding")) continue;
       if (iequals(h.name, "Host")) has_host = true;
-      m.insert(h.name, h.value);
+      bool valid = !h.name.empty();
+      for (char ch : h.name + h.value)
+        if (ch == '\r' || ch == '\n' || ch == '\0') valid = false;
+      if (valid) {
+        try {
+          m.insert(h.name, h.value);
+        } catch (const std::exception&) {  // Beast: a name or value over 65,535 bytes
+          valid = false;
+        }
+      }
+      if (!valid)
+        return fail(ClientError::bad_request, "request header \"" + h.name.substr(0, 64) +
+                                                  "\" cannot be sent (empty name, CR/LF/NUL, or over 65,535 bytes)");
     }
     if (!has_host) m.set(http::field::host, port_ == 80 ? host_ : host_port(host_, port_));
     m.body() = std::move(r.body);

@@ -594,7 +594,11 @@ std::string fill_head(Message& m, Response& r) {
     if (h.name.empty() || !valid_header_text(h.name) || !valid_header_text(h.value))
       return "response header \"" + h.name + "\" has an empty name or CR, LF or NUL";
     if (framing_header(h.name)) continue;
-    m.insert(h.name, h.value);
+    try {
+      m.insert(h.name, h.value);
+    } catch (const std::exception& e) {  // Beast: a name or value over 65,535 bytes
+      return "response header \"" + h.name.substr(0, 64) + "\" cannot be written (" + e.what() + ")";
+    }
   }
   return {};
 }

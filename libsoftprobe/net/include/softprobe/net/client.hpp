@@ -40,6 +40,7 @@ enum class ClientError : std::uint8_t {
   body_too_large,   // fetch(): a body over its max_body
   pool_full,        // max_connections_per_host busy and max_waiting_per_host queued
   aborted,          // the caller stopped it (on_head returned false) or the client was destroyed
+  bad_request,      // the request cannot be sent as given (a header with CR/LF, or over 65,535 bytes)
 };
 const char* client_error_name(ClientError e) noexcept;
 

@@ -1,0 +1,189 @@
+// The client against the net server in-process: pooled keep-alive
+// connections, streaming with back-pressure, and its errors (DNS failure vs
+// connection refused, timeouts, limits).
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "raw_client.hpp"
+#include "softprobe/net/client.hpp"
+
+using namespace softprobe::net;
+using nettest::TestServer;
+using namespace std::chrono_literals;
+
+namespace {
+
+FetchResult fetch(Client& c, ClientRequest req, std::size_t max_body = 1 << 20) {
+  auto p = std::make_shared<std::promise<FetchResult>>();
+  auto f = p->get_future();
+  c.fetch(std::move(req), max_body, [p](FetchResult r) { p->set_value(std::move(r)); });
+  if (f.wait_for(10s) != std::future_status::ready) {
+    FAIL("fetch did not end within 10 s");
+  }
+  return f.get();
+}
+
+ClientRequest get(std::uint16_t port, std::string target) {
+  ClientRequest r;
+  r.host = "127.0.0.1";
+  r.port = port;
+  r.target = std::move(target);
+  return r;
+}
+
+// A port with nothing listening on it.
+std::uint16_t closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("client: sequential requests reuse one pooled connection", "[net][net-threads]") {
+  TestServer s({}, nettest::demo_handler());
+  IoThreads io(2);
+  Client c(io);
+  for (int i = 0; i < 3; ++i) {
+    auto r = fetch(c, get(s.port(), "/hello"));
+    REQUIRE(r.error == ClientError::none);
+    CHECK(r.head.status == 200);
+    CHECK(r.body == "hello");
+  }
+  ClientRequest post = get(s.port(), "/echo");
+  post.method = "POST";
+  post.body = "posted";
+  auto r = fetch(c, post);
+  REQUIRE(r.error == ClientError::none);
+  CHECK(r.body == "posted");
+  auto st = c.stats();
+  CHECK(st.connections_opened == 1);
+  CHECK(st.reused == 3);
+  CHECK(st.idle == 1);
+  CHECK(s.server.connections() == 1);
+}
+
+TEST_CASE("client: DNS failure and connection refused are told apart", "[net]") {
+  IoThreads io(1);
+  Client c(io);
+  ClientRequest r = get(80, "/");
+  r.host = "no-such-host.invalid";
+  auto dns = fetch(c, r);
+  CHECK(dns.error == ClientError::dns);
+  CHECK(dns.message.find("DNS lookup of \"no-such-host.invalid\" failed") != std::string::npos);
+  auto refused = fetch(c, get(closed_port(), "/"));
+  CHECK(refused.error == ClientError::refused);
+  CHECK(refused.message.find("refused") != std::string::npos);
+  CHECK(c.stats().connections_opened == 0);
+}
+
+TEST_CASE("client: the response streams in pieces, with back-pressure", "[net][net-threads]") {
+  std::string big(3 << 20, 'z');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = char('a' + (i / 4096) % 26);
+  TestServer s({}, [&](Exchange ex) { ex.respond({200, {}, {}, big, false}); });
+  IoThreads io(2);
+  Client c(io);
+  std::promise<void> done;
+  std::string got;
+  int pieces = 0;
+  std::vector<std::thread> later;
+  ResponseHandler h;
+  h.on_head = [&](const ResponseHead& head) {
+    CHECK(head.status == 200);
+    CHECK(head.content_length == big.size());
+    return true;
+  };
+  h.on_body = [&](std::string_view piece, std::function<void()> more) {
+    got.append(piece);
+    ++pieces;
+    if (pieces % 16 == 0)
+      later.emplace_back([more] {  // ask for more from another thread, later
+        std::this_thread::sleep_for(1ms);
+        more();
+      });
+    else
+      more();
+  };
+  h.on_done = [&](ClientError e, const std::string& m) {
+    CHECK(e == ClientError::none);
+    INFO(m);
+    done.set_value();
+  };
+  c.send(get(s.port(), "/big"), h);
+  REQUIRE(done.get_future().wait_for(10s) == std::future_status::ready);
+  for (auto& t : later) t.join();
+  CHECK(pieces > 1);
+  CHECK(got == big);
+}
+
+TEST_CASE("client: a pooled connection the server closed is replaced", "[net][net-threads]") {
+  ServerOptions o;
+  o.idle_timeout = 100ms;
+  TestServer s(o, nettest::demo_handler());
+  IoThreads io(2);
+  Client c(io);
+  REQUIRE(fetch(c, get(s.port(), "/hello")).error == ClientError::none);
+  std::this_thread::sleep_for(400ms);  // the server closes the idle connection
+  auto r = fetch(c, get(s.port(), "/hello"));
+  REQUIRE(r.error == ClientError::none);
+  CHECK(r.body == "hello");
+  CHECK(c.stats().connections_opened == 2);
+}
+
+TEST_CASE("client: the pool per host is bounded; requests past it wait or are refused", "[net][net-threads]") {
+  TestServer s({}, nettest::demo_handler());
+  IoThreads io(2);
+  ClientOptions o;
+  o.max_connections_per_host = 2;
+  o.max_waiting_per_host = 3;
+  Client c(io, o);
+  std::vector<std::future<FetchResult>> results;
+  for (int i = 0; i < 6; ++i) {
+    auto p = std::make_shared<std::promise<FetchResult>>();
+    results.push_back(p->get_future());
+    c.fetch(get(s.port(), "/delay?ms=200"), 1024, [p](FetchResult r) { p->set_value(std::move(r)); });
+  }
+  int ok = 0, full = 0;
+  for (auto& f : results) {
+    REQUIRE(f.wait_for(10s) == std::future_status::ready);
+    auto r = f.get();
+    if (r.error == ClientError::none) ++ok;
+    if (r.error == ClientError::pool_full) ++full;
+  }
+  CHECK(ok == 5);  // 2 at once, 3 waiting
+  CHECK(full == 1);
+  CHECK(c.stats().connections_opened == 2);
+}
+
+TEST_CASE("client: limits and timeouts", "[net][net-threads]") {
+  TestServer s({}, [](Exchange ex) {
+    if (ex.head().path() == "/fat-head") return (void)ex.respond(
+          {200, {}, {{"X-Fat1", std::string(40000, 'f')}, {"X-Fat2", std::string(40000, 'f')}}, "", false});
+    if (ex.head().path() == "/slow") return (void)ex.respond_after(2000ms, {200, {}, {}, "late", false});
+    ex.respond({200, {}, {}, std::string(5000, 'b'), false});
+  });
+  IoThreads io(2);
+  ClientOptions o;
+  o.read_timeout = 200ms;
+  Client c(io, o);
+  CHECK(fetch(c, get(s.port(), "/fat-head")).error == ClientError::head_too_large);
+  CHECK(fetch(c, get(s.port(), "/body"), 1000).error == ClientError::body_too_large);
+  auto slow = fetch(c, get(s.port(), "/slow"));
+  CHECK(slow.error == ClientError::timeout);
+  CHECK(slow.message.find("within 200 ms") != std::string::npos);
+  ClientRequest bad = get(s.port(), "/body");
+  bad.headers.push_back({"X-Bad", "a\r\nX-Injected: 1"});
+  CHECK(fetch(c, bad).error == ClientError::bad_request);
+}
