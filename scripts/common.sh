@@ -10,7 +10,7 @@ JOBS="${JOBS:-$(nproc)}"
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
-  libprotozero-dev libasio-dev libcurl4-openssl-dev catch2 libbenchmark-dev pybind11-dev
+  libprotozero-dev libasio-dev libboost-dev libcurl4-openssl-dev catch2 libbenchmark-dev pybind11-dev
   clang libclang-rt-14-dev wrk python3-venv
 )
 
