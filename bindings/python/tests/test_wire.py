@@ -8,7 +8,8 @@ import json
 import pytest
 
 import softprobe
-from softprobe._intercept._wire import parse_request, serialize_response, split_authority, split_target
+from softprobe._intercept._wire import (CHUNKED, body_framing, parse_request, serialize_response, split_authority,
+                                        split_target)
 from support import Upstream
 
 
@@ -25,6 +26,37 @@ def test_parse_request_frames_by_length_and_chunks() -> None:
     assert done is not None and done.body == b"abcde"
     with pytest.raises(ValueError):
         parse_request(b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+
+
+@pytest.mark.parametrize("head, message", [
+    (b"POST / HTTP/1.1\r\nContent-Length: 1x", "Content-Length '1x' is not a length"),
+    (b"POST / HTTP/1.1\r\nContent-Length: -1", "Content-Length '-1' is not a length"),
+    (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2", "different Content-Length values [1, 2]"),
+    (b"POST / HTTP/1.1\r\nContent-Length: 3, 4", "different Content-Length values [3, 4]"),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip", "Transfer-Encoding 'chunked, gzip' does not end with "
+                                                            "chunked"),
+    (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked",
+     "both Content-Length and Transfer-Encoding"),
+])
+def test_framing_a_server_could_read_differently_is_refused(head: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        body_framing(head)
+    with pytest.raises(ValueError):
+        parse_request(head + b"\r\n\r\nabc")
+
+
+def test_framing_that_is_read_alike() -> None:
+    assert body_framing(b"GET / HTTP/1.1\r\nHost: x") == 0
+    assert body_framing(b"POST / HTTP/1.1\r\ncontent-length: 7") == 7
+    assert body_framing(b"POST / HTTP/1.1\r\nContent-Length: 7, 7") == 7  # the same value twice (RFC 9110 8.6)
+    assert body_framing(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: Chunked") == CHUNKED
+
+
+@pytest.mark.parametrize("head", [b"GET /\r\n", b"GET / HTTP/2\r\n", b"GET  / HTTP/1.1\r\n",
+                                  b"GET / HTTP/1.1\r\nno colon\r\n", b"GET / HTTP/1.1\r\nName : v\r\n"])
+def test_request_lines_and_headers_that_are_not_http11_are_refused(head: bytes) -> None:
+    with pytest.raises(ValueError, match="malformed"):
+        parse_request(head + b"\r\n")
 
 
 def test_targets_and_authorities() -> None:
