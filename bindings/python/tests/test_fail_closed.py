@@ -112,6 +112,23 @@ def test_unframeable_request_through_urllib3_under_strict(upstream: Upstream, sp
     assert upstream.heads == 0
 
 
+@pytest.mark.parametrize("policy", [{"defaultOnMiss": "error"}, {"blockHosts": ["127.0.0.1"]}],
+                         ids=["defaultOnMiss-error", "blockHosts"])
+def test_unframeable_request_under_other_refusing_policies(policy: Dict[str, Any], upstream: Upstream,
+                                                          sp: softprobe.Softprobe) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=2)
+    try:
+        with sp.start_session(policy=policy):
+            cl_not_a_number(conn)
+            r = conn.getresponse()
+            status, headers = r.status, dict(r.getheaders())
+            r.read()
+    finally:
+        conn.close()
+    assert status == 599 and headers["x-softprobe-strict-miss"] == "1"
+    assert upstream.heads == 0
+
+
 def test_unframeable_request_under_allow_goes_to_the_server(upstream: Upstream, sp: softprobe.Softprobe) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=5)
     try:
