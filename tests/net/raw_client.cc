@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <brotli/encode.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -199,6 +200,17 @@ std::string compress(std::string_view data, bool gzip) {
   deflateEnd(&s);
   if (rc != Z_STREAM_END) throw std::runtime_error("deflate");
   out.resize(s.total_out);
+  return out;
+}
+
+std::string compress_br(std::string_view data) {
+  std::string out(BrotliEncoderMaxCompressedSize(data.size()) + 64, '\0');
+  std::size_t n = out.size();
+  if (!BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, data.size(),
+                             reinterpret_cast<const std::uint8_t*>(data.data()), &n,
+                             reinterpret_cast<std::uint8_t*>(out.data())))
+    throw std::runtime_error("BrotliEncoderCompress");
+  out.resize(n);
   return out;
 }
 

@@ -75,5 +75,7 @@ long rss_kib();
 
 // gzip (or zlib "deflate") of `data`.
 std::string compress(std::string_view data, bool gzip);
+// brotli of `data`.
+std::string compress_br(std::string_view data);
 
 }  // namespace nettest

@@ -107,7 +107,7 @@ TEST_CASE("6,000 headers get 431", "[net]") {
   }
 }
 
-TEST_CASE("gzip and deflate bodies are decoded", "[net]") {
+TEST_CASE("gzip, deflate and br bodies are decoded", "[net]") {
   TestServer s(limit_options(), nettest::demo_handler());
   std::string text = "the body, " + std::string(10000, 'x');
   std::string zlib = nettest::compress(text, false);
@@ -116,6 +116,8 @@ TEST_CASE("gzip and deflate bodies are decoded", "[net]") {
                            {"x-gzip", nettest::compress(text, true)},
                            {"deflate", zlib},
                            {"deflate", raw_deflate},
+                           {"br", nettest::compress_br(text)},
+                           {"BR", nettest::compress_br(text)},
                            {"identity", text}}) {
     INFO(enc);
     RawSocket c(s.port());
@@ -130,13 +132,15 @@ TEST_CASE("gzip and deflate bodies are decoded", "[net]") {
 TEST_CASE("a body that does not decode, or an unknown coding, is refused", "[net]") {
   TestServer s(limit_options(), nettest::demo_handler());
   std::string gz = nettest::compress("some text", true);
+  std::string br = nettest::compress_br(std::string(5000, 'q') + "some text");
   struct Case {
     const char* enc;
     std::string body;
     int status;
   };
   for (const auto& k : {Case{"gzip", "not gzip at all", 400}, Case{"gzip", gz.substr(0, gz.size() - 5), 400},
-                        Case{"gzip", gz + "trailing", 400}, Case{"br", "xx", 415}, Case{"gzip, gzip", gz, 415}}) {
+                        Case{"gzip", gz + "trailing", 400}, Case{"br", "not brotli", 400}, Case{"br", br.substr(0, br.size() / 2), 400},
+                        Case{"zstd", "xx", 415}, Case{"gzip, gzip", gz, 415}}) {
     INFO(k.enc << " " << k.body.size());
     RawSocket c(s.port());
     REQUIRE(c.send_all(post(k.enc, k.body)));
@@ -158,6 +162,19 @@ TEST_CASE("a gzip bomb gets 413 quickly: decoding stops at the body limit", "[ne
   REQUIRE(r);
   CHECK(r->status == 413);
   CHECK(r->close);
+  CHECK(nettest::ms_since(t0) < 2000);
+}
+
+TEST_CASE("a brotli bomb gets 413 quickly too", "[net]") {
+  TestServer s(limit_options(), nettest::demo_handler());
+  std::string bomb = nettest::compress_br(std::string(std::size_t(16) << 20, '\0'));
+  REQUIRE(bomb.size() < 64 * 1024);
+  RawSocket c(s.port());
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(c.send_all(post("br", bomb)));
+  auto r = c.read_response(5000);
+  REQUIRE(r);
+  CHECK(r->status == 413);
   CHECK(nettest::ms_since(t0) < 2000);
 }
 

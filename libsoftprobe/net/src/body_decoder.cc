@@ -1,5 +1,6 @@
 #include "body_decoder.hpp"
 
+#include <brotli/decode.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@ std::optional<Coding> coding_of(std::string_view v) noexcept {
   if (v.empty() || iequals(v, "identity")) return Coding::identity;
   if (iequals(v, "gzip") || iequals(v, "x-gzip")) return Coding::gzip;
   if (iequals(v, "deflate")) return Coding::deflate;
+  if (iequals(v, "br")) return Coding::br;
   return std::nullopt;
 }
 
@@ -33,6 +35,41 @@ struct BodyDecoder::Zlib {
     if (init) inflateEnd(&s);
   }
 };
+
+struct BodyDecoder::Brotli {
+  BrotliDecoderState* s = BrotliDecoderCreateInstance(nullptr, nullptr, nullptr);
+  ~Brotli() {
+    if (s) BrotliDecoderDestroyInstance(s);
+  }
+};
+
+BodyStatus BodyDecoder::feed_brotli(const char* data, std::size_t n, bool finish) {
+  if (!b_) b_ = std::make_unique<Brotli>();
+  if (!b_->s) return BodyStatus::bad_encoding;
+  const auto* in = reinterpret_cast<const std::uint8_t*>(data);
+  std::size_t avail_in = n;
+  char buf[kChunk];
+  for (;;) {
+    std::size_t room = limit_ - std::min(limit_, out_.size());
+    std::size_t want = std::min(kChunk, room + 1);
+    auto* out = reinterpret_cast<std::uint8_t*>(buf);
+    std::size_t avail_out = want;
+    auto rc = BrotliDecoderDecompressStream(b_->s, &avail_in, &in, &avail_out, &out, nullptr);
+    std::size_t produced = want - avail_out;
+    if (produced > room) return BodyStatus::too_large;
+    out_.append(buf, produced);
+    switch (rc) {
+      case BROTLI_DECODER_RESULT_SUCCESS:
+        ended_ = true;
+        return avail_in == 0 ? BodyStatus::ok : BodyStatus::bad_encoding;
+      case BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:
+        return finish ? BodyStatus::bad_encoding : BodyStatus::ok;  // truncated at the end
+      case BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT: continue;
+      case BROTLI_DECODER_RESULT_ERROR: return BodyStatus::bad_encoding;
+    }
+    return BodyStatus::bad_encoding;
+  }
+}
 
 BodyDecoder::BodyDecoder(Coding coding, std::size_t limit, std::string& out)
     : coding_(coding), limit_(limit), out_(out) {}
@@ -47,6 +84,10 @@ BodyStatus BodyDecoder::feed(const char* data, std::size_t n) {
     return BodyStatus::ok;
   }
   if (ended_) return BodyStatus::bad_encoding;  // bytes after the end of the stream
+  if (coding_ == Coding::br) {
+    started_ = true;
+    return feed_brotli(data, n, false);
+  }
   if (!started_) {
     started_ = true;
     z_ = std::make_unique<Zlib>();
@@ -89,6 +130,7 @@ BodyStatus BodyDecoder::finish() {
   if (coding_ == Coding::identity) return BodyStatus::ok;
   if (!started_) return BodyStatus::ok;  // an empty body is an empty body
   if (ended_) return BodyStatus::ok;
+  if (coding_ == Coding::br) return feed_brotli(nullptr, 0, true);
   // Output may still be pending for input already consumed.
   z_stream& s = z_->s;
   char buf[kChunk];

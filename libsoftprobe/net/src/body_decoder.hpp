@@ -1,5 +1,5 @@
-// Decodes a request body as it arrives (Content-Encoding identity, gzip or
-// deflate) into a string, never producing more than its limit: a gzip bomb
+// Decodes a request body as it arrives (Content-Encoding identity, gzip,
+// deflate or br) into a string, never producing more than its limit: a gzip bomb
 // costs at most `limit` bytes of output and the CPU to inflate them.
 #pragma once
 
@@ -13,10 +13,10 @@
 
 namespace softprobe::net::detail {
 
-enum class Coding { identity, gzip, deflate };
+enum class Coding { identity, gzip, deflate, br };
 
 // The coding named by a Content-Encoding header value ("gzip", "x-gzip",
-// "deflate", "identity", any case, surrounding spaces ignored); nullopt for
+// "deflate", "br", "identity", any case, surrounding spaces ignored); nullopt for
 // anything else, including lists of codings.
 std::optional<Coding> coding_of(std::string_view content_encoding) noexcept;
 
@@ -36,10 +36,13 @@ class BodyDecoder {
 
  private:
   struct Zlib;
+  struct Brotli;
+  BodyStatus feed_brotli(const char* data, std::size_t n, bool finish);
   Coding coding_;
   std::size_t limit_;
   std::string& out_;
   std::unique_ptr<Zlib> z_;
+  std::unique_ptr<Brotli> b_;
   bool ended_ = false;  // the compressed stream's end was seen
   bool started_ = false;
 };

@@ -143,12 +143,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void wait_for_request();
   void read_head();
   void on_head(error_code ec);
-  void read_body_some();
-  void on_body_some(error_code ec);
-  void finish_body(BodyStatus status);
+  // A body being read: held by the pending operations only (never by the
+  // connection, which the exchange holds: that would be a cycle).
+  struct BodyRead {
+    std::shared_ptr<ExchangeState> st;
+    std::function<void(Exchange&, BodyStatus)> then;
+  };
+  using BodyReadPtr = std::shared_ptr<BodyRead>;
+  void read_body_some(const BodyReadPtr& br);
+  void on_body_some(error_code ec, const BodyReadPtr& br);
+  void finish_body(const BodyReadPtr& br, BodyStatus status);
   void send_error(int status, std::string_view code, std::string_view message);
   void write(Response r, std::shared_ptr<ExchangeState> st);
-  void on_written(error_code ec);
+  void on_written(error_code ec, ExchangeState* st);
   void linger();
   void close();
   RequestHead make_head();
@@ -175,11 +182,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<BodyDecoder> decoder_;
   std::uint64_t raw_body_bytes_ = 0;
   std::unique_ptr<char[]> chunk_;
-  std::shared_ptr<ExchangeState> reading_ex_;
-  std::function<void(Exchange&, BodyStatus)> then_;
 
-  // The response being written.
-  std::shared_ptr<ExchangeState> writing_ex_;
+  // The response being written (its exchange is held by the write operation).
   std::optional<http::response<http::string_body>> res_;
   std::optional<http::response_serializer<http::string_body>> sr_;
   std::optional<http::response<http::empty_body>> bare_;
@@ -471,14 +475,13 @@ void Connection::on_head(error_code ec) {
 void Connection::read_body(const std::shared_ptr<ExchangeState>& st, std::function<void(Exchange&, BodyStatus)> then) {
   if (st->seq != seq_ || state_ != State::handler) return;
   const RequestHead& h = st->head;
-  reading_ex_ = st;
-  then_ = std::move(then);
+  auto br = std::make_shared<BodyRead>(BodyRead{st, std::move(then)});
   body_begun_ = true;
-  if (!h.has_body) return finish_body(BodyStatus::ok);
-  if (h.content_length && *h.content_length > opt_.max_body_bytes) return finish_body(BodyStatus::too_large);
+  if (!h.has_body) return finish_body(br, BodyStatus::ok);
+  if (h.content_length && *h.content_length > opt_.max_body_bytes) return finish_body(br, BodyStatus::too_large);
   const std::string* ce = h.header("Content-Encoding");
   auto coding = ce ? coding_of(*ce) : Coding::identity;
-  if (!coding) return finish_body(BodyStatus::unsupported_encoding);
+  if (!coding) return finish_body(br, BodyStatus::unsupported_encoding);
   decoder_.emplace(*coding, opt_.max_body_bytes, st->body);
   if (coding == Coding::identity && h.content_length) st->body.reserve(std::size_t(*h.content_length));
   chunk_ = std::make_unique<char[]>(kChunk);
@@ -488,47 +491,47 @@ void Connection::read_body(const std::shared_ptr<ExchangeState>& st, std::functi
   if (expect && h.version == 11 && iequals(*expect, "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                             [self = shared_from_this()](error_code ec, std::size_t) {
+                             [self = shared_from_this(), br](error_code ec, std::size_t) {
                                if (self->state_ != State::body) return;
-                               if (ec) return self->finish_body(BodyStatus::failed);
-                               self->read_body_some();
+                               if (ec) return self->finish_body(br, BodyStatus::failed);
+                               self->read_body_some(br);
                              });
   }
-  read_body_some();
+  read_body_some(br);
 }
 
-void Connection::read_body_some() {
-  if (parser_->is_done()) return on_body_some({});
+void Connection::read_body_some(const BodyReadPtr& br) {
+  if (parser_->is_done()) return on_body_some({}, br);
   auto& b = parser_->get().body();
   b.data = chunk_.get();
   b.size = kChunk;
   b.more = true;
-  http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
-    self->on_body_some(ec);
+  http::async_read(socket_, buffer_, *parser_, [self = shared_from_this(), br](error_code ec, std::size_t) {
+    self->on_body_some(ec, br);
   });
 }
 
-void Connection::on_body_some(error_code ec) {
+void Connection::on_body_some(error_code ec, const BodyReadPtr& br) {
   if (state_ != State::body) return;
   auto& b = parser_->get().body();
   std::size_t got = b.data ? kChunk - b.size : 0;
   b.data = nullptr;
   raw_body_bytes_ += got;
-  if (raw_body_bytes_ > opt_.max_body_bytes) return finish_body(BodyStatus::too_large);
+  if (raw_body_bytes_ > opt_.max_body_bytes) return finish_body(br, BodyStatus::too_large);
   BodyStatus s = decoder_->feed(chunk_.get(), got);
-  if (s != BodyStatus::ok) return finish_body(s);
+  if (s != BodyStatus::ok) return finish_body(br, s);
   if (ec == http::error::need_buffer) ec = {};
-  if (ec) return finish_body(BodyStatus::failed);  // gone, timed out, or a malformed chunk
-  if (parser_->is_done()) return finish_body(decoder_->finish());
-  read_body_some();
+  if (ec) return finish_body(br, BodyStatus::failed);  // gone, timed out, or a malformed chunk
+  if (parser_->is_done()) return finish_body(br, decoder_->finish());
+  read_body_some(br);
 }
 
-void Connection::finish_body(BodyStatus status) {
+void Connection::finish_body(const BodyReadPtr& br, BodyStatus status) {
   if (state_ == State::body) disarm();
   state_ = State::handler;
   if (status != BodyStatus::ok) close_after_ = true;  // the body was not read to its end
-  auto st = std::move(reading_ex_);
-  auto then = std::move(then_);
+  auto st = std::move(br->st);
+  auto then = std::move(br->then);
   decoder_.reset();
   chunk_.reset();
   Exchange ex(st);
@@ -640,21 +643,19 @@ void Connection::write(Response r, std::shared_ptr<ExchangeState> st) {
   }
   if (!bodiless) m.content_length(m.body().size());
   close_after_ = close;
-  writing_ex_ = std::move(st);
   state_ = State::write;
   arm(opt_.write_timeout);
   sr_.emplace(m);
-  auto done = [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); };
+  auto done = [self = shared_from_this(), st = std::move(st)](error_code ec, std::size_t) { self->on_written(ec, st.get()); };
   if (head_request)
     http::async_write_header(socket_, *sr_, std::move(done));  // HEAD: the length, not the body
   else
     http::async_write(socket_, *sr_, std::move(done));
 }
 
-void Connection::on_written(error_code ec) {
+void Connection::on_written(error_code ec, ExchangeState* st) {
   if (state_ != State::write) return;
   disarm();
-  auto st = std::move(writing_ex_);
   sr_.reset();
   res_.reset();
   if (opt_.on_complete) {
@@ -707,9 +708,6 @@ void Connection::close() {
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  reading_ex_.reset();
-  then_ = nullptr;
-  writing_ex_.reset();
   parser_.reset();
   if (reject_) {
     srv_->rejecting.fetch_sub(1, std::memory_order_acq_rel);
