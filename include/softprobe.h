@@ -174,6 +174,59 @@ SOFTPROBE_API sp_status sp_store_close_idle(char **out_json, sp_store *store, ui
  * caller frees. */
 SOFTPROBE_API sp_status sp_store_close_all(char **out_json, sp_store *store);
 
+/* ---- Capture directory and store limits ----------------------------------- */
+/* For what serves many clients (the runtime server, a proxy, a CLI): where
+ * captures may be written, and how many sessions may be open. */
+
+struct sp_session; /* the session handle, typedef'd below */
+
+/* From now on `store` writes captures only inside the directory `dir`
+ * (`dir_len` bytes; a relative path is relative to the working directory).
+ * Close paths (sp_session_close_path) are then relative to it and checked:
+ * an empty or absolute path, a ".." segment, a NUL byte or a control
+ * character is SP_E_INVALID_ARGUMENT naming the problem; symbolic links
+ * inside the directory are never followed; an existing file is replaced only
+ * when it is a case file (a name ending in ".case.json" and JSON content with
+ * a top-level "traces" key in its first 64 KiB). `default_path`
+ * (`default_len` bytes; NULL or 0: "captured.case.json") is the relative path
+ * used when a close names none. Paths may hold {sessionId}, {ts} (UTC,
+ * 20261201T093626.123Z) and {mode}, filled in on close. Idle and shutdown
+ * flushes never replace a file: a taken name gets the session id inserted
+ * before ".case.json".
+ * The directory is opened once here and checked to be writable (SP_E_IO with
+ * the OS's reason when it is missing or not writable), and temporary files of
+ * ours ("<name>.tmp-<16 hex>") left in it by a crash are removed (unlocked
+ * ones at least 5 s old). *out_json (may be NULL) receives
+ * {"captureDir":"...","removedTempFiles":["..."]}; caller frees. On error
+ * nothing changes. Without this call (the default) close paths are file
+ * system paths the caller owns, as sp_session_close says. */
+SOFTPROBE_API sp_status sp_store_set_capture_dir(char **out_json, sp_store *store, const char *dir, size_t dir_len,
+                                                 const char *default_path, size_t default_len);
+
+/* At most `max` sessions open in `store` at once (default 10000; at least 1,
+ * else SP_E_INVALID_ARGUMENT). sp_session_new past it fails with
+ * SP_E_LIMIT_EXCEEDED and details {"limit":"maxSessions","max":N}. */
+SOFTPROBE_API sp_status sp_store_set_max_sessions(sp_store *store, size_t max);
+
+/* sp_session_close with a path of `len` bytes (NULL or 0: the default), so
+ * that a NUL byte in a path a client sent is refused (SP_E_INVALID_ARGUMENT)
+ * instead of cutting the path short. With a capture directory the path is
+ * relative to it (see sp_store_set_capture_dir). An existing file that may not
+ * be replaced is SP_E_INVALID_ARGUMENT and is left unchanged. On any error the
+ * session stays open. *out_capture_path (may be NULL): the path written, or
+ * "" for replay sessions; caller frees. */
+SOFTPROBE_API sp_status sp_session_close_path(char **out_capture_path, struct sp_session *session, const char *out_path,
+                                              size_t len);
+
+/* Shutdown: sp_store_close_all, except that a capture that cannot be written
+ * where it should go is written to $TMPDIR (else /tmp) as
+ * softprobe-<sessionId>.case.json, so nothing recorded is lost. *out_json
+ * (may be NULL) receives {"closed":[{"sessionId","capturePath"?,
+ * "fallbackReason"?,"error"?}]}: "fallbackReason" says why the capture is in
+ * the temporary directory; "error" that it could not be written at all (the
+ * session stays open). Caller frees. */
+SOFTPROBE_API sp_status sp_store_close_all_or_fallback(char **out_json, sp_store *store);
+
 /* ---- Session ---------------------------------------------------------------- */
 
 typedef struct sp_session sp_session;

@@ -7,6 +7,7 @@
 #include "fingerprint.hpp"
 #include "log.hpp"
 #include "atomic_file.hpp"
+#include "capture_directory.hpp"
 #include "rule_matcher.hpp"
 #include "text.hpp"
 
@@ -278,7 +279,36 @@ CaseFile Session::case_from_captures() const {
   return c;
 }
 
-std::string Session::close(const std::string& out_path) {
+namespace {
+
+// Writes a closed session's case where `target` says; returns the path written.
+std::string write_capture(const CaptureTarget& target, const std::string& id, SessionMode mode, std::string_view contents) {
+  CapturePlaceholders values{id, session_mode_name(mode), std::chrono::system_clock::now()};
+  if (target.dir) {
+    std::string relative = expand_capture_placeholders(target.path, values);
+    auto replace = target.flush ? CaptureDirectory::Replace::never : CaptureDirectory::Replace::case_files;
+    return target.dir->write(relative, contents, replace, id);
+  }
+  std::string path = expand_capture_placeholders(target.path.empty() ? default_capture_path() : target.path, values);
+  if (path.find('\0') != std::string::npos)
+    throw Error(ErrorCode::invalid_argument, "capture path contains a NUL byte", {{"field", "out"}});
+  if (!target.flush) {  // the caller owns the path: replaced as it asked
+    write_file_atomically(path, contents);
+    return path;
+  }
+  // A flush never replaces an earlier capture: the file gets a name of its own.
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string written = CaptureDirectory(dir).write(name, contents, CaptureDirectory::Replace::never, id);
+  return slash == std::string::npos && written.rfind("./", 0) == 0 && path.rfind("./", 0) != 0 ? written.substr(2) : written;
+}
+
+}  // namespace
+
+std::string Session::close(const std::string& out_path) { return close(CaptureTarget{nullptr, out_path, false}); }
+
+std::string Session::close(const CaptureTarget& target) {
   std::lock_guard<std::mutex> lock(mutate_mu_);
   ensure_open();
   std::string written;
@@ -289,9 +319,8 @@ std::string Session::close(const std::string& out_path) {
     captured = case_from_captures();
   }
   if (options_.mode != SessionMode::replay) {
-    written = out_path.empty() ? default_capture_path() : out_path;
     try {
-      write_file_atomically(written, serialize_case(captured));
+      written = write_capture(target, id_, options_.mode, serialize_case(captured));
     } catch (...) {
       closed_.store(false, std::memory_order_release);  // the session stays open: nothing recorded is lost
       throw;

@@ -40,6 +40,17 @@ struct SessionOptions {
 // and bad values are Error(invalid_argument) naming the field.
 SessionOptions session_options_from_json(const nlohmann::json& j);
 
+class CaptureDirectory;
+
+// Where Session::close writes a capture (capture_directory.hpp).
+struct CaptureTarget {
+  // Null: `path` is a file system path the caller owns (the in-process
+  // bindings). Set: `path` is relative to this directory and checked.
+  std::shared_ptr<const CaptureDirectory> dir;
+  std::string path;    // may hold {sessionId}, {ts}, {mode}; "" = default_capture_path() (without dir)
+  bool flush = false;  // an idle or shutdown flush: never replaces an existing file
+};
+
 class Session {
  public:
   Session(std::string id, SessionOptions options);
@@ -85,6 +96,9 @@ class Session {
   nlohmann::json stats_json() const;
   nlohmann::json state_json() const;
   // Recent strict misses (newest last), each explained.
+  // The same, written where `target` says (SessionStore passes its capture
+  // directory). Error(invalid_argument) for a capture path that is refused.
+  std::string close(const CaptureTarget& target);
   nlohmann::json strict_misses_json() const;
 
   std::chrono::steady_clock::time_point last_used() const noexcept;

@@ -63,6 +63,23 @@ std::size_t parse_count(const std::string& text, const std::string& what, std::s
   return std::size_t(v);
 }
 
+// A repeatable flag: each use adds values (comma-separated in the environment).
+void add_list(std::vector<std::string>& list, const std::string& value, const std::string& what) {
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    std::size_t comma = value.find(',', start);
+    if (comma == std::string::npos) comma = value.size();
+    std::string item = value.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (item.empty()) throw ConfigError(what + ": \"" + value + "\" has an empty entry");
+    if (item.size() > 253) throw ConfigError(what + ": \"" + item.substr(0, 40) + "...\" is longer than 253 characters");
+    list.push_back(item);
+    start = comma + 1;
+  }
+  if (list.size() > 256) throw ConfigError(what + ": at most 256 values");
+}
+
 // Sets one option by its flag name (without "--"); false when unknown.
 bool apply_option(Config& c, const std::string& name, const std::string& value, const std::string& what) {
   if (name == "listen") apply_listen(c, value, what);
@@ -76,6 +93,10 @@ bool apply_option(Config& c, const std::string& name, const std::string& value, 
   else if (name == "keep-alive-timeout")
     c.keep_alive_timeout = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(value, what));
   else if (name == "capture-path") c.capture_path = value;
+  else if (name == "capture-dir") c.capture_dir = value;
+  else if (name == "max-sessions") c.max_sessions = parse_count(value, what, 1, 100'000'000);
+  else if (name == "allow-origin") add_list(c.allow_origins, value, what);
+  else if (name == "allow-host") add_list(c.allow_hosts, value, what);
   else return false;
   return true;
 }
@@ -93,6 +114,10 @@ constexpr EnvOption kEnv[] = {
     {"SOFTPROBE_LOG_LEVEL", "log-level"},
     {"SOFTPROBE_THREADS", "threads"},
     {"SOFTPROBE_KEEP_ALIVE_TIMEOUT", "keep-alive-timeout"},
+    {"SOFTPROBE_CAPTURE_DIR", "capture-dir"},
+    {"SOFTPROBE_MAX_SESSIONS", "max-sessions"},
+    {"SOFTPROBE_ALLOW_ORIGIN", "allow-origin"},
+    {"SOFTPROBE_ALLOW_HOST", "allow-host"},
 };
 
 }  // namespace
@@ -135,6 +160,25 @@ std::size_t parse_size(const std::string& text, const std::string& what) {
   return std::size_t(n * mult);
 }
 
+CaptureLocation capture_location(const Config& c, const char* env_capture_path) {
+  std::string path = !c.capture_path.empty() ? c.capture_path
+                     : env_capture_path && *env_capture_path ? std::string(env_capture_path)
+                                                             : std::string("./captured.case.json");
+  if (c.capture_dir.empty()) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return {".", path};
+    if (slash + 1 == path.size()) throw ConfigError("--capture-path: \"" + path + "\" names a directory, not a file");
+    return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+  }
+  std::string dir = c.capture_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (path.empty() || path.front() != '/') return {dir, path};
+  if (path.rfind(dir + "/", 0) != 0 || path.size() == dir.size() + 1)
+    throw ConfigError("--capture-path: \"" + path + "\" is not inside --capture-dir \"" + dir +
+                      "\" (give it relative to the capture directory)");
+  return {dir, path.substr(dir.size() + 1)};
+}
+
 ParsedArgs parse_args(const std::vector<std::string>& args, const GetEnv& getenv) {
   ParsedArgs out;
   for (const auto& e : kEnv)
@@ -154,7 +198,8 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const GetEnv& getenv
     auto eq = name.find('=');
     std::string bare = name.substr(0, eq);
     static const char* const kFlags[] = {"listen", "host", "port", "token", "max-body-bytes", "session-ttl",
-                                         "log-level", "threads", "keep-alive-timeout", "capture-path"};
+                                         "log-level", "threads", "keep-alive-timeout", "capture-path",
+                                         "capture-dir", "max-sessions", "allow-origin", "allow-host"};
     if (std::find(std::begin(kFlags), std::end(kFlags), bare) == std::end(kFlags))
       throw ConfigError("unknown flag --" + bare + " (see --help)");
     if (eq != std::string::npos) {
@@ -180,7 +225,8 @@ Flags (each also read from the environment variable shown; flags win):
   --host HOST               host only (default 127.0.0.1)
   --port N                  port only; 0 picks a free port (SOFTPROBE_PORT)
                             The address listened on is printed on stdout as one line: http://HOST:PORT
-  --token TOKEN             require "Authorization: Bearer TOKEN" on /v1/... (SOFTPROBE_API_TOKEN)
+  --token TOKEN             require "Authorization: Bearer TOKEN" on /v1/... (SOFTPROBE_API_TOKEN);
+                            "auto" generates one and prints it as a second stdout line: token=TOKEN
   --max-body-bytes SIZE     largest request body, e.g. 16M (SOFTPROBE_MAX_BODY_BYTES, default 16M)
   --session-ttl DURATION    close sessions idle this long, 0 = never (SOFTPROBE_SESSION_TTL, default 1h)
   --log-level LEVEL         debug|info|warn|error|off (SOFTPROBE_LOG_LEVEL, default info)
@@ -188,6 +234,13 @@ Flags (each also read from the environment variable shown; flags win):
   --keep-alive-timeout DUR  idle keep-alive connections close after this (SOFTPROBE_KEEP_ALIVE_TIMEOUT, default 5s)
   --capture-path PATH       where capture sessions are written on close without ?out=
                             (SOFTPROBE_CAPTURE_CASE_PATH, default ./captured.case.json)
+  --capture-dir DIR         the only directory captures are written in; ?out= is relative to it
+                            (SOFTPROBE_CAPTURE_DIR, default: the directory of the capture path)
+  --max-sessions N          most sessions open at once; more get 429 (SOFTPROBE_MAX_SESSIONS, default 10000)
+  --allow-origin ORIGIN     accept requests carrying this Origin header (repeatable; "*" any;
+                            SOFTPROBE_ALLOW_ORIGIN, comma-separated); other Origins get 403
+  --allow-host NAME         accept this Host header name besides the listen address, localhost,
+                            127.0.0.1 and [::1] (repeatable; "*" any; SOFTPROBE_ALLOW_HOST); others get 421
   --version                 print the version and exit
   -h, --help                print this help and exit
 )";

@@ -15,14 +15,27 @@ namespace softprobe::runtime {
 struct Config {
   std::string host = "127.0.0.1";  // loopback unless asked
   int port = 8080;                 // 0: pick a free port
-  std::string token;               // bearer token for /v1/...; "" = no auth
+  std::string token;               // bearer token for /v1/...; "" = no auth; "auto" = generated at start
   std::size_t max_body_bytes = 16u << 20;
   std::chrono::milliseconds session_ttl = std::chrono::hours(1);  // 0: sessions never expire
   LogLevel log_level = LogLevel::info;
   std::size_t threads = 32;  // one per open connection (cpp-httplib is blocking)
   std::chrono::seconds keep_alive_timeout{5};
   std::string capture_path;  // "" = $SOFTPROBE_CAPTURE_CASE_PATH or ./captured.case.json
+  std::string capture_dir;   // "" = the directory of the capture path
+  std::size_t max_sessions = 10'000;
+  std::vector<std::string> allow_origins;  // Origin values accepted besides none ("*": any)
+  std::vector<std::string> allow_hosts;    // Host names accepted besides the built-in ones ("*": any)
 };
+
+// Where captures go: the directory the store is given, and the default file
+// inside it (relative). Throws ConfigError when --capture-path lies outside
+// --capture-dir.
+struct CaptureLocation {
+  std::string dir;
+  std::string default_path;
+};
+CaptureLocation capture_location(const Config& c, const char* env_capture_path);
 
 // A bad flag or environment value; the message names it.
 struct ConfigError : std::runtime_error {

@@ -1,6 +1,7 @@
 #include "control_routes.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "logger.hpp"
 
@@ -66,7 +67,15 @@ void metrics(Runtime& rt, Call& c) {
 void create_session(Runtime& rt, Call& c) {
   // An empty body is a replay session with the default policy.
   bool empty = c.body.find_first_not_of(" \t\r\n") == std::string::npos;
-  CoreSession s = CoreSession::create(rt.store, empty ? std::string() : c.body);
+  std::optional<CoreSession> created;
+  try {
+    created.emplace(CoreSession::create(rt.store, empty ? std::string() : c.body));
+  } catch (const CoreError& e) {
+    if (e.status() == SP_E_LIMIT_EXCEEDED && e.details().find("\"maxSessions\"") != std::string::npos)
+      return send_error(c.res, 429, "too_many_sessions", e.what(), e.details());
+    throw;
+  }
+  CoreSession& s = *created;
   rt.metrics.session_created();
   log(LogLevel::info, "session created", {{"sessionId", s.id()}, {"mode", s.mode()}});
   send_revision(c, s);
@@ -114,7 +123,7 @@ void close(Runtime& rt, Call& c) {
   CoreSession s = session_of(rt, c);
   std::string out_path = c.req.has_param("out") ? c.req.get_param_value("out") : std::string();
   char* written = nullptr;
-  check(sp_session_close(&written, s.handle(), out_path.c_str()));
+  check(sp_session_close_path(&written, s.handle(), out_path.data(), out_path.size()));
   std::string path = take(written);
   rt.metrics.sessions_closed(CloseReason::api, 1);
   ordered_json out = {{"sessionId", s.id()}, {"closed", true}};

@@ -4,15 +4,20 @@
 // main thread (no work in a signal handler). On a signal: stop accepting,
 // close every session (capture sessions are written to disk), then wait a
 // short grace period for open connections before exiting.
+#include <malloc.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <iostream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "config.hpp"
 #include "logger.hpp"
@@ -32,6 +37,56 @@ sigset_t shutdown_signals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   return set;
+}
+
+// 32 hex digits (128 bits) from the OS's random source, for --token auto.
+std::string generate_token() {
+  unsigned char bytes[16];
+  std::size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error("getrandom failed: cannot generate a token");
+    got += std::size_t(n);
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+// Gives the store its capture directory (checked writable, stale temporary
+// files removed) and its session limit. Returns false, having said why on
+// stderr, when the runtime cannot start.
+bool configure_store(Runtime& rt) {
+  const Config& cfg = rt.config;
+  CaptureLocation where;
+  try {
+    where = capture_location(cfg, std::getenv("SOFTPROBE_CAPTURE_CASE_PATH"));
+  } catch (const ConfigError& e) {
+    std::cerr << "softprobe-runtime: " << e.what() << "\n";
+    return false;
+  }
+  char* report = nullptr;
+  if (sp_store_set_capture_dir(&report, rt.store.handle(), where.dir.data(), where.dir.size(), where.default_path.data(),
+                               where.default_path.size()) != SP_OK) {
+    std::string why = sp_last_error();
+    log(LogLevel::error, "cannot use the capture directory", {{"captureDir", where.dir}, {"error", why}});
+    std::cerr << "softprobe-runtime: " << why << " (set --capture-dir to a writable directory)\n";
+    return false;
+  }
+  auto doc = nlohmann::json::parse(take(report), nullptr, false);
+  if (doc.is_object() && doc["removedTempFiles"].is_array() && !doc["removedTempFiles"].empty())
+    log(LogLevel::warn, "removed temporary files left by an interrupted write",
+        {{"captureDir", where.dir}, {"files", doc["removedTempFiles"]}});
+  if (sp_store_set_max_sessions(rt.store.handle(), cfg.max_sessions) != SP_OK) {
+    std::cerr << "softprobe-runtime: --max-sessions: " << sp_last_error() << "\n";
+    return false;
+  }
+  return true;
 }
 
 bool is_loopback(const std::string& host) {
@@ -56,8 +111,14 @@ int main(int argc, char** argv) {
     std::cout << "softprobe-runtime " << sp_version_string() << " (" SOFTPROBE_SPEC_VERSION ")\n";
     return 0;
   }
+  bool token_generated = args.config.token == "auto";
+  if (token_generated) args.config.token = generate_token();
   const Config& cfg = args.config;
   init_logging(cfg.log_level);
+  // Allocations of 1 MiB and more get their own mappings, returned to the OS
+  // when freed (glibc otherwise raises this threshold as large blocks are
+  // freed, and keeps them in its arenas).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   if (!cfg.capture_path.empty()) setenv("SOFTPROBE_CAPTURE_CASE_PATH", cfg.capture_path.c_str(), 1);
 
   // Before any thread starts, so every thread inherits the mask.
@@ -66,6 +127,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the server
 
   Runtime rt(cfg);
+  if (!configure_store(rt)) return 2;
   Server server(rt);
   int port;
   try {
@@ -76,7 +138,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string url = base_url(cfg.host, port);
-  std::cout << url << std::endl;  // the one line on stdout: how tests and scripts find the port
+  std::cout << url << "\n";  // the first line on stdout: how tests and scripts find the port
+  if (token_generated) std::cout << "token=" << cfg.token << "\n";  // the second, with --token auto only
+  std::cout << std::flush;
   log(LogLevel::info, "listening",
       {{"address", url}, {"auth", !cfg.token.empty()}, {"maxBodyBytes", cfg.max_body_bytes},
        {"sessionTtlMs", cfg.session_ttl.count()}, {"threads", cfg.threads}, {"version", sp_version_string()}});
@@ -104,7 +168,7 @@ int main(int argc, char** argv) {
   // Flush every session, capture files first: nothing recorded is lost.
   char* closed = nullptr;
   std::size_t failed = 0;
-  if (sp_store_close_all(&closed, rt.store.handle()) == SP_OK) {
+  if (sp_store_close_all_or_fallback(&closed, rt.store.handle()) == SP_OK) {
     failed = report_closed(rt, closed, CloseReason::shutdown);
     sp_string_free(closed);
   } else {

@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -9,6 +11,7 @@
 #include "json_guard.hpp"
 #include "logger.hpp"
 #include "otlp_routes.hpp"
+#include "request_guard.hpp"
 #include "routes.hpp"
 
 namespace softprobe::runtime {
@@ -27,6 +30,35 @@ struct RequestState {
 thread_local RequestState t_request;
 
 enum class BodyRead { ok, too_large, failed, multipart };
+
+// After a request body this large (or one refused as too large), its memory
+// is handed back to the OS (malloc_trim): otherwise each worker thread's
+// malloc arena keeps what its largest request needed, and an idle runtime
+// that once refused a few 15 MiB bodies stays near 1 GiB.
+constexpr std::size_t kLargeBody = 1u << 20;
+
+struct ReleaseLargeBody {
+  std::string& body;
+  bool force = false;
+  ~ReleaseLargeBody() {
+    if (!force && body.capacity() < kLargeBody) return;
+    std::string().swap(body);
+    malloc_trim(0);
+  }
+};
+
+std::optional<std::string_view> header(const httplib::Request& req, const char* name) {
+  auto it = req.headers.find(name);
+  if (it == req.headers.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+bool has_body(const httplib::Request& req) {
+  auto te = req.headers.find("Transfer-Encoding");
+  if (te != req.headers.end() && te->second.find("chunked") != std::string::npos) return true;
+  auto cl = req.headers.find("Content-Length");
+  return cl != req.headers.end() && std::strtoull(cl->second.c_str(), nullptr, 10) > 0;
+}
 
 // Reads the body within `limit`. A request with neither Content-Length nor
 // chunked Transfer-Encoding has no body (RFC 9112 6.3). Past the limit the
@@ -109,6 +141,7 @@ std::string base_url(const std::string& host, int port) {
 
 Server::Server(Runtime& rt) : rt_(rt) {
   const Config& cfg = rt_.config;
+  guard_ = GuardConfig{cfg.host, cfg.allow_origins, cfg.allow_hosts};
   std::size_t threads = cfg.threads;
   http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_.set_tcp_nodelay(true);  // headers and body go out in two writes: no Nagle delay between them
@@ -196,6 +229,10 @@ void Server::handle(const httplib::Request& req, httplib::Response& res, const h
     send_error(res, status, code, message);
   };
 
+  GuardRequest guarded{req.method, req.target, header(req, "Host"), header(req, "Origin"), header(req, "Content-Type"),
+                       has_body(req)};
+  if (auto refusal = check_request(guard_, guarded)) return refuse(refusal->status, refusal->code.c_str(), refusal->message);
+
   if (requires_auth(req.path)) {
     switch (check_bearer(req, rt_.config.token)) {
       case AuthResult::ok: break;
@@ -210,10 +247,12 @@ void Server::handle(const httplib::Request& req, httplib::Response& res, const h
     res.set_header("Allow", allow_header(route.methods));
     return;
   }
+  ReleaseLargeBody release{call.body};
   if (reader) {
     switch (read_body(req, res, *reader, rt_.config.max_body_bytes, call.body)) {
       case BodyRead::ok: break;
       case BodyRead::too_large:
+        release.force = true;
         if (route.id == RouteId::inject) rt_.metrics.inject(InjectLabel::invalid);
         return send_error(res, 413, "payload_too_large",
                           "the request body is over the limit of " + std::to_string(rt_.config.max_body_bytes) +

@@ -1,5 +1,5 @@
 // The HTTP server: cpp-httplib wiring (threads, keep-alive, body limit),
-// per-request flow (route -> auth -> body -> handler), the error envelope
+// per-request flow (guard -> auth -> route -> body -> handler), the error envelope
 // for everything that fails before a handler, and request metrics.
 #pragma once
 
@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "request_guard.hpp"
 #include "runtime.hpp"
 
 namespace softprobe::runtime {
@@ -29,6 +30,7 @@ class Server {
   void handle(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader* reader);
 
   Runtime& rt_;
+  GuardConfig guard_;
   httplib::Server http_;
 };
 

@@ -18,6 +18,10 @@ std::size_t report_closed(Runtime& rt, const char* closed_json, CloseReason reas
     if (entry.contains("error")) {
       ++failed;
       log(LogLevel::error, "session close failed; it stays open", fields);
+    } else if (entry.contains("fallbackReason")) {  // kept, but not where it should be: the exit code says so
+      ++closed;
+      ++failed;
+      log(LogLevel::warn, "capture written to the temporary directory instead", fields);
     } else {
       ++closed;
       log(LogLevel::info, "session closed", fields);

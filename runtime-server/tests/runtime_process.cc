@@ -72,22 +72,15 @@ RuntimeProcess::RuntimeProcess(std::vector<std::string> args, std::vector<std::p
   ::close(err);
 
   // The first stdout line is the address: "http://127.0.0.1:PORT".
-  std::string line;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (line.find('\n') == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    pollfd p{out[0], POLLIN, 0};
-    if (left <= 0 || poll(&p, 1, int(left)) <= 0) break;
-    char buf[256];
-    ssize_t n = ::read(out[0], buf, sizeof buf);
-    if (n <= 0) break;
-    line.append(buf, std::size_t(n));
-  }
-  ::close(out[0]);
+  stdout_fd_ = out[0];
+  std::string line = next_stdout_line(std::chrono::seconds(10));
+  line += '\n';
   auto nl = line.find('\n');
   auto colon = line.rfind(':', nl);
   if (nl == std::string::npos || line.rfind("http://", 0) != 0 || colon == std::string::npos || colon < 7) {
     stop(SIGKILL);
+    ::close(stdout_fd_);
+    stdout_fd_ = -1;
     throw std::runtime_error("softprobe-runtime (" + bin + ") did not print its address; stdout: \"" + line +
                              "\"; stderr: " + logs());
   }
@@ -98,6 +91,25 @@ RuntimeProcess::RuntimeProcess(std::vector<std::string> args, std::vector<std::p
 
 RuntimeProcess::~RuntimeProcess() {
   if (pid_ > 0) stop(SIGKILL);
+  if (stdout_fd_ >= 0) ::close(stdout_fd_);
+}
+
+std::string RuntimeProcess::next_stdout_line(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (stdout_buf_.find('\n') == std::string::npos && stdout_fd_ >= 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    pollfd p{stdout_fd_, POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, int(left)) <= 0) break;
+    char buf[256];
+    ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    stdout_buf_.append(buf, std::size_t(n));
+  }
+  auto nl = stdout_buf_.find('\n');
+  if (nl == std::string::npos) return "";
+  std::string line = stdout_buf_.substr(0, nl);
+  stdout_buf_.erase(0, nl + 1);
+  return line;
 }
 
 int RuntimeProcess::stop(int sig, std::chrono::milliseconds timeout) {

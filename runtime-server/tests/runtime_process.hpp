@@ -49,8 +49,14 @@ class RuntimeProcess {
   // Everything the runtime logged on stderr so far.
   std::string logs() const;
 
+  // The next line the runtime printed on stdout after the address (without
+  // the newline); "" when none comes within `timeout`.
+  std::string next_stdout_line(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
  private:
   pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::string stdout_buf_;  // read from stdout, not yet returned as a line
   std::string host_, url_;
   int port_ = 0;
   TempDir dir_;

@@ -1,9 +1,13 @@
 // Integration tests: the real softprobe-runtime binary on an ephemeral port,
 // driven over HTTP (cpp-httplib's client) through every route of contract
 // sections 6 and 7, in both payload formats, with and without a token.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -527,15 +531,19 @@ TEST_CASE("inject: url.full, content negotiation, sniffing and latencyMs", "[run
   CHECK(r->get_header_value("Content-Type") == kJson);
   CHECK(otlp_test::read_answer_json(r->body).status == 200);
 
-  // No useful Content-Type: the payload is sniffed.
-  r = c->Post("/v1/inject", encode({full}, Format::json), "text/plain");
+  // Parameters and the other OTLP protobuf name are accepted; a type that is
+  // neither JSON nor protobuf is refused (a browser can send text/plain cross-site).
+  r = c->Post("/v1/inject", encode({full}, Format::json), "application/json; charset=utf-8");
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->get_header_value("Content-Type") == kJson);
-  r = c->Post("/v1/inject", encode({full}, Format::protobuf), "application/octet-stream");
+  r = c->Post("/v1/inject", encode({full}, Format::protobuf), "application/protobuf");
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->get_header_value("Content-Type") == kProto);
+  check_error(c->Post("/v1/inject", encode({full}, Format::json), "text/plain"), 415, "unsupported_media_type", "text/plain");
+  check_error(c->Post("/v1/inject", encode({full}, Format::protobuf), "application/octet-stream"), 415,
+              "unsupported_media_type", "application/octet-stream");
 
   // The resource's service.name and several spans: the inject span is picked.
   Span extract = otlp_test::extract_span(id, "api.example.com", "/other", 200, "x");
@@ -711,12 +719,13 @@ TEST_CASE("capture: close writes the case file; it loads back and findInCase fin
   }
 
   // A write that fails (no such directory) is a 500, and the session stays open with its capture.
-  check_error(c->Post(("/v1/sessions/" + id + "/close?out=" + dir.file("missing/dir/x.case.json")).c_str(), "", kJson), 500,
-              "internal_error", "missing/dir");
+  check_error(c->Post(("/v1/sessions/" + id + "/close?out=missing/dir/x.case.json").c_str(), "", kJson), 500,
+              "internal_error", dir.file("missing"));
   CHECK(stats(*c, id)["stats"]["extractedSpans"] == 5);
 
+  // ?out= is relative to the capture directory (here the directory of SOFTPROBE_CAPTURE_CASE_PATH).
   std::string out = dir.file("checkout.case.json");
-  json closed = parse(c->Post(("/v1/sessions/" + id + "/close?out=" + out).c_str(), "{}", kJson));
+  json closed = parse(c->Post(("/v1/sessions/" + id + "/close?out=checkout.case.json").c_str(), "{}", kJson));
   CHECK(closed == json{{"sessionId", id}, {"closed", true}, {"capturePath", out}});
   REQUIRE(std::filesystem::exists(out));
   for (const auto& entry : std::filesystem::directory_iterator(dir.path()))  // atomic: no temporary file left behind
@@ -886,4 +895,336 @@ TEST_CASE("command line: --help, bad flags, a port in use", "[runtime]") {
   CHECK(run("--max-body-bytes 0") == 2);
   RuntimeProcess rt;
   CHECK(run("--port " + std::to_string(rt.port())) == 1);
+}
+
+// ---- Trust (issue 8): the capture directory, browser checks, limits ----------
+
+namespace {
+
+// One raw HTTP/1.1 request (so every header, or its absence, is exactly as
+// written); returns {status, body}.
+std::pair<int, std::string> raw_request(const RuntimeProcess& rt, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(std::uint16_t(rt.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    REQUIRE(n > 0);
+    sent += std::size_t(n);
+  }
+  std::string response;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    response.append(buf, std::size_t(n));
+  }
+  ::close(fd);
+  INFO(response);
+  REQUIRE(response.rfind("HTTP/1.1 ", 0) == 0);
+  auto body_at = response.find("\r\n\r\n");
+  return {std::stoi(response.substr(9, 3)), body_at == std::string::npos ? "" : response.substr(body_at + 4)};
+}
+
+// "POST /v1/sessions" with the given extra header lines and body.
+std::string post(const std::string& target, const std::string& headers, const std::string& body, bool with_length = true) {
+  std::string r = "POST " + target + " HTTP/1.1\r\nConnection: close\r\n" + headers;
+  if (with_length && !body.empty()) r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  return r + "\r\n" + body;
+}
+
+std::string error_code(const std::string& body) {
+  auto j = json::parse(body, nullptr, false);
+  return j.is_object() && j["error"].is_object() ? j["error"].value("code", "") : "";
+}
+
+std::size_t open_sessions(httplib::Client& c) { return parse(c.Get("/v1/sessions"))["sessions"].size(); }
+
+void record_spans(httplib::Client& c, const std::string& id, int n, const std::string& prefix = "/") {
+  for (int i = 0; i < n; ++i)
+    REQUIRE(c.Post("/v1/traces", encode({otlp_test::extract_span(id, "api.example.com", prefix + std::to_string(i), 200, "b")}, Format::json),
+                   kJson)->status == 200);
+}
+
+// Runs the binary to completion; returns {exit code, stderr}.
+std::pair<int, std::string> run_to_exit(const std::string& args, const std::string& env = "") {
+  TempDir out;
+  std::string cmd = env + " timeout 20 " + runtime_test::runtime_binary() + " --port 0 " + args + " >/dev/null 2>" + out.file("err");
+  int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out.file("err"))};
+}
+
+httplib::Result close_to(httplib::Client& c, const std::string& id, const std::string& out_query) {
+  return c.Post(("/v1/sessions/" + id + "/close?out=" + out_query).c_str(), "", kJson);
+}
+
+}  // namespace
+
+TEST_CASE("trust: ?out= stays inside the capture directory", "[runtime][trust]") {
+  TempDir cap, outside;
+  RuntimeProcess rt({"--capture-dir", cap.path()});
+  auto c = client(rt);
+  std::string id = create_session(*c, R"({"mode":"capture"})");
+  record_spans(*c, id, 2);
+
+  // Each refusal is a 400 naming the problem; the session stays open with its capture.
+  check_error(close_to(*c, id, outside.file("x.case.json")), 400, "invalid_request", "is absolute");
+  check_error(close_to(*c, id, "../x.case.json"), 400, "invalid_request", "\"..\" segment");
+  check_error(close_to(*c, id, "sub/../../x.case.json"), 400, "invalid_request", "\"..\" segment");
+  check_error(close_to(*c, id, "x.case.json%00.txt"), 400, "invalid_request", "NUL byte");
+  check_error(close_to(*c, id, "x%01y.case.json"), 400, "invalid_request", "control character");
+  check_error(close_to(*c, id, "x%0a.case.json"), 400, "invalid_request", "control character");
+  check_error(close_to(*c, id, "{nope}.case.json"), 400, "invalid_request", "unknown placeholder {nope}");
+  CHECK(std::filesystem::is_empty(outside.path()));
+  CHECK(!std::filesystem::exists(cap.file("x.case.json")));
+  CHECK(stats(*c, id)["stats"]["extractedSpans"] == 2);
+
+  SECTION("an existing file that is not a case file is never replaced") {
+    std::ofstream(cap.file("notes.txt")) << "keep me";
+    std::ofstream(cap.file("fake.case.json")) << "not a case";
+    std::ofstream(cap.file("other.case.json")) << R"({"name":"x","data":{"traces":[]}})";  // "traces" is not top-level
+    check_error(close_to(*c, id, "notes.txt"), 400, "invalid_request", "refusing to replace");
+    check_error(close_to(*c, id, "fake.case.json"), 400, "invalid_request", "not a case document");
+    check_error(close_to(*c, id, "other.case.json"), 400, "invalid_request", "not a case document");
+    std::filesystem::create_directory(cap.file("dir.case.json"));
+    check_error(close_to(*c, id, "dir.case.json"), 400, "invalid_request", "not a regular file");
+    CHECK(read_file(cap.file("notes.txt")) == "keep me");
+    CHECK(read_file(cap.file("fake.case.json")) == "not a case");
+    // A case file is replaced.
+    std::ofstream(cap.file("old.case.json")) << R"({"version":"1.0.0","caseId":"old","traces":[]})";
+    json closed = parse(close_to(*c, id, "old.case.json"));
+    CHECK(closed["capturePath"] == cap.file("old.case.json"));
+    CHECK(spans_in_case_file(cap.file("old.case.json")) == 2);
+  }
+  SECTION("symbolic links inside the capture directory are not followed") {
+    std::ofstream(outside.file("secret.case.json")) << R"({"traces":[],"keep":true})";
+    std::filesystem::create_symlink(outside.file("secret.case.json"), cap.file("link.case.json"));
+    std::filesystem::create_directory_symlink(outside.path(), cap.file("sub"));
+    check_error(close_to(*c, id, "link.case.json"), 400, "invalid_request", "symbolic link");
+    check_error(close_to(*c, id, "sub/x.case.json"), 400, "invalid_request", "symbolic link");
+    CHECK(read_file(outside.file("secret.case.json")) == R"({"traces":[],"keep":true})");
+    CHECK(!std::filesystem::exists(outside.file("x.case.json")));
+    CHECK(std::filesystem::is_symlink(cap.file("link.case.json")));
+    // A real subdirectory is fine.
+    std::filesystem::create_directory(cap.file("real"));
+    CHECK(parse(close_to(*c, id, "real/./x.case.json"))["capturePath"] == cap.file("real/x.case.json"));
+  }
+  SECTION("placeholders are filled in") {
+    json closed = parse(close_to(*c, id, "%7Bmode%7D-%7BsessionId%7D-%7Bts%7D.case.json"));
+    std::string path = closed["capturePath"];
+    std::string name = std::filesystem::path(path).filename();
+    INFO(name);
+    CHECK(name.rfind("capture-" + id + "-20", 0) == 0);  // {ts}: 20261201T093626.123Z
+    CHECK(name.size() == ("capture-" + id + "-").size() + std::string("20261201T093626.123Z").size() + 10);
+    CHECK(name.find(':') == std::string::npos);
+    CHECK(spans_in_case_file(path) == 2);
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(cap.path()))  // no temporary file left behind
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
+}
+
+TEST_CASE("trust: the default capture path may hold placeholders and lies inside --capture-dir", "[runtime][trust]") {
+  TempDir cap;
+  RuntimeProcess rt({"--capture-dir", cap.path(), "--capture-path", "cap-{sessionId}.case.json"});
+  auto c = client(rt);
+  std::string id = create_session(*c, R"({"mode":"capture"})");
+  record_spans(*c, id, 1);
+  CHECK(parse(c->Post(("/v1/sessions/" + id + "/close").c_str(), "", kJson))["capturePath"] == cap.file("cap-" + id + ".case.json"));
+  CHECK(spans_in_case_file(cap.file("cap-" + id + ".case.json")) == 1);
+
+  TempDir other;
+  auto [code, err] = run_to_exit("--capture-dir " + cap.path() + " --capture-path " + other.file("x.case.json"));
+  CHECK(code == 2);
+  CHECK_THAT(err, Catch::Contains("is not inside --capture-dir"));
+}
+
+TEST_CASE("trust: POST bodies need a JSON or OTLP content type (415)", "[runtime][trust]") {
+  RuntimeProcess rt;
+  auto c = client(rt);
+  auto [st, body] = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: text/plain\r\n", R"({"mode":"capture"})"));
+  CHECK(st == 415);
+  CHECK(error_code(body) == "unsupported_media_type");
+  CHECK_THAT(body, Catch::Contains("text/plain"));
+  std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\n", "{}"));  // a body, no type
+  CHECK(st == 415);
+  CHECK_THAT(body, Catch::Contains("no Content-Type"));
+  std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n", "a=b"));
+  CHECK(st == 415);
+  std::tie(st, body) = raw_request(rt, post("/v1/traces", "Host: 127.0.0.1\r\nContent-Type: text/plain\r\n", "{}"));
+  CHECK(st == 415);
+  std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: text/plain\r\n", ""));  // empty, wrong type
+  CHECK(st == 415);
+  CHECK(open_sessions(*c) == 0);
+  // No body needs no type; a JSON body with its type is fine.
+  std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\n", ""));
+  CHECK(st == 200);
+  std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: application/json; charset=utf-8\r\n", "{}"));
+  CHECK(st == 200);
+  CHECK(open_sessions(*c) == 2);
+}
+
+TEST_CASE("trust: a foreign Origin is refused (403) unless allowed", "[runtime][trust]") {
+  RuntimeProcess rt({"--allow-origin", "http://app.test"});
+  auto c = client(rt);
+  // The CSRF of the issue: a page posts text/plain with its Origin.
+  auto [st, body] = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nOrigin: http://evil.test\r\nContent-Type: text/plain\r\n",
+                                         R"({"mode":"capture","sessionId":"chosen"})"));
+  CHECK(st == 403);
+  CHECK(error_code(body) == "forbidden_origin");
+  CHECK_THAT(body, Catch::Contains("http://evil.test"));
+  check_error(c->Get("/v1/sessions", {{"Origin", "http://evil.test"}}), 403, "forbidden_origin");
+  check_error(c->Get("/v1/sessions", {{"Origin", "null"}}), 403, "forbidden_origin");
+  check_error(c->Get("/v1/sessions", {{"Origin", "http://app.test:8080"}}), 403, "forbidden_origin");
+  CHECK(open_sessions(*c) == 0);
+  auto ok = c->Post("/v1/sessions", {{"Origin", "http://app.test"}}, "{}", kJson);
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+}
+
+TEST_CASE("trust: a Host that does not name the runtime is refused (421) unless allowed", "[runtime][trust]") {
+  RuntimeProcess rt({"--allow-host", "runtime.internal"});
+  auto c = client(rt);
+  auto get = [&](const std::string& host) {
+    return raw_request(rt, "GET /v1/sessions HTTP/1.1\r\nConnection: close\r\nHost: " + host + "\r\n\r\n");
+  };
+  auto [st, body] = get("evil.test");  // DNS rebinding: the page's name, resolved to 127.0.0.1
+  CHECK(st == 421);
+  CHECK(error_code(body) == "misdirected_request");
+  CHECK_THAT(body, Catch::Contains("evil.test"));
+  CHECK(get("evil.test:" + std::to_string(rt.port())).first == 421);
+  CHECK(get("localhost.evil.test").first == 421);
+  CHECK(get("bad host").first == 421);
+  for (std::string ok : {std::string("127.0.0.1"), "127.0.0.1:" + std::to_string(rt.port()), std::string("localhost"), std::string("LOCALHOST:1"),
+                         "[::1]:" + std::to_string(rt.port()), std::string("[::1]"), std::string("runtime.internal:80")}) {
+    INFO(ok);
+    CHECK(get(ok).first == 200);
+  }
+  CHECK(raw_request(rt, "GET /health HTTP/1.0\r\n\r\n").first == 200);  // no Host at all (HTTP/1.0)
+}
+
+TEST_CASE("trust: --token auto generates a token, prints it and requires it", "[runtime][trust]") {
+  RuntimeProcess rt({"--token", "auto"});
+  CHECK(rt.url() == "http://127.0.0.1:" + std::to_string(rt.port()));  // the first line is unchanged
+  std::string line = rt.next_stdout_line();
+  REQUIRE(line.rfind("token=", 0) == 0);
+  std::string token = line.substr(6);
+  CHECK(token.size() == 32);
+  CHECK(token.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(token != "auto");
+  check_error(client(rt)->Get("/v1/sessions"), 401, "missing_bearer_token");
+  check_error(client(rt, "auto")->Get("/v1/sessions"), 403, "invalid_bearer_token");
+  CHECK(client(rt, token)->Get("/v1/sessions")->status == 200);
+  // Without auto, nothing more is printed.
+  RuntimeProcess plain({"--token", "fixed"});
+  CHECK(plain.next_stdout_line(std::chrono::milliseconds(300)).empty());
+}
+
+TEST_CASE("trust: --max-sessions: past the limit, creating a session is 429", "[runtime][trust]") {
+  RuntimeProcess rt({"--max-sessions", "2"});
+  auto c = client(rt);
+  std::string a = create_session(*c);
+  create_session(*c);
+  check_error(c->Post("/v1/sessions", "{}", kJson), 429, "too_many_sessions", "maximum is 2");
+  CHECK(open_sessions(*c) == 2);
+  REQUIRE(c->Post(("/v1/sessions/" + a + "/close").c_str(), "", kJson)->status == 200);
+  create_session(*c);
+  CHECK(run_to_exit("--max-sessions 0").first == 2);
+}
+
+TEST_CASE("trust: idle-expired captures never overwrite each other", "[runtime][trust]") {
+  TempDir cap;
+  RuntimeProcess rt({"--session-ttl", "1s", "--capture-dir", cap.path()});
+  auto c = client(rt);
+  auto wait_gone = [&](const std::string& id) {
+    for (int i = 0; i < 100; ++i) {
+      if (c->Get(("/v1/sessions/" + id + "/stats").c_str())->status == 404) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  std::string a = create_session(*c, R"({"mode":"capture"})");
+  record_spans(*c, a, 3, "/a");
+  REQUIRE(wait_gone(a));
+  std::string b = create_session(*c, R"({"mode":"capture"})");
+  record_spans(*c, b, 1, "/b");
+  REQUIRE(wait_gone(b));
+  REQUIRE(std::filesystem::exists(cap.file("captured.case.json")));
+  CHECK(spans_in_case_file(cap.file("captured.case.json")) == 3);  // A is still there
+  CHECK(find_in_case_file(cap.file("captured.case.json"), {{"path", "/a2"}})["response"]["status"] == 200);
+  std::string file_b = cap.file("captured." + b + ".case.json");  // B got a name of its own
+  REQUIRE(std::filesystem::exists(file_b));
+  CHECK(spans_in_case_file(file_b) == 1);
+  CHECK_THAT(rt.logs(), Catch::Contains(file_b));
+}
+
+TEST_CASE("trust: an unusable capture directory stops the start with exit 2 and the reason", "[runtime][trust]") {
+  TempDir d;
+  auto [code, err] = run_to_exit("--capture-dir " + d.file("missing"));
+  CHECK(code == 2);
+  CHECK_THAT(err, Catch::Contains(d.file("missing")) && Catch::Contains("No such file or directory"));
+  std::ofstream(d.file("plain")) << "x";
+  std::tie(code, err) = run_to_exit("--capture-dir " + d.file("plain"));
+  CHECK(code == 2);
+  CHECK_THAT(err, Catch::Contains("Not a directory"));
+  std::tie(code, err) = run_to_exit("--capture-dir /proc");  // not writable, even for root
+  CHECK(code == 2);
+  CHECK_THAT(err, Catch::Contains("not writable"));
+  // The directory of the default capture path is checked the same way.
+  std::tie(code, err) = run_to_exit("", "SOFTPROBE_CAPTURE_CASE_PATH=" + d.file("missing/x.case.json"));
+  CHECK(code == 2);
+  CHECK_THAT(err, Catch::Contains(d.file("missing")));
+  if (::geteuid() != 0) {  // permissions do not stop root
+    std::filesystem::create_directory(d.file("ro"));
+    std::filesystem::permissions(d.file("ro"), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    std::tie(code, err) = run_to_exit("--capture-dir " + d.file("ro"));
+    CHECK(code == 2);
+    CHECK_THAT(err, Catch::Contains("Permission denied"));
+  }
+}
+
+TEST_CASE("trust: at shutdown a capture that cannot be written goes to the temporary directory", "[runtime][trust]") {
+  auto cap = std::make_unique<TempDir>();
+  TempDir tmp;
+  std::string cap_path = cap->path();
+  RuntimeProcess rt({"--capture-dir", cap_path}, {{"TMPDIR", tmp.path()}});
+  auto c = client(rt);
+  std::string id = create_session(*c, R"({"mode":"capture"})");
+  record_spans(*c, id, 2);
+  c.reset();
+  cap.reset();  // the capture directory is gone: nothing can be created in it
+  REQUIRE(!std::filesystem::exists(cap_path));
+  CHECK(rt.stop(SIGTERM) == 1);  // kept, but not where it should be: the exit code says so
+  std::string saved = tmp.file("softprobe-" + id + ".case.json");
+  REQUIRE(std::filesystem::exists(saved));
+  CHECK(spans_in_case_file(saved) == 2);
+  std::string logs = rt.logs();
+  CHECK(count_lines_with(logs, "temporary directory") == 1);
+  CHECK_THAT(logs, Catch::Contains(saved));
+}
+
+TEST_CASE("trust: stale temporary files of ours are removed at start", "[runtime][trust]") {
+  TempDir cap;
+  auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+  auto make = [&](const std::string& name, bool stale) {
+    std::ofstream(cap.file(name)) << std::string(1000, 'x');
+    if (stale) std::filesystem::last_write_time(cap.file(name), old);
+  };
+  make("captured.case.json.tmp-0123456789abcdef", true);  // left by a crash
+  make("x.case.json.tmp-fedcba9876543210", false);        // perhaps being written right now
+  make("notes.tmp-1", true);                              // not our naming
+  make("mine.case.json.tmp-0123456789ABCDEF", true);      // not our naming (uppercase)
+  std::filesystem::create_directory(cap.file("sub"));
+  make("sub/y.case.json.tmp-0123456789abcdef", true);     // not in the capture directory itself
+  RuntimeProcess rt({"--capture-dir", cap.path()});
+  CHECK(!std::filesystem::exists(cap.file("captured.case.json.tmp-0123456789abcdef")));
+  CHECK(std::filesystem::exists(cap.file("x.case.json.tmp-fedcba9876543210")));
+  CHECK(std::filesystem::exists(cap.file("notes.tmp-1")));
+  CHECK(std::filesystem::exists(cap.file("mine.case.json.tmp-0123456789ABCDEF")));
+  CHECK(std::filesystem::exists(cap.file("sub/y.case.json.tmp-0123456789abcdef")));
+  CHECK_THAT(rt.logs(), Catch::Contains("captured.case.json.tmp-0123456789abcdef"));
 }
