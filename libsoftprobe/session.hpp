@@ -91,14 +91,14 @@ class Session {
   // already closed, Error(io) when the write fails (the session stays open
   // so the capture is not lost).
   std::string close(const std::string& out_path);
+  // The same, written where `target` says (SessionStore passes its capture
+  // directory). Error(invalid_argument) for a capture path that is refused.
+  std::string close(const CaptureTarget& target);
 
   nlohmann::json rules_document() const;
   nlohmann::json stats_json() const;
   nlohmann::json state_json() const;
   // Recent strict misses (newest last), each explained.
-  // The same, written where `target` says (SessionStore passes its capture
-  // directory). Error(invalid_argument) for a capture path that is refused.
-  std::string close(const CaptureTarget& target);
   nlohmann::json strict_misses_json() const;
 
   std::chrono::steady_clock::time_point last_used() const noexcept;
