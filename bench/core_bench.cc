@@ -37,9 +37,9 @@ struct DecideFixture {
   DecideFixture(int rules, bool hit, const char* policy) {
     sp_store_new(&store);
     std::string options = std::string(R"({"policy":)") + policy + "}";
-    sp_session_new(&session, store, options.c_str());
+    sp_session_new(&session, store, options.data(), options.size());
     std::string doc = rules_json(rules);
-    if (sp_session_set_rules(session, doc.data(), doc.size()) != SP_OK) std::abort();
+    if (sp_session_set_rules(nullptr, session, doc.data(), doc.size()) != SP_OK) std::abort();
     int target = rules / 2;
     host = hit ? "svc-" + std::to_string(target) + ".example.com" : "unknown.example.org";
     path = "/v1/items/" + std::to_string(target);
@@ -90,14 +90,14 @@ void BM_DecideSuffixHit(benchmark::State& state) {
   sp_store* store = nullptr;
   sp_session* session = nullptr;
   sp_store_new(&store);
-  sp_session_new(&session, store, nullptr);
+  sp_session_new(&session, store, nullptr, 0);
   json rules = json::array();
   int n = int(state.range(0));
   for (int i = 0; i < n; ++i)
     rules.push_back({{"when", {{"hostSuffix", i == 0 ? ".target.test" : ".other-" + std::to_string(i) + ".test"}}},
                      {"then", {{"action", "mock"}}}});
   std::string doc = json{{"version", 1}, {"rules", rules}}.dump();
-  sp_session_set_rules(session, doc.data(), doc.size());
+  sp_session_set_rules(nullptr, session, doc.data(), doc.size());
   std::string host = "api.target.test", path = "/";
   sp_request req = SP_REQUEST_INIT;
   req.method = sp_str{"GET", 3};
@@ -162,7 +162,7 @@ void BM_CaptureExchange(benchmark::State& state) {
   sp_store* store = nullptr;
   sp_session* session = nullptr;
   sp_store_new(&store);
-  sp_session_new(&session, store, R"({"mode":"capture"})");
+  sp_session_new(&session, store, R"({"mode":"capture"})", 18);
   std::string host = "api.example.com", path = "/v1/items/7", query = "expand=1", body = "{\"q\":\"x\"}",
               resp_body = make_case(1).substr(0, 1024);
   std::vector<std::pair<std::string, std::string>> hs = {{"accept", "application/json"}, {"authorization", "Bearer secret"},

@@ -231,18 +231,21 @@ SOFTPROBE_API sp_status sp_store_close_all_or_fallback(char **out_json, sp_store
 
 typedef struct sp_session sp_session;
 
-/* Creates a session in `store`. `options_json` may be NULL (a replay session
- * with the default policy) or an object with any of:
+/* Creates a session in `store`. `options_json` is `len` bytes of JSON (it
+ * need not be NUL-terminated; a NUL byte inside is SP_E_INVALID_JSON). It may
+ * be NULL or empty (len 0): a replay session with the default policy. Or an
+ * object with any of:
  *   "sessionId": an id to use instead of a random one (1-128 of A-Za-z0-9-_.;
  *                for bindings mirroring a remote runtime's session); taken -> SP_E_INVALID_ARGUMENT
  *   "mode": "replay" | "capture" | "generate"
  *   "policy": a policy object (contract section 5)
- *   "caseId", "suite": written into a captured case
+ *   "caseId", "suite": written into a captured case (at most 1,024 bytes each)
  *   "redaction": {"enabled": bool, "headers": [...], "bodyJsonPaths": [...]}
- *   "limits": {"maxSpans","maxAttributesPerSpan","maxStringBytes","maxTraceBytes"}
+ *   "limits": {"maxSpans","maxAttributesPerSpan","maxStringBytes","maxTraceBytes",
+ *              "maxCaseBytes"}: for load-case and for what a capture may hold
  * *out is a new handle owned by the caller (sp_session_free). Errors:
  * SP_E_INVALID_JSON, SP_E_INVALID_ARGUMENT, SP_E_INVALID_POLICY. */
-SOFTPROBE_API sp_status sp_session_new(sp_session **out, sp_store *store, const char *options_json);
+SOFTPROBE_API sp_status sp_session_new(sp_session **out, sp_store *store, const char *options_json, size_t len);
 
 /* A new handle to an existing session. SP_E_UNKNOWN_SESSION if `id` is not in
  * the store. *out is owned by the caller (sp_session_free). */
@@ -259,25 +262,35 @@ SOFTPROBE_API const char *sp_session_mode(const sp_session *session);
 /* Starts at 0; +1 on every successful mutation. */
 SOFTPROBE_API uint64_t sp_session_revision(const sp_session *session);
 
+/* The mutating calls below take `len` bytes of JSON (no NUL byte allowed)
+ * and, on success, store in *out_revision (which may be NULL) the revision
+ * this very call produced: with concurrent writers, each caller learns its
+ * own, which sp_session_revision() read afterwards cannot tell. On failure
+ * nothing changes and *out_revision is untouched. */
+
 /* Loads a case document (OTLP JSON profile) and its embedded rules,
  * replacing any loaded case. Errors: SP_E_INVALID_JSON, SP_E_INVALID_CASE,
  * SP_E_LIMIT_EXCEEDED, SP_E_INVALID_RULE (embedded rules); nothing changes. */
-SOFTPROBE_API sp_status sp_session_load_case(sp_session *session, const char *json, size_t len);
+SOFTPROBE_API sp_status sp_session_load_case(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
 /* Same, from a file. SP_E_IO names the path when it cannot be read. */
-SOFTPROBE_API sp_status sp_session_load_case_file(sp_session *session, const char *path);
+SOFTPROBE_API sp_status sp_session_load_case_file(uint64_t *out_revision, sp_session *session, const char *path);
 
 /* Replaces the session rules with a rules document ({"version":1,"rules":[...]}
  * or a bare array). SP_E_INVALID_RULE names the rule index and field; the
- * previous rules stay in force. */
-SOFTPROBE_API sp_status sp_session_set_rules(sp_session *session, const char *json, size_t len);
+ * previous rules stay in force. A rule keeps its consumed state and hit count
+ * across a replace when the new document has a rule of the same identity: its
+ * "id", else its "name", else its canonical JSON (so resending the whole list,
+ * as mockOutbound helpers do, never revives a consumed consume-once rule). */
+SOFTPROBE_API sp_status sp_session_set_rules(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
 /* The session rules document as last set. *out_json: caller frees. */
 SOFTPROBE_API sp_status sp_session_get_rules(char **out_json, const sp_session *session);
 
 /* Replaces the policy. SP_E_INVALID_POLICY names the field. */
-SOFTPROBE_API sp_status sp_session_set_policy(sp_session *session, const char *json, size_t len);
+SOFTPROBE_API sp_status sp_session_set_policy(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
 
 /* Replaces the auth fixtures ({"tokens":[],"cookies":[],"metadata":{}}). */
-SOFTPROBE_API sp_status sp_session_set_auth_fixtures(sp_session *session, const char *json, size_t len);
+SOFTPROBE_API sp_status sp_session_set_auth_fixtures(uint64_t *out_revision, sp_session *session, const char *json,
+                                                     size_t len);
 
 /* {"sessionId","sessionRevision","mode","stats":{"injectedSpans",
  * "extractedSpans","strictMisses","lastStrictMiss"?,"ruleHits":[...]}};
@@ -288,15 +301,17 @@ SOFTPROBE_API sp_status sp_session_state(char **out_json, const sp_session *sess
 /* The most recent strict misses (up to 32), oldest first, each explained. Caller frees. */
 SOFTPROBE_API sp_status sp_session_strict_misses(char **out_json, const sp_session *session);
 
-/* findInCase on the loaded case. `predicate_json`: {"direction","method",
+/* findInCase on the loaded case. `predicate_json` (`len` bytes; NULL or len 0
+ * matches every span): {"direction","method",
  * "host","hostSuffix","path","pathPrefix","service"} (all optional).
  * *out_json: {"response":{"status","headers","body"|"bodyBase64"},"span":{...}}.
  * SP_E_CASE_LOOKUP when zero or several spans match; sp_last_error_details()
  * then holds {"matches":[{"spanId","traceId","method","host","path","status"}]}. */
-SOFTPROBE_API sp_status sp_session_find_in_case(char **out_json, const sp_session *session, const char *predicate_json);
+SOFTPROBE_API sp_status sp_session_find_in_case(char **out_json, const sp_session *session, const char *predicate_json,
+                                                size_t len);
 /* All matches in file order: {"matches":[<same shape as find_in_case>...]}. */
 SOFTPROBE_API sp_status sp_session_find_all_in_case(char **out_json, const sp_session *session,
-                                                    const char *predicate_json);
+                                                    const char *predicate_json, size_t len);
 
 /* ---- Decisions -------------------------------------------------------------- */
 
@@ -340,10 +355,15 @@ SOFTPROBE_API sp_status sp_decision_explain(char **out_json, const sp_decision *
 
 /* ---- Capture ---------------------------------------------------------------- */
 
-/* Records an observed exchange in the session (any mode; captures are
- * written on close in capture and generate mode). `response` may be NULL for
- * a request that got no response. Times are Unix nanoseconds (0: unknown).
- * Secrets are redacted before storage as the session's redaction says. */
+/* Records an observed exchange in a capture or generate session (written on
+ * close). A replay session writes no case and keeps nothing: the call
+ * succeeds and does not count. `response` may be NULL for a request that got
+ * no response. Times are Unix nanoseconds (0: unknown). Secrets are redacted
+ * before storage as the session's redaction says. SP_E_LIMIT_EXCEEDED, naming
+ * the limit and the session option that raises it, when recording it would
+ * give a case that the session's limits refuse to load (more than maxSpans
+ * exchanges, a body or header over maxStringBytes, too many attributes, a
+ * file over maxCaseBytes); nothing is stored then. */
 SOFTPROBE_API sp_status sp_session_record(sp_session *session, const sp_request *request, const sp_response *response,
                                           uint64_t start_unix_nano, uint64_t end_unix_nano);
 
@@ -442,11 +462,13 @@ SOFTPROBE_API sp_status sp_store_extract_otlp(sp_extract_result **out, sp_store 
 SOFTPROBE_API void sp_extract_result_free(sp_extract_result *result);
 /* Extract spans recorded. */
 SOFTPROBE_API size_t sp_extract_result_recorded(const sp_extract_result *result);
-/* Extract spans rejected (unknown or closed session, or no sp.session.id). */
+/* Extract spans rejected (unknown or closed session, no sp.session.id, or
+ * over the capture's limits). */
 SOFTPROBE_API size_t sp_extract_result_rejected(const sp_extract_result *result);
-/* Spans ignored because they are not extract spans. */
+/* Spans ignored: not extract spans, or extracts sent to a replay session. */
 SOFTPROBE_API size_t sp_extract_result_ignored(const sp_extract_result *result);
-/* Names the rejected sessions; "" when nothing was rejected. Borrowed. */
+/* Why spans were rejected: each distinct reason once, at most 10 listed
+ * ("... (and N more)"); "" when nothing was rejected. Borrowed. */
 SOFTPROBE_API const char *sp_extract_result_message(const sp_extract_result *result);
 /* The ExportTraceServiceResponse to answer with (HTTP 200): "{}" or empty
  * protobuf, or partialSuccess {rejectedSpans, errorMessage}. Borrowed. */

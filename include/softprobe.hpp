@@ -155,28 +155,31 @@ class Session {
   std::string mode() const { return sp_session_mode(s_); }
   std::uint64_t revision() const noexcept { return sp_session_revision(s_); }
 
-  void load_case(std::string_view json) { detail::check(sp_session_load_case(s_, json.data(), json.size())); }
-  void load_case_file(const std::string& path) { detail::check(sp_session_load_case_file(s_, path.c_str())); }
-  void set_rules(std::string_view json) { detail::check(sp_session_set_rules(s_, json.data(), json.size())); }
-  std::string rules() const { return get(sp_session_get_rules); }
-  void set_policy(std::string_view json) { detail::check(sp_session_set_policy(s_, json.data(), json.size())); }
-  void set_auth_fixtures(std::string_view json) {
-    detail::check(sp_session_set_auth_fixtures(s_, json.data(), json.size()));
+  // Each mutation returns the revision it produced.
+  std::uint64_t load_case(std::string_view json) { return set(sp_session_load_case, json); }
+  std::uint64_t load_case_file(const std::string& path) {
+    std::uint64_t revision = 0;
+    detail::check(sp_session_load_case_file(&revision, s_, path.c_str()));
+    return revision;
   }
+  std::uint64_t set_rules(std::string_view json) { return set(sp_session_set_rules, json); }
+  std::string rules() const { return get(sp_session_get_rules); }
+  std::uint64_t set_policy(std::string_view json) { return set(sp_session_set_policy, json); }
+  std::uint64_t set_auth_fixtures(std::string_view json) { return set(sp_session_set_auth_fixtures, json); }
   std::string stats() const { return get(sp_session_stats); }
   std::string state() const { return get(sp_session_state); }
   std::string strict_misses() const { return get(sp_session_strict_misses); }
 
   // JSON {"response":{...},"span":{...}}; throws Error(SP_E_CASE_LOOKUP)
   // with details {"matches":[...]} unless exactly one span matches.
-  std::string find_in_case(const std::string& predicate_json) const {
+  std::string find_in_case(std::string_view predicate_json) const {
     char* out = nullptr;
-    detail::check(sp_session_find_in_case(&out, s_, predicate_json.c_str()));
+    detail::check(sp_session_find_in_case(&out, s_, predicate_json.data(), predicate_json.size()));
     return detail::take(out);
   }
-  std::string find_all_in_case(const std::string& predicate_json) const {
+  std::string find_all_in_case(std::string_view predicate_json) const {
     char* out = nullptr;
-    detail::check(sp_session_find_all_in_case(&out, s_, predicate_json.c_str()));
+    detail::check(sp_session_find_all_in_case(&out, s_, predicate_json.data(), predicate_json.size()));
     return detail::take(out);
   }
 
@@ -214,6 +217,11 @@ class Session {
     detail::check(fn(&out, s_));
     return detail::take(out);
   }
+  std::uint64_t set(sp_status (*fn)(std::uint64_t*, sp_session*, const char*, size_t), std::string_view json) {
+    std::uint64_t revision = 0;
+    detail::check(fn(&revision, s_, json.data(), json.size()));
+    return revision;
+  }
   sp_session* s_;
 };
 
@@ -230,9 +238,9 @@ class Store {
   ~Store() { sp_store_free(s_); }
 
   // options_json: see sp_session_new ("" for a default replay session).
-  Session start_session(const std::string& options_json = "") {
+  Session start_session(std::string_view options_json = {}) {
     sp_session* s = nullptr;
-    detail::check(sp_session_new(&s, s_, options_json.empty() ? nullptr : options_json.c_str()));
+    detail::check(sp_session_new(&s, s_, options_json.data(), options_json.size()));
     return Session(s);
   }
   Session attach(const std::string& id) const {

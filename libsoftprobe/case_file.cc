@@ -2,6 +2,7 @@
 
 
 #include "errors.hpp"
+#include "json_document.hpp"
 #include "otlp_attributes.hpp"
 #include "span_mapping.hpp"
 #include "text.hpp"
@@ -43,13 +44,6 @@ std::string time_field(const json& span, const char* key, const std::string& whe
   if (it->is_string()) return it->get<std::string>();
   if (it->is_number_unsigned() || it->is_number_integer()) return it->dump();
   fail(where + "." + key, "must be a decimal string or an integer");
-}
-
-void limit_error(const std::string& where, const char* limit, std::size_t max, std::size_t actual, const std::string& what) {
-  throw Error(ErrorCode::limit_exceeded,
-              where + ": " + what + " " + std::to_string(actual) + ", over the limit of " + std::to_string(max) +
-                  " (raise " + limit + " to accept it)",
-              {{"path", where}, {"limit", limit}, {"max", max}, {"actual", actual}});
 }
 
 void parse_span(const json& span, const std::string& where, const std::string& resource_service,
@@ -113,33 +107,7 @@ void parse_trace(const json& trace, const std::string& where, const CaseLimits& 
   }
 }
 
-std::size_t field_size(const json& j, const char* key, const std::string& where) {
-  auto it = j.find(key);
-  if (it == j.end()) return 0;
-  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<long long>() >= 0))
-    throw Error(ErrorCode::invalid_argument, where + "." + key + ": must be a non-negative integer",
-                {{"path", where + "." + key}});
-  return it->get<std::size_t>();
-}
-
 }  // namespace
-
-CaseLimits case_limits_from_json(const json& j) {
-  CaseLimits l;
-  if (j.is_null()) return l;
-  if (!j.is_object()) throw Error(ErrorCode::invalid_argument, "limits: must be an object", {{"path", "limits"}});
-  for (const auto& [key, value] : j.items()) {
-    (void)value;
-    if (key == "maxSpans") l.max_spans = field_size(j, "maxSpans", "limits");
-    else if (key == "maxAttributesPerSpan") l.max_attributes_per_span = field_size(j, "maxAttributesPerSpan", "limits");
-    else if (key == "maxStringBytes") l.max_string_bytes = field_size(j, "maxStringBytes", "limits");
-    else if (key == "maxTraceBytes") l.max_trace_bytes = field_size(j, "maxTraceBytes", "limits");
-    else throw Error(ErrorCode::invalid_argument,
-                     "limits." + key + ": unknown limit (expected maxSpans, maxAttributesPerSpan, maxStringBytes, maxTraceBytes)",
-                     {{"path", "limits." + key}});
-  }
-  return l;
-}
 
 CaseFile case_from_json(const json& doc, const CaseLimits& limits) {
   if (!doc.is_object()) fail("$", "a case file must be a JSON object");
@@ -171,19 +139,9 @@ CaseFile case_from_json(const json& doc, const CaseLimits& limits) {
 }
 
 CaseFile parse_case(std::string_view json_text, const CaseLimits& limits) {
-  if (auto at = text::json_depth_exceeded_at(json_text); at != std::string_view::npos)
-    throw Error(ErrorCode::invalid_json,
-                "case file nests arrays/objects deeper than " + std::to_string(text::kMaxJsonDepth) + " levels (at byte " +
-                    std::to_string(at) + ")",
-                {{"byte", at}, {"limit", "maxDepth"}, {"max", text::kMaxJsonDepth}});
-  json doc;
-  try {
-    doc = json::parse(json_text.begin(), json_text.end());
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorCode::invalid_json, std::string("case file is not valid JSON: ") + e.what(), {{"byte", e.byte}});
-  } catch (const json::exception& e) {  // e.g. a number too large for a double
-    throw Error(ErrorCode::invalid_json, std::string("case file is not valid JSON: ") + e.what());
-  }
+  if (json_text.size() > limits.max_case_bytes)
+    limit_error("$", "maxCaseBytes", limits.max_case_bytes, json_text.size(), "the case file has bytes:");
+  json doc = parse_json_document(json_text, "case file");
   // The per-trace size limit only needs measuring when the whole input could
   // exceed it (a trace's compact size is never more than the input's size).
   if (json_text.size() > limits.max_trace_bytes && doc.is_object()) {

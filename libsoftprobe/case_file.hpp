@@ -8,22 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "case_limits.hpp"
 #include "http_exchange.hpp"
 
 namespace softprobe {
-
-// The contract's recommended limits. Input over a limit is an error naming
-// the limit, never a silent truncation; callers raise a limit explicitly.
-struct CaseLimits {
-  std::size_t max_spans = 100;
-  std::size_t max_attributes_per_span = 128;
-  std::size_t max_string_bytes = 64 * 1024;
-  std::size_t max_trace_bytes = 1024 * 1024;  // compact JSON size of one trace document
-};
-
-// Reads {"maxSpans", "maxAttributesPerSpan", "maxStringBytes", "maxTraceBytes"}
-// over the defaults; throws Error(invalid_argument) naming a bad field.
-CaseLimits case_limits_from_json(const nlohmann::json& j);
 
 struct CaseFile {
   std::string version, case_id, suite, mode, created_at;

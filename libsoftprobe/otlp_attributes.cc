@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "errors.hpp"
+#include "json_document.hpp"
 #include "text.hpp"
 
 namespace softprobe {
@@ -22,9 +23,14 @@ void check_length(const std::string& where, std::size_t len, std::size_t max) {
 }
 
 std::int64_t parse_int(const nlohmann::json& v, const std::string& where) {
-  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_number_integer()) {
+    if (auto i = json_int64(v)) return *i;
+    fail(where, "intValue " + v.dump() + " is out of the int64 range");
+  }
   if (v.is_number_float()) {
+    // Converting a double outside the int64 range is undefined: check first.
     double d = v.get<double>();
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) fail(where, "intValue " + v.dump() + " is out of the int64 range");
     if (d == double(std::int64_t(d))) return std::int64_t(d);
     fail(where, "intValue is not an integer");
   }

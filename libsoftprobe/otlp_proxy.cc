@@ -1,6 +1,6 @@
 #include "otlp_proxy.hpp"
 
-#include <algorithm>
+#include <unordered_set>
 #include <vector>
 
 #include "errors.hpp"
@@ -20,6 +20,34 @@ const HttpExchange& inject_span(const std::vector<HttpExchange>& spans) {
               "$: the inject payload has no span with sp.span.type \"inject\" (found \"" + spans.front().span_type + "\")",
               {{"path", "$"}});
 }
+
+// Why extract spans were rejected, for partialSuccess.errorMessage: each
+// distinct reason once, at most kMaxListed of them, whatever the batch size
+// (a hash set, so 40k spans for unknown sessions cost 40k lookups, not 40k^2).
+class RejectionReasons {
+ public:
+  void unknown_session(const std::string& id) {
+    add(id.empty() ? "span without sp.session.id" : "unknown session \"" + id + "\"");
+  }
+  void over_limit(const std::string& message) { add(message); }
+  std::string text() const {
+    std::string out;
+    for (const auto& r : listed_) out += (out.empty() ? "" : ", ") + r;
+    if (seen_.size() > listed_.size()) out += " (and " + std::to_string(seen_.size() - listed_.size()) + " more)";
+    return out;
+  }
+
+ private:
+  static constexpr std::size_t kMaxListed = 10;
+  // `seen_` holds at most one entry per span of one payload, which the
+  // front end's body limit bounds.
+  void add(std::string reason) {
+    if (!seen_.insert(reason).second) return;
+    if (listed_.size() < kMaxListed) listed_.push_back(std::move(reason));
+  }
+  std::unordered_set<std::string> seen_;
+  std::vector<std::string> listed_;
+};
 
 }  // namespace
 
@@ -57,7 +85,7 @@ InjectResult inject_otlp(const SessionStore& store, std::string_view payload, Pa
 ExtractResult extract_otlp(const SessionStore& store, std::string_view payload, PayloadFormat in, PayloadFormat out) {
   std::vector<HttpExchange> spans = decode_traces(payload, in);  // throws before anything is recorded
   ExtractResult result;
-  std::vector<std::string> unknown;
+  RejectionReasons reasons;
   for (auto& span : spans) {
     if (span.span_type != "extract") {
       ++result.ignored;
@@ -65,29 +93,22 @@ ExtractResult extract_otlp(const SessionStore& store, std::string_view payload, 
     }
     std::string id = span.session_id;
     auto session = id.empty() ? nullptr : store.find(id);
-    bool recorded = false;
-    if (session) {
-      try {
-        session->record(std::move(span));
-        recorded = true;
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::session_closed) throw;
-      }
-    }
-    if (recorded) {
-      ++result.recorded;
-    } else {
+    if (!session) {
       ++result.rejected;
-      if (std::find(unknown.begin(), unknown.end(), id) == unknown.end()) unknown.push_back(id);
+      reasons.unknown_session(id);
+      continue;
+    }
+    try {
+      if (session->record(std::move(span))) ++result.recorded;
+      else ++result.ignored;  // a replay session keeps no capture
+    } catch (const Error& e) {
+      ++result.rejected;
+      if (e.code() == ErrorCode::session_closed) reasons.unknown_session(id);
+      else if (e.code() == ErrorCode::limit_exceeded) reasons.over_limit(e.what());
+      else throw;
     }
   }
-  if (result.rejected) {
-    result.message = std::to_string(result.rejected) + " extract span(s) rejected: ";
-    for (std::size_t i = 0; i < unknown.size(); ++i) {
-      if (i) result.message += ", ";
-      result.message += unknown[i].empty() ? "span without sp.session.id" : "unknown session \"" + unknown[i] + "\"";
-    }
-  }
+  if (result.rejected) result.message = std::to_string(result.rejected) + " extract span(s) rejected: " + reasons.text();
   result.body = encode_export_response(result.rejected, result.message, out);
   return result;
 }

@@ -37,9 +37,9 @@ InjectResult inject_otlp(const SessionStore& store, std::string_view payload, Pa
 
 struct ExtractResult {
   std::size_t recorded = 0;  // extract spans appended to their session
-  std::size_t rejected = 0;  // extract spans for an unknown or closed session
-  std::size_t ignored = 0;   // spans that are not sp.span.type=extract
-  std::string message;       // names the unknown sessions; "" when none was rejected
+  std::size_t rejected = 0;  // extract spans for an unknown or closed session, or over the capture's limits
+  std::size_t ignored = 0;   // spans that are not sp.span.type=extract, and extracts sent to a replay session
+  std::string message;       // the reasons (at most 10, each once); "" when none was rejected
   std::string body;          // ExportTraceServiceResponse (partialSuccess when spans were rejected)
 };
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "errors.hpp"
+#include "json_document.hpp"
 #include "otlp_attributes.hpp"
 #include "span_mapping.hpp"
 #include "text.hpp"
@@ -47,16 +48,6 @@ std::string lower_hex_id(std::string id) {
 
 [[noreturn]] void json_fail(const std::string& where, const std::string& what) {
   throw Error(ErrorCode::invalid_case, where + ": " + what, {{"path", where}});
-}
-
-// nlohmann's parser is iterative, but what walks the tree afterwards is not:
-// refuse absurd nesting before parsing.
-void check_json_nesting(std::string_view text) {
-  if (auto i = text::json_depth_exceeded_at(text, kMaxOtlpNesting); i != std::string_view::npos)
-    throw Error(ErrorCode::limit_exceeded,
-                "OTLP JSON payload nests objects and arrays deeper than " + std::to_string(kMaxOtlpNesting) +
-                    " levels (at byte " + std::to_string(i) + ")",
-                {{"limit", "maxNesting"}, {"max", kMaxOtlpNesting}, {"byte", i}});
 }
 
 const json* json_array(const json& obj, const char* key, const std::string& where) {
@@ -114,13 +105,8 @@ HttpExchange json_span(const json& span, const std::string& where, const std::st
 }  // namespace
 
 std::vector<HttpExchange> decode_traces_json(std::string_view payload) {
-  check_json_nesting(payload);
-  json doc;
-  try {
-    doc = json::parse(payload.begin(), payload.end());
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorCode::invalid_json, std::string("OTLP JSON payload is not valid JSON: ") + e.what(), {{"byte", e.byte}});
-  }
+  json doc = parse_json_document(payload, "OTLP JSON payload",
+                                 {kMaxOtlpNesting, ErrorCode::limit_exceeded, "maxNesting"});
   if (!doc.is_object()) json_fail("$", "an OTLP traces payload must be a JSON object with a \"resourceSpans\" array");
   std::vector<HttpExchange> out;
   const json* rs_list = json_array(doc, "resourceSpans", "$");

@@ -1,8 +1,10 @@
 #include "redaction.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "errors.hpp"
+#include "json_document.hpp"
 #include "text.hpp"
 
 namespace softprobe {
@@ -15,15 +17,28 @@ void redact_headers(Headers& headers, const std::vector<std::string>& names) {
       header.second = kRedacted;
 }
 
+// Replaces every selected node, outermost first, without descending into a
+// replaced one. Selections overlap ($.user with $.user.token, or $..*):
+// assigning to a node frees its children, so a child selected too must never
+// be written after its parent (that was a use-after-free).
+void replace_selected(nlohmann::json& node, const std::unordered_set<const nlohmann::json*>& selected) {
+  if (selected.count(&node)) {
+    node = kRedacted;
+    return;
+  }
+  if (node.is_structured())
+    for (auto& child : node) replace_selected(child, selected);
+}
+
 void redact_body(std::string& body, const std::vector<JsonPath>& paths) {
-  if (paths.empty() || body.empty() || text::json_depth_exceeded_at(body) != std::string_view::npos) return;
-  auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return;
+  if (paths.empty() || body.empty()) return;
+  auto doc = try_parse_json_body(body);
+  if (!doc) return;
   std::vector<nlohmann::json*> hits;
-  for (const auto& p : paths) p.select(doc, hits);
+  for (const auto& p : paths) p.select(*doc, hits);
   if (hits.empty()) return;
-  for (auto* node : hits) *node = kRedacted;
-  body = doc.dump();
+  replace_selected(*doc, std::unordered_set<const nlohmann::json*>(hits.begin(), hits.end()));
+  body = doc->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 [[noreturn]] void fail(const std::string& field, const std::string& what) {

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "http_exchange.hpp"
+#include "json_document.hpp"
 #include "text.hpp"
 
 namespace softprobe {
@@ -21,9 +22,7 @@ MatchRequest::MatchRequest(const RequestView& v) : view(v), outbound(v.direction
 const nlohmann::json* MatchRequest::body_json() const {
   if (!body_parsed_) {
     body_parsed_ = true;
-    if (text::json_depth_exceeded_at(view.body) != std::string_view::npos) return nullptr;  // treated as not JSON
-    auto parsed = nlohmann::json::parse(view.body.begin(), view.body.end(), nullptr, /*allow_exceptions=*/false);
-    if (!parsed.is_discarded()) body_json_ = std::move(parsed);
+    body_json_ = try_parse_json_body(view.body);  // not JSON (or too deep, or with a NUL): no body to match
   }
   return body_json_ ? &*body_json_ : nullptr;
 }

@@ -1,6 +1,6 @@
 // A rule (contract section 4): `when` predicates, one `then` action, and its
-// rank (priority, layer, position). Rules are immutable once parsed except
-// for two atomics: the consume-once flag and the hit counter.
+// rank (priority, layer, position). Rules are immutable once published except
+// for their usage: the consume-once flag and the hit counter.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -46,6 +46,14 @@ struct RuleWhen {
   std::vector<std::pair<std::string, std::string>> trace_tags;  // attribute -> primitive as text
 };
 
+// What using a rule changes. Shared by the parses of one rule across rule
+// replaces (same identity), so a consumed consume-once rule stays consumed and
+// its hits keep counting when a client resends the whole list.
+struct RuleUsage {
+  std::atomic<bool> retired{false};  // consume-once rule already used
+  std::atomic<std::uint64_t> hits{0};
+};
+
 struct Rule {
   std::string name, id;
   std::int64_t priority = 0;
@@ -57,9 +65,11 @@ struct Rule {
   Action action = Action::mock;
   std::shared_ptr<const Response> response;  // mock and error only
   nlohmann::json source;                     // the rule as given
+  std::string identity;                      // "id:..", else "name:..", else "json:" + canonical JSON
 
-  mutable std::atomic<bool> retired{false};  // consume-once rule already used
-  mutable std::atomic<std::uint64_t> hits{0};
+  // Set when parsed, replaced only by inherit_rule_usage before the rule is
+  // published; the pointee is what decisions change.
+  std::shared_ptr<RuleUsage> usage = std::make_shared<RuleUsage>();
 
   // "stripe-mock" or "session rule #3": how errors and explanations name it.
   std::string label() const;
@@ -72,6 +82,11 @@ using RuleList = std::vector<std::shared_ptr<const Rule>>;
 // ("rules[2].when.hostt: unknown key ...") and whose details carry
 // {"ruleIndex", "field"}. `label` prefixes messages ("case rules").
 RuleList parse_rules(const nlohmann::json& document, RuleLayer layer);
+
+// Gives each rule of `fresh` the usage of the rule of `current` with the same
+// identity (the k-th fresh rule of an identity takes the k-th current one's),
+// before `fresh` is published. Rules without a counterpart start unused.
+void inherit_rule_usage(RuleList& fresh, const RuleList& current);
 
 // Parses one response object (mock `response`, error `error`, policy
 // `defaultResponse`). `where` is the field path used in errors; errors use `code`.

@@ -1,10 +1,14 @@
 #include "rule.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <unordered_map>
 #include <initializer_list>
 #include <limits>
 
 #include "errors.hpp"
+#include "http_syntax.hpp"
+#include "json_document.hpp"
 #include "text.hpp"
 
 namespace softprobe {
@@ -153,19 +157,31 @@ std::shared_ptr<const Response> parse_response(const json& j, const std::string&
   for (const auto& [key, v] : j.items()) {
     std::string field = where + "." + key;
     if (key == "status") {
-      if (!v.is_number_integer() || v.get<long long>() < 100 || v.get<long long>() > 999)
-        bad(field, "must be an integer HTTP status between 100 and 999");
-      else out->status = v.get<int>();
+      if (auto status = json_int_in(v, 100, 999)) out->status = int(*status);
+      else bad(field, "must be an integer HTTP status between 100 and 999");
     } else if (key == "headers") {
       if (!v.is_object()) bad(field, "must be an object of header name to string value");
+      // These headers reach real HTTP clients (and, through the runtime,
+      // proxies): a CR/LF would inject headers or split the response.
+      auto add = [&](const std::string& name, const json& value) {
+        if (!value.is_string()) bad(field + "." + name, "values must be strings");
+        const auto& text = value.get_ref<const std::string&>();
+        if (auto at = http::invalid_field_value_at(text); at != std::string::npos)
+          bad(field + "." + name, "the value has a control character (" + http::describe_byte(text[at]) + ") at byte " +
+                                      std::to_string(at) + "; header values cannot contain CR, LF, NUL or other controls");
+        out->headers.emplace_back(name, text);
+      };
       for (const auto& [name, value] : v.items()) {
-        if (value.is_string()) out->headers.emplace_back(name, value.get<std::string>());
-        else if (value.is_array()) {
-          for (const auto& item : value) {
-            if (!item.is_string()) bad(field + "." + name, "values must be strings");
-            out->headers.emplace_back(name, item.get<std::string>());
-          }
-        } else bad(field + "." + name, "must be a string or an array of strings");
+        if (!http::is_token(name))
+          bad(field + "." + json(name).dump(),
+              "is not a valid header name (RFC 9110 token: letters, digits and !#$%&'*+-.^_`|~ only)");
+        if (value.is_array()) {
+          for (const auto& item : value) add(name, item);
+        } else if (value.is_string()) {
+          add(name, value);
+        } else {
+          bad(field + "." + name, "must be a string or an array of strings");
+        }
       }
     } else if (key == "body") {
       if (v.is_string()) out->body = v.get<std::string>();
@@ -187,6 +203,19 @@ std::shared_ptr<const Response> parse_response(const json& j, const std::string&
   return out;
 }
 
+void inherit_rule_usage(RuleList& fresh, const RuleList& current) {
+  if (fresh.empty() || current.empty()) return;
+  std::unordered_map<std::string_view, std::deque<std::shared_ptr<RuleUsage>>> by_identity;
+  for (const auto& rule : current) by_identity[rule->identity].push_back(rule->usage);
+  for (auto& rule : fresh) {
+    auto it = by_identity.find(rule->identity);
+    if (it == by_identity.end() || it->second.empty()) continue;
+    // Not yet published: nobody else can see this rule.
+    const_cast<Rule&>(*rule).usage = std::move(it->second.front());
+    it->second.pop_front();
+  }
+}
+
 RuleList parse_rules(const json& document, RuleLayer layer) {
   const json* list = &document;
   if (document.is_object()) {
@@ -197,7 +226,7 @@ RuleList parse_rules(const json& document, RuleLayer layer) {
                     {{"field", key}});
     }
     auto version = document.find("version");
-    if (version != document.end() && !(version->is_number_integer() && version->get<int>() == 1))
+    if (version != document.end() && json_int64(*version) != 1)
       throw Error(ErrorCode::invalid_rule, "rules document: \"version\" must be 1", {{"field", "version"}});
     auto rules = document.find("rules");
     if (rules == document.end())
@@ -218,11 +247,16 @@ RuleList parse_rules(const json& document, RuleLayer layer) {
     rule->layer = layer;
     rule->position = i;
     rule->source = j;
+    // nlohmann::json keeps object keys sorted, so dump() is canonical.
+    rule->identity = j.contains("id") ? "id:" + j["id"].dump() : j.contains("name") ? "name:" + j["name"].dump() : "json:" + j.dump();
     if (auto it = j.find("name"); it != j.end()) rule->name = get_string(*it, w, "name");
     if (auto it = j.find("id"); it != j.end()) rule->id = get_string(*it, w, "id");
     if (auto it = j.find("priority"); it != j.end()) {
-      if (!it->is_number_integer()) fail(w, "priority", std::string("must be an integer, got ") + it->type_name());
-      rule->priority = it->get<std::int64_t>();
+      auto priority = json_int64(*it);
+      if (!priority)
+        fail(w, "priority", std::string("must be an integer from -2^63 to 2^63-1, got ") +
+                                (it->is_number() ? it->dump() : std::string(it->type_name())));
+      rule->priority = *priority;
     }
     if (auto it = j.find("consume"); it != j.end()) {
       std::string c = get_string(*it, w, "consume");
@@ -230,9 +264,9 @@ RuleList parse_rules(const json& document, RuleLayer layer) {
       rule->consume_once = c == "once";
     }
     if (auto it = j.find("latencyMs"); it != j.end()) {
-      if (!it->is_number_integer() || it->get<long long>() < 0 || it->get<long long>() > 600000)
-        fail(w, "latencyMs", "must be an integer from 0 to 600000");
-      rule->latency_ms = it->get<std::uint32_t>();
+      auto latency = json_int_in(*it, 0, 600000);
+      if (!latency) fail(w, "latencyMs", "must be an integer from 0 to 600000");
+      rule->latency_ms = std::uint32_t(*latency);
     }
     rule->when = parse_when(j.contains("when") ? j["when"] : json(), w);
 

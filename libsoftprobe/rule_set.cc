@@ -108,11 +108,11 @@ const Rule* RuleSet::best_match(const MatchRequest& req, Band band) const {
     const Rule* rule = ranked_[best];
     if (band == Band::non_negative && rule->priority < 0) return nullptr;  // ranked: the rest are negative too
     if (band == Band::negative && rule->priority >= 0) continue;
-    if (rule->consume_once && rule->retired.load(std::memory_order_acquire)) continue;
+    if (rule->consume_once && rule->usage->retired.load(std::memory_order_acquire)) continue;
     if (!rule_matches(*rule, req)) continue;
     if (rule->consume_once) {
       bool expected = false;
-      if (!rule->retired.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) continue;  // lost the race
+      if (!rule->usage->retired.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) continue;  // lost the race
     }
     return rule;
   }

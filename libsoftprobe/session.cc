@@ -16,6 +16,7 @@ namespace softprobe {
 namespace {
 
 constexpr std::size_t kRecentMisses = 32;
+constexpr std::size_t kMaxOptionStringBytes = 1024;  // caseId, suite
 
 std::int64_t steady_now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -79,7 +80,10 @@ SessionOptions session_options_from_json(const nlohmann::json& j) {
       o.policy = v;
     } else if (key == "caseId" || key == "suite") {
       if (!v.is_string()) fail(key, "must be a string");
-      (key == "caseId" ? o.case_id : o.suite) = v.get<std::string>();
+      const auto& text = v.get_ref<const std::string&>();
+      if (text.size() > kMaxOptionStringBytes)
+        fail(key, "is " + std::to_string(text.size()) + " bytes, over the limit of " + std::to_string(kMaxOptionStringBytes));
+      (key == "caseId" ? o.case_id : o.suite) = text;
     } else if (key == "redaction") {
       o.redaction = redaction_from_json(v);
     } else if (key == "limits") {
@@ -112,50 +116,55 @@ void Session::ensure_open() const {
   if (closed()) throw Error(ErrorCode::session_closed, "session " + id_ + " is closed", {{"sessionId", id_}});
 }
 
-void Session::publish(std::shared_ptr<const SessionSnapshot> next) {
+std::uint64_t Session::publish(std::shared_ptr<const SessionSnapshot> next) {
+  std::uint64_t revision;
   {
+    // The swap and the bump are one step: a reader that sees the new
+    // snapshot sees its revision, and two writers never report the same one.
     std::unique_lock lock(snapshot_mu_);
     snapshot_.swap(next);
+    revision = revision_.fetch_add(1, std::memory_order_acq_rel) + 1;
   }  // the old snapshot is released here, outside the lock
-  revision_.fetch_add(1, std::memory_order_acq_rel);
   touch();
+  return revision;
 }
 
-void Session::set_rules(const nlohmann::json& document) {
+std::uint64_t Session::set_rules(const nlohmann::json& document) {
   ensure_open();
   RuleList rules = parse_rules(document, RuleLayer::session);  // throws before anything changes
   nlohmann::json doc = empty_rules_document();
   doc["rules"] = document.is_array() ? document : document["rules"];
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
-  publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), std::move(rules), std::move(doc),
+  inherit_rule_usage(rules, cur->rules.session_rules());
+  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), std::move(rules), std::move(doc),
                                                   cur->loaded_case, cur->auth_fixtures));
 }
 
-void Session::set_policy(const nlohmann::json& policy) {
+std::uint64_t Session::set_policy(const nlohmann::json& policy) {
   ensure_open();
   Policy parsed = parse_policy(policy);
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
-  publish(std::make_shared<const SessionSnapshot>(std::move(parsed), cur->rules.case_rules(), cur->rules.session_rules(),
+  return publish(std::make_shared<const SessionSnapshot>(std::move(parsed), cur->rules.case_rules(), cur->rules.session_rules(),
                                                   cur->session_rules_document, cur->loaded_case, cur->auth_fixtures));
 }
 
-void Session::load_case(std::shared_ptr<const CaseFile> loaded) {
+std::uint64_t Session::load_case(std::shared_ptr<const CaseFile> loaded) {
   ensure_open();
   RuleList case_rules = parse_rules(loaded->rules, RuleLayer::case_rules);
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
-  publish(std::make_shared<const SessionSnapshot>(cur->policy, std::move(case_rules), cur->rules.session_rules(),
+  return publish(std::make_shared<const SessionSnapshot>(cur->policy, std::move(case_rules), cur->rules.session_rules(),
                                                   cur->session_rules_document, std::move(loaded), cur->auth_fixtures));
 }
 
-void Session::set_auth_fixtures(const nlohmann::json& fixtures) {
+std::uint64_t Session::set_auth_fixtures(const nlohmann::json& fixtures) {
   ensure_open();
   validate_auth_fixtures(fixtures);
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
-  publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), cur->rules.session_rules(),
+  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), cur->rules.session_rules(),
                                                   cur->session_rules_document, cur->loaded_case, fixtures));
 }
 
@@ -167,7 +176,7 @@ Decision Session::decide(const RequestView& view) {
   MatchRequest req(view);
   Decision d;
   auto from_rule = [&](const Rule* rule) {
-    rule->hits.fetch_add(1, std::memory_order_relaxed);
+    rule->usage->hits.fetch_add(1, std::memory_order_relaxed);
     d.outcome = rule->action;
     d.response = rule->response;
     d.latency_ms = rule->latency_ms;
@@ -242,19 +251,29 @@ Decision Session::strict_miss(const MatchRequest& req, std::shared_ptr<const Ses
   return d;
 }
 
-void Session::record(HttpExchange exchange) {
+bool Session::record(HttpExchange exchange) {
   ensure_open();
+  // A replay session writes no case: keeping its exchanges would only grow
+  // memory for as long as the session lives.
+  if (options_.mode == SessionMode::replay) return false;
   options_.redaction.apply(exchange);
   if (exchange.session_id.empty()) exchange.session_id = id_;
+  const std::size_t bytes = estimated_case_bytes(exchange);
   {
     // `closed_` is checked again under the capture lock, which close() holds
     // while it takes the exchanges: an acknowledged record is never lost.
     std::lock_guard<std::mutex> lock(capture_mu_);
     ensure_open();
+    // What is captured must load back with the same limits: refuse, loudly,
+    // what would make the case unloadable.
+    check_capture_fits(exchange, bytes, capture_usage_, options_.limits, id_);
     captured_.push_back(std::move(exchange));
+    ++capture_usage_.spans;
+    capture_usage_.bytes += bytes;
   }
   extracted_.fetch_add(1, std::memory_order_relaxed);
   touch();
+  return true;
 }
 
 std::size_t Session::captured_count() const {
@@ -344,10 +363,10 @@ nlohmann::json Session::stats_json() const {
   nlohmann::json hits = nlohmann::json::array();
   for (const RuleList* list : {&snap->rules.case_rules(), &snap->rules.session_rules()})
     for (const auto& r : *list) {
-      nlohmann::json h = {{"layer", rule_layer_name(r->layer)}, {"index", r->position}, {"hits", r->hits.load()}};
+      nlohmann::json h = {{"layer", rule_layer_name(r->layer)}, {"index", r->position}, {"hits", r->usage->hits.load()}};
       if (!r->name.empty()) h["name"] = r->name;
       if (!r->id.empty()) h["id"] = r->id;
-      if (r->consume_once) h["consumed"] = r->retired.load();
+      if (r->consume_once) h["consumed"] = r->usage->retired.load();
       hits.push_back(std::move(h));
     }
   stats["ruleHits"] = std::move(hits);
@@ -419,7 +438,7 @@ nlohmann::json explain_miss(const MissedRequest& miss) {
       if (first_failure.empty()) first_failure = r.predicate + " expected " + r.expected + " but the request has " + r.actual;
     }
   }
-  if (failed.empty() && closest->consume_once && closest->retired.load()) {
+  if (failed.empty() && closest->consume_once && closest->usage->retired.load()) {
     failed.push_back({{"predicate", "consume"}, {"expected", "an unused consume-once rule"}, {"actual", "already used"}});
     first_failure = "it is consume-once and was already used";
   } else if (failed.empty()) {

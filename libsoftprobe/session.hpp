@@ -61,12 +61,14 @@ class Session {
   bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
   const CaseLimits& limits() const noexcept { return options_.limits; }
 
-  // Mutations: validate, then publish and bump the revision. On error
-  // nothing changes.
-  void set_rules(const nlohmann::json& document);  // replaces the session rules
-  void set_policy(const nlohmann::json& policy);
-  void load_case(std::shared_ptr<const CaseFile> loaded);  // validates its embedded rules
-  void set_auth_fixtures(const nlohmann::json& fixtures);
+  // Mutations: validate, then publish and bump the revision in one step;
+  // each returns the revision it produced. On error nothing changes.
+  // set_rules replaces the session rules; a new rule with the identity of a
+  // current one (rule_identity) takes over its consumed state and hit count.
+  std::uint64_t set_rules(const nlohmann::json& document);
+  std::uint64_t set_policy(const nlohmann::json& policy);
+  std::uint64_t load_case(std::shared_ptr<const CaseFile> loaded);  // validates its embedded rules
+  std::uint64_t set_auth_fixtures(const nlohmann::json& fixtures);
 
   std::shared_ptr<const SessionSnapshot> snapshot() const {
     std::shared_lock lock(snapshot_mu_);
@@ -78,8 +80,11 @@ class Session {
   // pointer).
   Decision decide(const RequestView& request);
 
-  // Records an observed exchange (redacted before it is stored).
-  void record(HttpExchange exchange);
+  // Records an observed exchange (redacted before it is stored) and returns
+  // true. A replay session keeps nothing (it writes no case) and returns
+  // false. Throws Error(limit_exceeded) naming the limit when the capture
+  // would no longer load back with the session's limits (nothing is stored).
+  bool record(HttpExchange exchange);
   std::size_t captured_count() const;
 
   // The captured exchanges as a case document (not yet written).
@@ -104,7 +109,7 @@ class Session {
   std::chrono::steady_clock::time_point last_used() const noexcept;
 
  private:
-  void publish(std::shared_ptr<const SessionSnapshot> next);  // caller holds mutate_mu_
+  std::uint64_t publish(std::shared_ptr<const SessionSnapshot> next);  // caller holds mutate_mu_
   void ensure_open() const;
   Decision strict_miss(const MatchRequest& req, std::shared_ptr<const SessionSnapshot> snap);
   void touch() noexcept;
@@ -128,6 +133,7 @@ class Session {
 
   mutable std::mutex capture_mu_;
   std::vector<HttpExchange> captured_;
+  CaptureUsage capture_usage_;
 };
 
 // SOFTPROBE_CAPTURE_CASE_PATH, else "./captured.case.json".

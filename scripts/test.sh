@@ -4,11 +4,11 @@
 # concurrency tests under ThreadSanitizer), short libFuzzer runs, and the
 # language bindings' suites. Builds the core once per configuration and
 # reuses build/ for the bindings' tests.
-#   FUZZ_SECONDS=20  seconds per fuzz target (0 skips fuzzing)
+#   FUZZ_SECONDS=15  seconds per fuzz target (0 skips fuzzing)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 passed=0
 failed=0
 failures=()
@@ -36,9 +36,13 @@ tsan_concurrency() {
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "$REPO_ROOT/build-tsan/tests/softprobe_core_tests" "[concurrency]"
 }
 
+# Every input surface has a target (fuzz/CMakeLists.txt); each runs briefly on its seed corpus.
+FUZZ_TARGETS=(case_json rules_json otlp_json otlp_protobuf documents redaction)
+
 fuzz_targets() {
   local target corpus work
-  for target in case_json rules_json; do
+  for target in "${FUZZ_TARGETS[@]}"; do
+    echo "fuzzing $target for ${FUZZ_SECONDS}s"
     corpus="$REPO_ROOT/fuzz/corpus/$target"
     work="$(mktemp -d)"
     "$REPO_ROOT/build-fuzz/fuzz/${target}_fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \

@@ -6,6 +6,8 @@
 #include <string.h>
 
 static int failures = 0, checks = 0;
+#define OPTIONS "{\"mode\":\"replay\",\"policy\":{\"externalHttp\":\"strict\"}}"
+
 #define CHECK(cond)                                                   \
   do {                                                                \
     ++checks;                                                         \
@@ -45,19 +47,50 @@ int main(void) {
         SP_E_INTERNAL == -99);
 
   CHECK(sp_store_new(&store) == SP_OK);
-  CHECK(sp_session_new(&session, store, "{\"mode\":\"replay\",\"policy\":{\"externalHttp\":\"strict\"}}") == SP_OK);
+  /* JSON arguments are (pointer, length): a NUL inside is an error, not the end. */
+  {
+    sp_session *bad = NULL;
+    CHECK(sp_session_new(&bad, store, "{}\0garbage", 10) == SP_E_INVALID_JSON);
+    CHECK(bad == NULL);
+    CHECK(contains(sp_last_error(), "NUL byte at line 1, column 3 (byte 2)"));
+    CHECK(sp_session_new(&bad, store, "{\"mode\":\"generate\"}xyz", 19) == SP_OK); /* only 19 bytes are read */
+    CHECK(strcmp(sp_session_mode(bad), "generate") == 0);
+    CHECK(sp_session_close(NULL, bad, "/nonexistent-dir/x.case.json") == SP_E_IO); /* stays open */
+    CHECK(sp_session_close(NULL, bad, "c_abi_test_generate.case.json") == SP_OK);
+    remove("c_abi_test_generate.case.json");
+    sp_session_free(bad);
+    CHECK(sp_session_new(&bad, store, NULL, 0) == SP_OK); /* defaults */
+    CHECK(strcmp(sp_session_mode(bad), "replay") == 0);
+    CHECK(sp_session_close(NULL, bad, NULL) == SP_OK);
+    sp_session_free(bad);
+  }
+  CHECK(sp_session_new(&session, store, OPTIONS, strlen(OPTIONS)) == SP_OK);
   CHECK(strlen(sp_session_id(session)) == 32);
   CHECK(strcmp(sp_session_mode(session), "replay") == 0);
   CHECK(sp_session_revision(session) == 0);
 
   /* A bad rules document: precise error, nothing changed. */
-  CHECK(sp_session_set_rules(session, "{\"rules\":[{\"then\":{\"action\":\"replay\"}}]}", 41) == SP_E_INVALID_RULE);
+  CHECK(sp_session_set_rules(NULL, session, "{\"rules\":[{\"then\":{\"action\":\"replay\"}}]}", 40) == SP_E_INVALID_RULE);
   CHECK(contains(sp_last_error(), "rules[0].then.action"));
   CHECK(contains(sp_last_error_details(), "\"ruleIndex\":0"));
-  CHECK(sp_session_set_rules(session, "{not json", 9) == SP_E_INVALID_JSON);
+  CHECK(sp_session_set_rules(NULL, session, "{not json", 9) == SP_E_INVALID_JSON);
   CHECK(sp_session_revision(session) == 0);
 
-  CHECK(sp_session_set_rules(session, rules, strlen(rules)) == SP_OK);
+  CHECK(sp_session_set_rules(NULL, session, "{}\0{", 4) == SP_E_INVALID_JSON);
+  CHECK(sp_session_set_policy(NULL, session, "{\"externalHttp\":\"strict\"}\0", 27) == SP_E_INVALID_JSON);
+  CHECK(sp_session_set_rules(NULL, session, "{\"version\":1,\"rules\":[{\"priority\":1e999999,\"then\":{\"action\":\"mock\"}}]}", 70) ==
+        SP_E_INVALID_JSON);
+  CHECK(contains(sp_last_error(), "line 1, column"));
+  CHECK(sp_session_revision(session) == 0);
+
+  {
+    uint64_t revision = 77;
+    CHECK(sp_session_set_rules(&revision, session, rules, strlen(rules)) == SP_OK);
+    CHECK(revision == 1);
+    revision = 77;
+    CHECK(sp_session_set_rules(&revision, session, "[", 1) == SP_E_INVALID_JSON);
+    CHECK(revision == 77); /* untouched on failure */
+  }
   CHECK(sp_session_revision(session) == 1);
   CHECK(sp_session_get_rules(&json, session) == SP_OK);
   CHECK(contains(json, "\"users\""));
@@ -126,23 +159,23 @@ int main(void) {
                     "{\"key\":\"url.host\",\"value\":{\"stringValue\":\"api.test\"}},"
                     "{\"key\":\"url.path\",\"value\":{\"stringValue\":\"/b\"}},"
                     "{\"key\":\"http.response.status_code\",\"value\":{\"intValue\":201}}]}]}]}]}]}";
-    CHECK(sp_session_find_in_case(&json, session, "{}") == SP_E_INVALID_ARGUMENT); /* nothing loaded yet */
+    CHECK(sp_session_find_in_case(&json, session, "{}", strlen("{}")) == SP_E_INVALID_ARGUMENT); /* nothing loaded yet */
     CHECK(contains(sp_last_error(), "no case is loaded"));
-    CHECK(sp_session_load_case(session, c, strlen(c)) == SP_OK);
-    CHECK(sp_session_find_in_case(&json, session, "{\"path\":\"/a\"}") == SP_OK);
+    CHECK(sp_session_load_case(NULL, session, c, strlen(c)) == SP_OK);
+    CHECK(sp_session_find_in_case(&json, session, "{\"path\":\"/a\"}", strlen("{\"path\":\"/a\"}")) == SP_OK);
     CHECK(contains(json, "\"body\":\"A\""));
     sp_string_free(json);
     json = NULL;
-    CHECK(sp_session_find_in_case(&json, session, "{\"host\":\"api.test\"}") == SP_E_CASE_LOOKUP);
+    CHECK(sp_session_find_in_case(&json, session, "{\"host\":\"api.test\"}", strlen("{\"host\":\"api.test\"}")) == SP_E_CASE_LOOKUP);
     CHECK(json == NULL);
     CHECK(contains(sp_last_error_details(), "\"spanId\":\"s1\""));
     CHECK(contains(sp_last_error_details(), "\"spanId\":\"s2\""));
-    CHECK(sp_session_find_all_in_case(&json, session, "{\"host\":\"api.test\"}") == SP_OK);
+    CHECK(sp_session_find_all_in_case(&json, session, "{\"host\":\"api.test\"}", strlen("{\"host\":\"api.test\"}")) == SP_OK);
     CHECK(contains(json, "\"status\":201"));
     sp_string_free(json);
-    CHECK(sp_session_load_case(session, "{\"caseId\":\"x\"}", 14) == SP_E_INVALID_CASE);
+    CHECK(sp_session_load_case(NULL, session, "{\"caseId\":\"x\"}", 14) == SP_E_INVALID_CASE);
     CHECK(contains(sp_last_error(), "missing required key \"version\""));
-    CHECK(sp_session_load_case_file(session, "/nonexistent/x.case.json") == SP_E_IO);
+    CHECK(sp_session_load_case_file(NULL, session, "/nonexistent/x.case.json") == SP_E_IO);
     CHECK(contains(sp_last_error(), "/nonexistent/x.case.json"));
   }
 
@@ -160,7 +193,7 @@ int main(void) {
       deep[depth + i] = ']';
     }
     deep[2 * depth] = '\0';
-    CHECK(sp_session_set_rules(session, deep, 2 * depth) == SP_E_INVALID_JSON);
+    CHECK(sp_session_set_rules(NULL, session, deep, 2 * depth) == SP_E_INVALID_JSON);
     CHECK(contains(sp_last_error(), "deeper than 256 levels"));
     free(deep);
   }

@@ -119,49 +119,71 @@ json one_span_case(std::size_t spans, std::size_t attrs, std::size_t string_byte
 }  // namespace
 
 TEST_CASE("case limits are enforced with errors naming the limit, and can be raised explicitly", "[case][limits]") {
+  SECTION("the defaults are sized for real traffic") {
+    CaseLimits d;
+    CHECK(d.max_spans == 10'000);
+    CHECK(d.max_attributes_per_span == 1'024);
+    CHECK(d.max_string_bytes == 16u << 20);
+    CHECK(d.max_trace_bytes == 256u << 20);
+    CHECK(d.max_case_bytes == 256u << 20);
+  }
   SECTION("spans per case") {
-    std::string text = one_span_case(101, 1, 0).dump();
+    CHECK(parse_case(one_span_case(150, 1, 0).dump()).exchanges.size() == 150);  // refused before the 2026-12 defaults
+    std::string text = one_span_case(10'001, 1, 0).dump();
     auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text); });
     CHECK_THAT(e.what(), Catch::Contains("maxSpans"));
     CHECK(e.details()["limit"] == "maxSpans");
     CaseLimits raised;
-    raised.max_spans = 200;
-    CHECK(parse_case(text, raised).exchanges.size() == 101);
+    raised.max_spans = 20'000;
+    CHECK(parse_case(text, raised).exchanges.size() == 10'001);
   }
   SECTION("attributes per span") {
-    std::string text = one_span_case(1, 129, 0).dump();
+    std::string text = one_span_case(1, 1'025, 0).dump();
     auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text); });
     CHECK(e.details()["limit"] == "maxAttributesPerSpan");
     CHECK_THAT(e.what(), Catch::Contains("spans[0].attributes"));
     CaseLimits raised;
-    raised.max_attributes_per_span = 200;
-    CHECK(parse_case(text, raised).exchanges[0].tags.size() == 129);
+    raised.max_attributes_per_span = 2'000;
+    CHECK(parse_case(text, raised).exchanges[0].tags.size() == 1'025);
   }
   SECTION("bytes per string attribute") {
-    std::string text = one_span_case(1, 0, 64 * 1024 + 1).dump();
+    CHECK(parse_case(one_span_case(1, 0, 64 * 1024 + 1).dump()).exchanges.size() == 1);  // refused before the 2026-12 defaults
+    std::size_t max = 16u << 20;
+    std::string text = one_span_case(1, 0, max + 1).dump();
     auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text); });
     CHECK(e.details()["limit"] == "maxStringBytes");
-    CHECK(e.details()["actual"] == 64 * 1024 + 1);
-    CHECK(parse_case(one_span_case(1, 0, 64 * 1024).dump()).exchanges[0].response_body.size() == 64 * 1024);  // at the limit: fine
+    CHECK(e.details()["actual"] == max + 1);
+    CHECK(parse_case(one_span_case(1, 0, max).dump()).exchanges[0].response_body.size() == max);  // at the limit: fine
   }
   SECTION("bytes per trace document") {
-    CaseLimits raised;
-    raised.max_string_bytes = 2 * 1024 * 1024;
+    CaseLimits lowered;
+    lowered.max_trace_bytes = 1024 * 1024;
     std::string text = one_span_case(1, 0, 1024 * 1024).dump();
-    auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text, raised); });
+    auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text, lowered); });
     CHECK(e.details()["limit"] == "maxTraceBytes");
     CHECK_THAT(e.what(), Catch::Contains("$.traces[0]"));
-    raised.max_trace_bytes = 4 * 1024 * 1024;
-    CHECK(parse_case(text, raised).exchanges.size() == 1);
+    CHECK(parse_case(text).exchanges.size() == 1);
+  }
+  SECTION("bytes per case file") {
+    CaseLimits lowered;
+    lowered.max_case_bytes = 1000;
+    std::string text = one_span_case(1, 0, 2000).dump();
+    auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text, lowered); });
+    CHECK(e.details()["limit"] == "maxCaseBytes");
+    CHECK(e.details()["actual"] == text.size());
   }
   SECTION("limits from JSON") {
-    CaseLimits l = case_limits_from_json(json{{"maxSpans", 5}, {"maxStringBytes", 10}});
+    CaseLimits l = case_limits_from_json(json{{"maxSpans", 5}, {"maxStringBytes", 10}, {"maxCaseBytes", 99}});
     CHECK(l.max_spans == 5);
     CHECK(l.max_string_bytes == 10);
-    CHECK(l.max_attributes_per_span == 128);
+    CHECK(l.max_case_bytes == 99);
+    CHECK(l.max_attributes_per_span == 1'024);
     auto e = expect_error(ErrorCode::invalid_argument, [] { case_limits_from_json(json{{"maxSpan", 5}}); });
     CHECK_THAT(e.what(), Catch::Contains("limits.maxSpan: unknown limit"));
     expect_error(ErrorCode::invalid_argument, [] { case_limits_from_json(json{{"maxSpans", -1}}); });
+    expect_error(ErrorCode::invalid_argument, [] { case_limits_from_json(json{{"maxSpans", 0}}); });
+    // 2^64 - 1 is an unsigned JSON integer: not wrapped into something else.
+    expect_error(ErrorCode::invalid_argument, [] { case_limits_from_json(json::parse(R"({"maxSpans":18446744073709551615})")); });
   }
 }
 
@@ -255,4 +277,14 @@ TEST_CASE("deeply nested JSON is refused before parsing, not a stack overflow", 
   // Brackets inside strings do not count; 256 levels are fine.
   CHECK(text::json_depth_exceeded_at(R"({"a":"[[[[[[[[\"[[["})", 2) == std::string_view::npos);
   CHECK(text::json_depth_exceeded_at(std::string(256, '[') + std::string(256, ']')) == std::string_view::npos);
+}
+
+TEST_CASE("intValue out of the int64 range is an error naming the place, not a wrap", "[case][errors][regression]") {
+  for (const char* v : {"9223372036854775808", "18446744073709551615", "1e300", "-1e300"}) {
+    json c = json::parse(R"({"version":"1.0.0","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[
+      {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"051581bf3cb55c13","attributes":[
+      {"key":"http.response.status_code","value":{"intValue":)" + std::string(v) + R"(}}]}]}]}]}]})");
+    auto e = expect_error(ErrorCode::invalid_case, [&] { parse_case(c.dump()); });
+    CHECK_THAT(e.what(), Catch::Contains("spans[0].attributes[0]"));
+  }
 }

@@ -89,7 +89,7 @@ TEST_CASE("invalid rules name the rule index and the field", "[rules][errors]") 
   check({{"when", {}}}, "rules[1].then: is required", "then");
   check({{"then", {{"response", {}}}}}, "rules[1].then.action: is required", "then.action");
   check({{"then", {{"action", "stub"}}}}, "unknown action \"stub\"", "then.action");
-  check({{"priority", "high"}, {"then", {{"action", "mock"}}}}, "rules[1].priority: must be an integer, got string", "priority");
+  check({{"priority", "high"}, {"then", {{"action", "mock"}}}}, "rules[1].priority: must be an integer from -2^63 to 2^63-1, got string", "priority");
   check({{"when", {{"method", 5}}}, {"then", {{"action", "mock"}}}}, "rules[1].when.method: must be a string, got number", "when.method");
   check({{"consume", "twice"}, {"then", {{"action", "mock"}}}}, "must be \"many\" or \"once\"", "consume");
   check({{"then", {{"action", "error"}}}}, "rules[1].then.error: is required", "then.error");
@@ -277,4 +277,44 @@ TEST_CASE("a deeply nested request body does not match bodyJsonPath and does not
   Req r = sp_test::get("a.test", "/");
   r.body = std::string(100000, '[') + std::string(100000, ']');
   CHECK_FALSE(matches({{"bodyJsonPath", "$[0]"}}, r));
+}
+
+TEST_CASE("response headers that would inject or split HTTP are refused at load, naming rule and header", "[rules][errors][regression]") {
+  auto bad = [](const json& headers, const std::string& expected) {
+    json rule = {{"then", {{"action", "mock"}, {"response", {{"status", 200}, {"headers", headers}}}}}};
+    auto e = expect_error(ErrorCode::invalid_rule, [&] { rules(json::array({mock({}), rule})); });
+    CHECK_THAT(e.what(), Catch::Contains(expected));
+    CHECK(e.details()["ruleIndex"] == 1);
+  };
+  bad({{"x-a", "a\r\nSet-Cookie: x=1"}}, "rules[1].then.response.headers.x-a: the value has a control character (CR (0x0d)) at byte 1");
+  bad({{"x-a", "a\nb"}}, "LF (0x0a)");
+  bad({{"x-a", std::string("a\0b", 3)}}, "NUL (0x00)");
+  bad({{"x-a", {"fine", "b\r"}}}, "rules[1].then.response.headers.x-a");
+  bad({{"Bad Name", "v"}}, "rules[1].then.response.headers.\"Bad Name\": is not a valid header name");
+  bad({{"x:y", "v"}}, "is not a valid header name");
+  bad({{"", "v"}}, "is not a valid header name");
+  json error_rule = {{"then", {{"action", "error"}, {"error", {{"status", 503}, {"headers", {{"x-e", "1\r\n"}}}}}}}};
+  expect_error(ErrorCode::invalid_rule, [&] { rules(json::array({error_rule})); });
+  // Tabs, obs-text and every token character stay allowed.
+  auto ok = rules(json::array({{{"then", {{"action", "mock"}, {"response", {{"headers", {{"X-Tok!#$%&'*+-.^_`|~9", "a\tb \xc3\xa9"}}}}}}}}}));
+  CHECK(ok[0]->response->headers.size() == 1);
+}
+
+TEST_CASE("integers out of range are refused, never wrapped", "[rules][errors][regression]") {
+  // 4294967297 used to pass as version 1 (truncated to 32 bits).
+  auto v = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::parse(R"({"version":4294967297,"rules":[]})"), RuleLayer::session); });
+  CHECK_THAT(v.what(), Catch::Contains("\"version\" must be 1"));
+  // 2^63 used to wrap to INT64_MIN, so a priority-1 rule beat it.
+  auto p = expect_error(ErrorCode::invalid_rule, [] {
+    parse_rules(json::parse(R"({"version":1,"rules":[{"priority":9223372036854775808,"then":{"action":"mock"}}]})"), RuleLayer::session);
+  });
+  CHECK_THAT(p.what(), Catch::Contains("rules[0].priority: must be an integer from -2^63 to 2^63-1, got 9223372036854775808"));
+  auto top = parse_rules(json::parse(R"({"version":1,"rules":[{"priority":9223372036854775807,"then":{"action":"mock"}}]})"), RuleLayer::session);
+  CHECK(top[0]->priority == INT64_MAX);
+  expect_error(ErrorCode::invalid_rule, [] {
+    parse_rules(json::parse(R"({"version":1,"rules":[{"latencyMs":18446744073709551615,"then":{"action":"mock"}}]})"), RuleLayer::session);
+  });
+  expect_error(ErrorCode::invalid_rule, [] {
+    parse_rules(json::parse(R"({"version":1,"rules":[{"then":{"action":"mock","response":{"status":4294967496}}}]})"), RuleLayer::session);
+  });
 }

@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "../fingerprint.hpp"
+#include "../json_document.hpp"
 #include "../log.hpp"
 #include "../text.hpp"
 #include "handles.hpp"
@@ -25,18 +26,7 @@ void clear_last_error() noexcept {
 
 nlohmann::json parse_json_arg(const char* text, std::size_t len, const char* what) {
   if (!text) invalid(std::string(what) + " must not be NULL");
-  if (auto at = softprobe::text::json_depth_exceeded_at(std::string_view(text, len)); at != std::string_view::npos)
-    throw Error(ErrorCode::invalid_json,
-                std::string(what) + " nests arrays/objects deeper than " + std::to_string(softprobe::text::kMaxJsonDepth) +
-                    " levels (at byte " + std::to_string(at) + ")",
-                {{"byte", at}, {"limit", "maxDepth"}, {"max", softprobe::text::kMaxJsonDepth}});
-  try {
-    return nlohmann::json::parse(text, text + len);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorCode::invalid_json, std::string(what) + " is not valid JSON: " + e.what(), {{"byte", e.byte}});
-  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
-    throw Error(ErrorCode::invalid_json, std::string(what) + " is not valid JSON: " + e.what());
-  }
+  return parse_json_document(std::string_view(text, len), what);
 }
 
 }  // namespace softprobe::capi

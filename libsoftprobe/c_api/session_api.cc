@@ -19,9 +19,13 @@ std::shared_ptr<const CaseFile> loaded_case_of(const sp_session* s) {
   return c;
 }
 
-CasePredicate predicate_arg(const char* predicate_json) {
-  if (!predicate_json || !*predicate_json) return {};
-  return case_predicate_from_json(capi::parse_json_arg(predicate_json, std::strlen(predicate_json), "predicate"));
+CasePredicate predicate_arg(const char* predicate_json, size_t len) {
+  if (!predicate_json || len == 0) return {};
+  return case_predicate_from_json(capi::parse_json_arg(predicate_json, len, "predicate"));
+}
+
+void give_revision(uint64_t* out_revision, std::uint64_t revision) noexcept {
+  if (out_revision) *out_revision = revision;
 }
 
 nlohmann::json closed_list(const std::vector<ClosedSession>& closed) {
@@ -72,12 +76,12 @@ sp_status sp_store_close_all(char** out_json, sp_store* store) {
   });
 }
 
-sp_status sp_session_new(sp_session** out, sp_store* store, const char* options_json) {
+sp_status sp_session_new(sp_session** out, sp_store* store, const char* options_json, size_t len) {
   return guarded([&] {
     require(out, "out");
     require(store, "store");
     nlohmann::json options;
-    if (options_json && *options_json) options = capi::parse_json_arg(options_json, std::strlen(options_json), "session options");
+    if (options_json && len > 0) options = capi::parse_json_arg(options_json, len, "session options");
     auto session = store->store->create(session_options_from_json(options));
     *out = new sp_session{std::move(session), store->store};
   });
@@ -102,21 +106,21 @@ const char* sp_session_mode(const sp_session* session) {
 
 uint64_t sp_session_revision(const sp_session* session) { return session ? session->session->revision() : 0; }
 
-sp_status sp_session_load_case(sp_session* session, const char* json, size_t len) {
+sp_status sp_session_load_case(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
   return guarded([&] {
     Session& s = live(session);
     require(json, "json");
-    s.load_case(std::make_shared<const CaseFile>(parse_case(std::string_view(json, len), s.limits())));
+    give_revision(out_revision, s.load_case(std::make_shared<const CaseFile>(parse_case(std::string_view(json, len), s.limits()))));
   });
 }
 
-sp_status sp_session_load_case_file(sp_session* session, const char* path) {
+sp_status sp_session_load_case_file(uint64_t* out_revision, sp_session* session, const char* path) {
   return guarded([&] {
     Session& s = live(session);
     require(path, "path");
     std::string text = read_file(path);
     try {
-      s.load_case(std::make_shared<const CaseFile>(parse_case(text, s.limits())));
+      give_revision(out_revision, s.load_case(std::make_shared<const CaseFile>(parse_case(text, s.limits()))));
     } catch (const Error& e) {
       nlohmann::json details = e.details();
       details["file"] = path;
@@ -125,8 +129,8 @@ sp_status sp_session_load_case_file(sp_session* session, const char* path) {
   });
 }
 
-sp_status sp_session_set_rules(sp_session* session, const char* json, size_t len) {
-  return guarded([&] { live(session).set_rules(capi::parse_json_arg(json, len, "rules document")); });
+sp_status sp_session_set_rules(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
+  return guarded([&] { give_revision(out_revision, live(session).set_rules(capi::parse_json_arg(json, len, "rules document"))); });
 }
 
 sp_status sp_session_get_rules(char** out_json, const sp_session* session) {
@@ -136,12 +140,13 @@ sp_status sp_session_get_rules(char** out_json, const sp_session* session) {
   });
 }
 
-sp_status sp_session_set_policy(sp_session* session, const char* json, size_t len) {
-  return guarded([&] { live(session).set_policy(capi::parse_json_arg(json, len, "policy")); });
+sp_status sp_session_set_policy(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
+  return guarded([&] { give_revision(out_revision, live(session).set_policy(capi::parse_json_arg(json, len, "policy"))); });
 }
 
-sp_status sp_session_set_auth_fixtures(sp_session* session, const char* json, size_t len) {
-  return guarded([&] { live(session).set_auth_fixtures(capi::parse_json_arg(json, len, "auth fixtures")); });
+sp_status sp_session_set_auth_fixtures(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
+  return guarded(
+      [&] { give_revision(out_revision, live(session).set_auth_fixtures(capi::parse_json_arg(json, len, "auth fixtures"))); });
 }
 
 sp_status sp_session_stats(char** out_json, const sp_session* session) {
@@ -165,20 +170,20 @@ sp_status sp_session_strict_misses(char** out_json, const sp_session* session) {
   });
 }
 
-sp_status sp_session_find_in_case(char** out_json, const sp_session* session, const char* predicate_json) {
+sp_status sp_session_find_in_case(char** out_json, const sp_session* session, const char* predicate_json, size_t len) {
   return guarded([&] {
     require(out_json, "out_json");
     auto c = loaded_case_of(session);
-    *out_json = capi::dup_string(exchange_match_json(find_in_case(*c, predicate_arg(predicate_json))).dump());
+    *out_json = capi::dup_string(exchange_match_json(find_in_case(*c, predicate_arg(predicate_json, len))).dump());
   });
 }
 
-sp_status sp_session_find_all_in_case(char** out_json, const sp_session* session, const char* predicate_json) {
+sp_status sp_session_find_all_in_case(char** out_json, const sp_session* session, const char* predicate_json, size_t len) {
   return guarded([&] {
     require(out_json, "out_json");
     auto c = loaded_case_of(session);
     nlohmann::json matches = nlohmann::json::array();
-    for (const HttpExchange* ex : find_all_in_case(*c, predicate_arg(predicate_json))) matches.push_back(exchange_match_json(*ex));
+    for (const HttpExchange* ex : find_all_in_case(*c, predicate_arg(predicate_json, len))) matches.push_back(exchange_match_json(*ex));
     *out_json = capi::dup_string(nlohmann::json{{"matches", matches}}.dump());
   });
 }

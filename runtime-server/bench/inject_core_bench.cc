@@ -29,12 +29,12 @@ int main(int argc, char** argv) {
   }
   sp_store* store = nullptr;
   sp_session* session = nullptr;
-  if (sp_store_new(&store) != SP_OK || sp_session_new(&session, store, R"({"mode":"replay","sessionId":"bench"})") != SP_OK) {
+  if (sp_store_new(&store) != SP_OK || sp_session_new(&session, store, R"({"mode":"replay","sessionId":"bench"})", 37) != SP_OK) {
     std::fprintf(stderr, "session: %s\n", sp_last_error());
     return 1;
   }
   std::string rules = slurp(argv[1]);
-  if (sp_session_set_rules(session, rules.data(), rules.size()) != SP_OK) {
+  if (sp_session_set_rules(nullptr, session, rules.data(), rules.size()) != SP_OK) {
     std::fprintf(stderr, "rules: %s\n", sp_last_error());
     return 1;
   }

@@ -23,19 +23,20 @@ bool require_body(Call& c, const char* what) {
 
 CoreSession session_of(Runtime& rt, const Call& c) { return CoreSession::attach(rt.store, c.session_id); }
 
-void send_revision(Call& c, const CoreSession& s) {
-  send_json(c.res, 200, dump({{"sessionId", s.id()}, {"sessionRevision", s.revision()}}));
+void send_revision(Call& c, const CoreSession& s, std::uint64_t revision) {
+  send_json(c.res, 200, dump({{"sessionId", s.id()}, {"sessionRevision", revision}}));
 }
 
-using Setter = sp_status (*)(sp_session*, const char*, size_t);
+using Setter = sp_status (*)(std::uint64_t*, sp_session*, const char*, size_t);
 using Getter = sp_status (*)(char**, const sp_session*);
 
 // The mutating routes: one document in, {"sessionId","sessionRevision"} out.
 void set_document(Runtime& rt, Call& c, Setter setter, const char* what) {
   if (!require_body(c, what)) return;
   CoreSession s = session_of(rt, c);
-  check(setter(s.handle(), c.body.data(), c.body.size()));
-  send_revision(c, s);
+  std::uint64_t revision = 0;  // the revision this call produced, even with concurrent writers
+  check(setter(&revision, s.handle(), c.body.data(), c.body.size()));
+  send_revision(c, s, revision);
 }
 
 // The reading routes: the core's JSON document, as it is.
@@ -78,7 +79,7 @@ void create_session(Runtime& rt, Call& c) {
   CoreSession& s = *created;
   rt.metrics.session_created();
   log(LogLevel::info, "session created", {{"sessionId", s.id()}, {"mode", s.mode()}});
-  send_revision(c, s);
+  send_revision(c, s, s.revision());
 }
 
 void list_sessions(Runtime& rt, Call& c) {
@@ -113,6 +114,13 @@ void strict_misses(Runtime& rt, Call& c) { get_document(rt, c, sp_session_strict
 
 void close(Runtime& rt, Call& c) {
   // The body is {} or empty; anything else must at least be a JSON object.
+  // (The only body the runtime parses itself: nlohmann would stop at a NUL
+  // byte and take "{}\0garbage" for "{}".)
+  if (auto nul = c.body.find('\0'); nul != std::string::npos) {
+    send_error(c.res, 400, "invalid_request",
+               "the close body contains a NUL byte (byte " + std::to_string(nul) + "): send {} or nothing");
+    return;
+  }
   if (c.body.find_first_not_of(" \t\r\n") != std::string::npos) {
     auto body = nlohmann::json::parse(c.body, nullptr, false);
     if (!body.is_object()) {

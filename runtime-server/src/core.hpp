@@ -59,7 +59,7 @@ class CoreSession {
   // options_json: "" for a default replay session.
   static CoreSession create(const CoreStore& store, const std::string& options_json) {
     sp_session* s = nullptr;
-    check(sp_session_new(&s, store.handle(), options_json.empty() ? nullptr : options_json.c_str()));
+    check(sp_session_new(&s, store.handle(), options_json.data(), options_json.size()));
     return CoreSession(s);
   }
   static CoreSession attach(const CoreStore& store, std::string_view id) {

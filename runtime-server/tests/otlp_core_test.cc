@@ -370,9 +370,9 @@ TEST_CASE("the proxy OTLP C ABI", "[otlp]") {
   sp_store* store = nullptr;
   REQUIRE(sp_store_new(&store) == SP_OK);
   sp_session* s = nullptr;
-  REQUIRE(sp_session_new(&s, store, R"({"mode":"capture"})") == SP_OK);
+  REQUIRE(sp_session_new(&s, store, R"({"mode":"capture"})", 18) == SP_OK);
   std::string rules = R"([{"latencyMs":5,"when":{"path":"/x"},"then":{"action":"mock","response":{"status":200,"body":"hi"}}}])";
-  REQUIRE(sp_session_set_rules(s, rules.data(), rules.size()) == SP_OK);
+  REQUIRE(sp_session_set_rules(nullptr, s, rules.data(), rules.size()) == SP_OK);
   std::string id = sp_session_id(s);
 
   std::string payload = otlp_test::to_protobuf({otlp_test::inject_span(id, "h", "/x")});

@@ -147,12 +147,12 @@ json find_in_case_file(const std::string& path, const json& predicate) {
   sp_store* store = nullptr;
   REQUIRE(sp_store_new(&store) == SP_OK);
   sp_session* s = nullptr;
-  REQUIRE(sp_session_new(&s, store, nullptr) == SP_OK);
-  sp_status st = sp_session_load_case_file(s, path.c_str());
+  REQUIRE(sp_session_new(&s, store, nullptr, 0) == SP_OK);
+  sp_status st = sp_session_load_case_file(nullptr, s, path.c_str());
   INFO(sp_last_error());
   REQUIRE(st == SP_OK);
   char* out = nullptr;
-  st = sp_session_find_in_case(&out, s, predicate.dump().c_str());
+  st = sp_session_find_in_case(&out, s, predicate.dump().data(), predicate.dump().size());
   INFO(sp_last_error() << " " << sp_last_error_details());
   CHECK(st == SP_OK);
   json result = out ? json::parse(out) : json();

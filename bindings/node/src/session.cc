@@ -66,7 +66,7 @@ Napi::Value session_new(const Napi::CallbackInfo& info) {
   const bool has_options = !info[1].IsUndefined() && !info[1].IsNull();
   std::string options = utf8(info[1]);
   sp_session* s = nullptr;
-  check(info.Env(), sp_session_new(&s, store, has_options ? options.c_str() : nullptr));
+  check(info.Env(), sp_session_new(&s, store, has_options ? options.data() : nullptr, has_options ? options.size() : 0));
   return wrap_session(info.Env(), s);
 }
 
@@ -93,7 +93,7 @@ Napi::Value session_load_case(const Napi::CallbackInfo& info) {
   sp_session* s = unwrap_session(info[0]);
   std::string json = utf8(info[1]);
   return run_async(info, [s, json = std::move(json)](std::string&) {
-    return sp_session_load_case(s, json.data(), json.size());
+    return sp_session_load_case(nullptr, s, json.data(), json.size());
   });
 }
 
@@ -101,7 +101,7 @@ Napi::Value session_load_case(const Napi::CallbackInfo& info) {
 Napi::Value session_load_case_file(const Napi::CallbackInfo& info) {
   sp_session* s = unwrap_session(info[0]);
   std::string path = utf8(info[1]);
-  return run_async(info, [s, path = std::move(path)](std::string&) { return sp_session_load_case_file(s, path.c_str()); });
+  return run_async(info, [s, path = std::move(path)](std::string&) { return sp_session_load_case_file(nullptr, s, path.c_str()); });
 }
 
 // (session, outPath) -> Promise<capturePath>
@@ -116,11 +116,11 @@ Napi::Value session_close(const Napi::CallbackInfo& info) {
 }
 
 // Setters taking a JSON document: (session, json) -> undefined.
-template <sp_status (*Fn)(sp_session*, const char*, size_t)>
+template <sp_status (*Fn)(uint64_t*, sp_session*, const char*, size_t)>
 Napi::Value set_json(const Napi::CallbackInfo& info) {
   sp_session* s = unwrap_session(info[0]);
   std::string json = utf8(info[1]);
-  check(info.Env(), Fn(s, json.data(), json.size()));
+  check(info.Env(), Fn(nullptr, s, json.data(), json.size()));
   return info.Env().Undefined();
 }
 
@@ -133,12 +133,12 @@ Napi::Value get_json(const Napi::CallbackInfo& info) {
 }
 
 // findInCase/findAllInCase: (session, predicateJson) -> string.
-template <sp_status (*Fn)(char**, const sp_session*, const char*)>
+template <sp_status (*Fn)(char**, const sp_session*, const char*, size_t)>
 Napi::Value find_json(const Napi::CallbackInfo& info) {
   sp_session* s = unwrap_session(info[0]);
   std::string pred = utf8(info[1]);
   char* out = nullptr;
-  check(info.Env(), Fn(&out, s, pred.empty() ? "{}" : pred.c_str()));
+  check(info.Env(), Fn(&out, s, pred.data(), pred.size()));
   return take_string(info.Env(), out);
 }
 

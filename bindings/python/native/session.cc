@@ -39,12 +39,13 @@ struct RequestView {
 };
 
 // Calls fn(session, data, len) on str/bytes JSON text without the GIL.
-void set_document(Session& s, py::handle doc, sp_status (*fn)(sp_session*, const char*, size_t), const char* what) {
+void set_document(Session& s, py::handle doc, sp_status (*fn)(uint64_t*, sp_session*, const char*, size_t),
+                  const char* what) {
   sp_str text = view_of(doc, what);
   sp_status st;
   {
     py::gil_scoped_release nogil;
-    st = fn(s.get(), text.data ? text.data : "", text.len);
+    st = fn(nullptr, s.get(), text.data ? text.data : "", text.len);
   }
   check(st);
 }
@@ -56,12 +57,12 @@ py::str get_document(const Session& s, sp_status (*fn)(char**, const sp_session*
 }
 
 py::str find(const Session& s, const std::string& predicate,
-             sp_status (*fn)(char**, const sp_session*, const char*)) {
+             sp_status (*fn)(char**, const sp_session*, const char*, size_t)) {
   char* out = nullptr;
   sp_status st;
   {
     py::gil_scoped_release nogil;
-    st = fn(&out, s.get(), predicate.c_str());
+    st = fn(&out, s.get(), predicate.data(), predicate.size());
   }
   check(st);
   return take_string(out);
@@ -122,7 +123,7 @@ void bind_session(py::module_& m) {
             sp_status st;
             {
               py::gil_scoped_release nogil;
-              st = sp_session_load_case_file(s.get(), path.c_str());
+              st = sp_session_load_case_file(nullptr, s.get(), path.c_str());
             }
             check(st);
           },

@@ -15,7 +15,7 @@ void bind_store(py::module_& m) {
             bool has = !options_json.is_none();
             if (has) options = options_json.cast<std::string>();
             sp_session* s = nullptr;
-            check(sp_session_new(&s, store.get(), has ? options.c_str() : nullptr));
+            check(sp_session_new(&s, store.get(), has ? options.data() : nullptr, has ? options.size() : 0));
             return new Session(s);
           },
           py::arg("options_json") = py::none(),

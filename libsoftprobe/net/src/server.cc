@@ -103,7 +103,9 @@ struct ExchangeState {
   Clock::time_point start;
   std::string body;
   std::string route;
-  std::atomic<bool> answered{false};      // respond, respond_after or hand_off claimed it
+  std::uint32_t route_id = 0;
+  std::atomic<bool> answered{false};      // respond, respond_after, respond_streaming or hand_off claimed it
+  std::atomic<bool> stream_open{false};   // a streamed body was started and not finished
   std::atomic<bool> body_claimed{false};  // read_body was called
 };
 
@@ -128,9 +130,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void hand_off(const std::shared_ptr<ExchangeState>& st, std::function<void(HandOff&&)> taker,
                 std::optional<Response> first);
   void abandoned(std::uint64_t seq);
+  void stream_start(const std::shared_ptr<ExchangeState>& st, Response head, std::optional<std::uint64_t> length,
+                    std::function<void(std::optional<BodyWriter>)> ready);
+  void stream_write(const std::shared_ptr<ExchangeState>& st, std::string piece, std::function<void(bool)> cb);
+  void stream_finish(const std::shared_ptr<ExchangeState>& st, std::function<void(bool)> cb);
+  void stream_abort(std::uint64_t seq);
 
  private:
-  enum class State : std::uint8_t { idle, head, handler, body, write, linger, closed, handed_off };
+  enum class State : std::uint8_t { idle, head, handler, body, write, stream, linger, closed, handed_off };
 
   static std::size_t buffer_limit(const ServerOptions& o) { return std::max<std::size_t>(o.max_head_bytes, 16384) + 16384; }
 
@@ -156,6 +163,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void send_error(int status, std::string_view code, std::string_view message);
   void write(Response r, std::shared_ptr<ExchangeState> st);
   void on_written(error_code ec, ExchangeState* st);
+  void complete(const ExchangeState* st, int status, bool written);
   void linger();
   void close();
   RequestHead make_head();
@@ -190,6 +198,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int writing_status_ = 0;
   bool close_after_ = false;
   std::optional<RequestHead> error_head_;  // the head of a request the server itself refused
+
+  // A streamed response (respond_streaming).
+  std::optional<http::response<http::buffer_body>> sres_;
+  std::optional<http::response_serializer<http::buffer_body>> ssr_;
+  std::string piece_;  // the piece being written
+  std::optional<std::uint64_t> stream_length_;
+  std::uint64_t stream_sent_ = 0;
+  bool stream_head_only_ = false;
+  bool stream_busy_ = false;
 };
 
 constexpr std::size_t kChunk = 16 * 1024;
@@ -206,7 +223,13 @@ bool well_formed_other_version(const beast::flat_buffer& b) {
 }
 
 ExchangeState::~ExchangeState() {
-  if (answered.load(std::memory_order_acquire) || !conn) return;
+  if (!conn) return;
+  if (stream_open.load(std::memory_order_acquire)) {
+    // Every BodyWriter was dropped before finish(): the response can only end by closing.
+    asio::post(conn->executor(), [c = conn, s = seq] { c->stream_abort(s); });
+    return;
+  }
+  if (answered.load(std::memory_order_acquire)) return;
   // The handler dropped the exchange without answering: answer 500 rather
   // than leave the connection waiting.
   asio::post(conn->executor(), [c = conn, s = seq] { c->abandoned(s); });
@@ -345,6 +368,7 @@ void Connection::on_timer(unsigned gen) {
   switch (state_) {
     case State::idle:
     case State::write:
+    case State::stream:  // armed only while a piece is being written
     case State::linger: return close();
     case State::head:
     case State::body: {
@@ -658,22 +682,179 @@ void Connection::on_written(error_code ec, ExchangeState* st) {
   disarm();
   sr_.reset();
   res_.reset();
-  if (opt_.on_complete) {
-    Completed c;
-    c.head = st ? &st->head : (error_head_ ? &*error_head_ : nullptr);
-    c.route = st ? std::string_view(st->route) : std::string_view();
-    c.status = writing_status_;
-    c.start = st ? st->start : head_start_;
-    c.duration = Clock::now() - c.start;
-    c.written = !ec;
-    try {
-      opt_.on_complete(c);
-    } catch (...) {
-    }
-  }
+  complete(st, writing_status_, !ec);
   if (ec) return close();
   if (close_after_) return linger();
   wait_for_request();
+}
+
+void Connection::complete(const ExchangeState* st, int status, bool written) {
+  if (!opt_.on_complete) return;
+  Completed c;
+  c.head = st ? &st->head : (error_head_ ? &*error_head_ : nullptr);
+  c.route = st ? std::string_view(st->route) : std::string_view();
+  c.route_id = st ? st->route_id : 0;
+  c.status = status;
+  c.start = st ? st->start : head_start_;
+  c.duration = Clock::now() - c.start;
+  c.written = written;
+  try {
+    opt_.on_complete(c);
+  } catch (...) {
+  }
+}
+
+void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response r, std::optional<std::uint64_t> length,
+                              std::function<void(std::optional<BodyWriter>)> ready) {
+  auto not_ready = [&] {
+    st->stream_open.store(false, std::memory_order_release);
+    if (ready) ready(std::nullopt);
+  };
+  if (st->seq != seq_ || state_ != State::handler) return not_ready();
+  const RequestHead& h = st->head;
+  bool unread_body = h.has_body && !(parser_ && parser_->is_done());
+  bool close = r.close || close_after_ || !h.keep_alive || unread_body || stopping_ ||
+               srv_->stopping.load(std::memory_order_acquire);
+  auto& m = sres_.emplace();
+  m.version(h.version);
+  std::string bad = fill_head(m, r);
+  if (bad.empty() && (r.status < 200 || r.status == 204 || r.status == 304))
+    bad = "status " + std::to_string(r.status) + " cannot have a body";
+  if (!bad.empty()) {
+    sres_.reset();
+    not_ready();
+    return write(opt_.error_response(500, "internal_error", "invalid response from the handler: " + bad), st);
+  }
+  stream_head_only_ = h.method == "HEAD";
+  if (length)
+    m.content_length(*length);
+  else if (h.version == 11)
+    m.chunked(true);
+  else
+    close = true;  // HTTP/1.0: the end of the body is the end of the connection
+  m.keep_alive(!close);
+  close_after_ = close;
+  stream_length_ = length;
+  stream_sent_ = 0;
+  m.body().data = nullptr;
+  m.body().size = 0;
+  m.body().more = true;
+  writing_status_ = r.status;
+  state_ = State::stream;
+  stream_busy_ = true;
+  arm(opt_.write_timeout);
+  ssr_.emplace(m);
+  http::async_write_header(socket_, *ssr_, [self = shared_from_this(), st, ready = std::move(ready)](error_code ec, std::size_t) {
+    if (self->state_ != State::stream) {
+      st->stream_open.store(false, std::memory_order_release);
+      if (ready) ready(std::nullopt);
+      return;
+    }
+    self->disarm();
+    self->stream_busy_ = false;
+    if (ec) {
+      st->stream_open.store(false, std::memory_order_release);
+      self->complete(st.get(), self->writing_status_, false);
+      self->close();
+      if (ready) ready(std::nullopt);
+      return;
+    }
+    if (ready) ready(BodyWriter(st));
+  });
+}
+
+void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::string piece, std::function<void(bool)> cb) {
+  if (st->seq != seq_ || state_ != State::stream || stream_busy_) {
+    if (cb) cb(false);
+    return;
+  }
+  if (stream_head_only_ || piece.empty()) {
+    if (cb) cb(true);
+    return;
+  }
+  if (stream_length_ && piece.size() > *stream_length_ - stream_sent_) {  // more than the declared length
+    st->stream_open.store(false, std::memory_order_release);
+    complete(st.get(), writing_status_, false);
+    close();
+    if (cb) cb(false);
+    return;
+  }
+  stream_sent_ += piece.size();
+  piece_ = std::move(piece);
+  auto& b = sres_->body();
+  b.data = piece_.data();
+  b.size = piece_.size();
+  b.more = true;
+  stream_busy_ = true;
+  arm(opt_.write_timeout);
+  http::async_write(socket_, *ssr_, [self = shared_from_this(), st, cb = std::move(cb)](error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer) ec = {};  // the piece is out; the serializer wants the next
+    if (self->state_ != State::stream) {
+      if (cb) cb(false);
+      return;
+    }
+    self->disarm();
+    self->stream_busy_ = false;
+    if (ec) {
+      st->stream_open.store(false, std::memory_order_release);
+      self->complete(st.get(), self->writing_status_, false);
+      self->close();
+      if (cb) cb(false);
+      return;
+    }
+    if (cb) cb(true);
+  });
+}
+
+void Connection::stream_finish(const std::shared_ptr<ExchangeState>& st, std::function<void(bool)> cb) {
+  if (st->seq != seq_ || state_ != State::stream || stream_busy_) {
+    if (cb) cb(false);
+    return;
+  }
+  st->stream_open.store(false, std::memory_order_release);
+  if (!stream_head_only_ && stream_length_ && stream_sent_ != *stream_length_) {
+    // Shorter than declared: only closing tells the client the body is cut.
+    complete(st.get(), writing_status_, false);
+    close();
+    if (cb) cb(false);
+    return;
+  }
+  auto done = [self = shared_from_this(), st, cb = std::move(cb)](error_code ec) {
+    if (self->state_ != State::stream) {
+      if (cb) cb(false);
+      return;
+    }
+    self->disarm();
+    self->stream_busy_ = false;
+    self->ssr_.reset();
+    self->sres_.reset();
+    std::string().swap(self->piece_);
+    self->complete(st.get(), self->writing_status_, !ec);
+    if (ec) {
+      self->close();
+    } else if (self->close_after_) {
+      self->linger();
+    } else {
+      self->wait_for_request();
+    }
+    if (cb) cb(!ec);
+  };
+  if (stream_head_only_) return done({});
+  auto& b = sres_->body();
+  b.data = nullptr;
+  b.size = 0;
+  b.more = false;
+  stream_busy_ = true;
+  arm(opt_.write_timeout);
+  http::async_write(socket_, *ssr_, [done = std::move(done)](error_code ec, std::size_t) mutable {
+    if (ec == http::error::need_buffer) ec = {};
+    done(ec);
+  });
+}
+
+void Connection::stream_abort(std::uint64_t seq) {
+  if (seq != seq_ || state_ != State::stream) return;
+  close();
 }
 
 void Connection::linger() {
@@ -737,19 +918,7 @@ void Connection::hand_off(const std::shared_ptr<ExchangeState>& st, std::functio
     if (self->state_ != State::write && self->state_ != State::handler) return;
     self->disarm();
     self->bare_.reset();
-    if (self->opt_.on_complete) {
-      Completed c;
-      c.head = &st->head;
-      c.route = st->route;
-      c.status = status;
-      c.start = st->start;
-      c.duration = Clock::now() - st->start;
-      c.written = !ec;
-      try {
-        self->opt_.on_complete(c);
-      } catch (...) {
-      }
-    }
+    self->complete(st.get(), status, !ec);
     if (ec) return self->close();
     auto data = self->buffer_.data();
     HandOff ho{std::move(self->socket_), std::string(static_cast<const char*>(data.data()), data.size()),
@@ -785,7 +954,10 @@ void Connection::hand_off(const std::shared_ptr<ExchangeState>& st, std::functio
 
 const RequestHead& Exchange::head() const noexcept { return s_->head; }
 Clock::time_point Exchange::start() const noexcept { return s_->start; }
-void Exchange::set_route(std::string_view label) { s_->route = label; }
+void Exchange::set_route(std::string_view label, std::uint32_t id) {
+  s_->route = label;
+  s_->route_id = id;
+}
 std::string& Exchange::body() noexcept { return s_->body; }
 
 bool Exchange::shutting_down() const noexcept { return s_->conn->server_stopping(); }
@@ -810,6 +982,38 @@ bool Exchange::respond_after(Millis delay, Response response) {
   asio::post(s_->conn->executor(),
              [st = s_, delay, r = std::move(response)]() mutable { st->conn->send_after(st, delay, std::move(r)); });
   return true;
+}
+
+bool Exchange::respond_streaming(Response head, std::optional<std::uint64_t> length,
+                                 std::function<void(std::optional<BodyWriter>)> ready) {
+  if (s_->answered.exchange(true)) return false;
+  if (s_->conn->gone()) return false;
+  s_->stream_open.store(true, std::memory_order_release);
+  asio::post(s_->conn->executor(), [st = s_, h = std::move(head), length, ready = std::move(ready)]() mutable {
+    st->conn->stream_start(st, std::move(h), length, std::move(ready));
+  });
+  return true;
+}
+
+bool BodyWriter::write(std::string piece, std::function<void(bool ok)> written) {
+  if (!s_->stream_open.load(std::memory_order_acquire) || s_->conn->gone()) return false;
+  asio::post(s_->conn->executor(), [st = s_, p = std::move(piece), cb = std::move(written)]() mutable {
+    st->conn->stream_write(st, std::move(p), std::move(cb));
+  });
+  return true;
+}
+
+bool BodyWriter::finish(std::function<void(bool ok)> done) {
+  if (!s_->stream_open.load(std::memory_order_acquire) || s_->conn->gone()) return false;
+  asio::post(s_->conn->executor(), [st = s_, cb = std::move(done)]() mutable { st->conn->stream_finish(st, std::move(cb)); });
+  return true;
+}
+
+void BodyWriter::abort() {
+  asio::post(s_->conn->executor(), [st = s_] {
+    st->stream_open.store(false, std::memory_order_release);
+    st->conn->stream_abort(st->seq);
+  });
 }
 
 bool Exchange::hand_off(std::function<void(HandOff&&)> taker, std::optional<Response> first) {

@@ -31,6 +31,7 @@ using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 struct HandOff;  // handoff.hpp (needs Asio)
+class BodyWriter;
 
 namespace detail {
 struct ExchangeState;
@@ -43,6 +44,7 @@ struct ServerState;
 struct Completed {
   const RequestHead* head = nullptr;  // valid only during the callback
   std::string_view route;             // Exchange::set_route's label, "" if none
+  std::uint32_t route_id = 0;         // Exchange::set_route's id, 0 if none
   int status = 0;                     // the status written
   Clock::time_point start{};          // when the request head had been read
   Clock::duration duration{};         // start -> response written
@@ -91,8 +93,9 @@ class Exchange {
   const RequestHead& head() const noexcept;
   // When the head had been read (the request's start, for metrics).
   Clock::time_point start() const noexcept;
-  // The route label reported in Completed (e.g. "inject"); "" by default.
-  void set_route(std::string_view label);
+  // The route reported in Completed: a label (e.g. "inject") and, for a
+  // front end's own tables, an id. "" and 0 by default. Set it before responding.
+  void set_route(std::string_view label, std::uint32_t id = 0);
 
   // Reads and decodes (Content-Encoding gzip/deflate) the body within
   // max_body_bytes, then calls `then` on an io thread. Answers a pending
@@ -108,6 +111,16 @@ class Exchange {
   // Responds after `delay` (capped at max_delay), on an Asio timer.
   bool respond_after(Millis delay, Response response);
 
+  // Writes `head` (its body is ignored) and then sends the body in pieces
+  // through a BodyWriter, for a body that is not all at hand (a proxy relaying
+  // an upstream response). Framing: Content-Length when `length` is given
+  // (the pieces must add up to it, or the connection is closed), else chunked
+  // for HTTP/1.1 and close-delimited for HTTP/1.0. For HEAD only the head is
+  // sent and pieces are dropped. `ready` runs on an io thread once the head
+  // is written (ready(std::nullopt) if it could not be).
+  bool respond_streaming(Response head, std::optional<std::uint64_t> length,
+                         std::function<void(std::optional<BodyWriter>)> ready);
+
   // Takes the connection's socket over (CONNECT tunnels, WebSocket upgrades):
   // writes `first` (e.g. "200 Connection established" or a 101) as a bare
   // head with no Content-Length if given, then calls `taker` on an io thread
@@ -120,6 +133,28 @@ class Exchange {
   bool shutting_down() const noexcept;
 
   explicit Exchange(std::shared_ptr<detail::ExchangeState> s) noexcept : s_(std::move(s)) {}
+
+ private:
+  std::shared_ptr<detail::ExchangeState> s_;
+};
+
+// The body of a streamed response (Exchange::respond_streaming). A cheap,
+// copyable handle, usable from any thread; one write at a time.
+class BodyWriter {
+ public:
+  // Sends `piece`; `written(true)` runs on an io thread once it is written,
+  // `written(false)` if the client is gone or write_timeout passed. Write the
+  // next piece after `written` ran (back-pressure): a write while one is
+  // pending gets written(false). False if the body ended or the client is gone.
+  bool write(std::string piece, std::function<void(bool ok)> written);
+  // Ends the body; `done(ok)` runs once the end is written and the
+  // connection moves on to the next request (or closes).
+  bool finish(std::function<void(bool ok)> done = {});
+  // Ends the exchange by closing the connection (the client sees a truncated
+  // response): for an upstream that failed mid-body.
+  void abort();
+
+  explicit BodyWriter(std::shared_ptr<detail::ExchangeState> s) noexcept : s_(std::move(s)) {}
 
  private:
   std::shared_ptr<detail::ExchangeState> s_;
