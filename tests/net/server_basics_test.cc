@@ -267,18 +267,23 @@ TEST_CASE("on_complete reports route, status and duration of each request", "[ne
   TestServer s(o, nettest::demo_handler());
   RawSocket c(s.port());
   REQUIRE(c.send_all("GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // on_complete runs after the write, maybe after the client read it: wait for it, bounded.
+  auto wait_for = [&](std::size_t n) {
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard lock(mu);
+        if (done.size() >= n) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
   REQUIRE(c.read_response());
   REQUIRE(c.read_response());
+  wait_for(2);
   RawSocket bad(s.port());
   REQUIRE(bad.send_all("BAD\r\n\r\n"));
   REQUIRE(bad.read_response());
-  for (int i = 0; i < 100; ++i) {  // on_complete runs after the write: wait for it, bounded
-    {
-      std::lock_guard lock(mu);
-      if (done.size() == 3) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_for(3);
   std::lock_guard lock(mu);
   REQUIRE(done.size() == 3);
   CHECK(done[0] == std::pair<std::string, int>("hello", 200));
