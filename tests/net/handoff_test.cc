@@ -44,8 +44,7 @@ Handler tunnel_handler() {
   return [](Exchange ex) {
     const RequestHead& h = ex.head();
     auto take = [](HandOff&& ho) { std::make_shared<Echo>(std::move(ho))->start(); };
-    if (h.method == "CONNECT") {
-      CHECK(h.parsed_target().form == Target::Form::authority);
+    if (h.method == "CONNECT" && h.parsed_target().form == Target::Form::authority) {
       ex.hand_off(take, Response{200, "Connection established", {}, {}, false});
     } else if (h.upgrade) {
       ex.hand_off(take, Response{101, {}, {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}}, {}, false});

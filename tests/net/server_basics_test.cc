@@ -257,12 +257,12 @@ TEST_CASE("a head not complete by the head deadline gets 408 and a close", "[net
 TEST_CASE("on_complete reports route, status and duration of each request", "[net]") {
   std::mutex mu;
   std::vector<std::pair<std::string, int>> done;
+  int bad_records = 0;
   auto o = test_options();
-  o.on_complete = [&](const Completed& c) {
+  o.on_complete = [&](const Completed& c) {  // on an io thread: record, check on the test's thread
     std::lock_guard lock(mu);
     done.emplace_back(std::string(c.route), c.status);
-    CHECK(c.written);
-    CHECK(c.duration >= std::chrono::steady_clock::duration::zero());
+    if (!c.written || c.duration < std::chrono::steady_clock::duration::zero()) ++bad_records;
   };
   TestServer s(o, nettest::demo_handler());
   RawSocket c(s.port());
@@ -286,6 +286,7 @@ TEST_CASE("on_complete reports route, status and duration of each request", "[ne
   wait_for(3);
   std::lock_guard lock(mu);
   REQUIRE(done.size() == 3);
+  CHECK(bad_records == 0);
   CHECK(done[0] == std::pair<std::string, int>("hello", 200));
   CHECK(done[1] == std::pair<std::string, int>("", 404));
   CHECK(done[2] == std::pair<std::string, int>("", 400));

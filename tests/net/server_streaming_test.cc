@@ -36,7 +36,7 @@ Handler streaming_handler() {
     bool finish = path != "/dropped";
     ex.respond_streaming({200, {}, {{"Content-Type", "text/plain"}}, "ignored", false}, length,
                          [pieces, finish](std::optional<BodyWriter> w) {
-                           REQUIRE(w);
+                           if (!w) return;  // the client went away (the tests then see no body)
                            // From another thread, as a proxy relaying an upstream would.
                            std::thread([w = *w, pieces, finish] {
                              std::this_thread::sleep_for(10ms);

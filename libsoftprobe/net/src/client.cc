@@ -310,14 +310,11 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     }
     if (got == 0) return read_body();
     // Hand the piece over; read on when the caller says so.
-    auto once = std::make_shared<std::atomic<bool>>(false);
-    std::function<void()> more = [self = shared_from_this(), once, failed = bool(ec), ec] {
-      if (once->exchange(true)) return;
-      asio::post(self->strand_, [self, failed, ec] {
-        if (failed) return self->fail_io(ec, "reading the response body");
-        self->read_body();
-      });
-    };
+    auto token = std::make_shared<MoreToken>();
+    token->conn = shared_from_this();
+    token->failed = bool(ec);
+    token->ec = ec;
+    std::function<void()> more = [token] { token->next(); };
     if (job_->h.on_body) {
       try {
         job_->h.on_body(std::string_view(chunk_.get(), got), std::move(more));
@@ -328,6 +325,27 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
       more();
     }
   }
+
+  // Behind on_body's `more`: reads on when called; when every copy of `more`
+  // was dropped uncalled, ends the exchange (aborted) instead of holding the
+  // connection forever.
+  struct MoreToken {
+    std::shared_ptr<ClientConn> conn;
+    bool failed = false;
+    error_code ec;
+    std::atomic<bool> called{false};
+    void next() {
+      if (called.exchange(true)) return;
+      asio::post(conn->strand_, [c = conn, failed = failed, ec = ec] {
+        if (failed) return c->fail_io(ec, "reading the response body");
+        c->read_body();
+      });
+    }
+    ~MoreToken() {
+      if (called.load()) return;
+      asio::post(conn->strand_, [c = conn] { c->fail(ClientError::aborted, "the caller dropped the body stream"); });
+    }
+  };
 
   void finish_done(bool reusable) {
     Job job = std::move(*job_);
@@ -552,7 +570,7 @@ void Client::fetch(ClientRequest request, std::size_t max_body, std::function<vo
     if (piece.size() > max_body - std::min(max_body, result->body.size())) {
       result->error = ClientError::body_too_large;
       result->message = "the response body from " + where + " is over " + std::to_string(max_body) + " bytes";
-      throw std::length_error("body too large");  // stops the exchange (on_done(aborted))
+      return;  // `more` dropped uncalled: the exchange ends (on_done(aborted), kept as body_too_large)
     }
     result->body.append(piece);
     more();

@@ -71,6 +71,7 @@ struct ResponseHandler {
   std::function<bool(const ResponseHead&)> on_head;
   // A piece of the (de-chunked) body. Call `more` (from any thread) when
   // ready for the next piece; the connection reads nothing until then.
+  // Dropping every copy of `more` uncalled ends the exchange: on_done(aborted).
   std::function<void(std::string_view piece, std::function<void()> more)> on_body;
   // Once, at the end: ClientError::none when the whole response was read.
   std::function<void(ClientError error, const std::string& message)> on_done;
