@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 import requests
+import urllib3
 
 import softprobe
 from support import Upstream
@@ -93,14 +94,27 @@ def test_capture_of_chunked_gzip_and_binary_bodies(call: Callable[..., Result], 
         "compressed": True}
 
 
-def test_capture_only_rule_records_in_a_replay_session(upstream: Upstream, sp: softprobe.Softprobe) -> None:
-    with sp.start_session("replay") as s:
+def test_capture_only_rule_in_a_replay_session_forwards_and_keeps_nothing(upstream: Upstream,
+                                                                          sp: softprobe.Softprobe) -> None:
+    """A replay session writes no case, so the core keeps no exchange of it
+    (issue 8: no capture buffer in replay sessions): capture_only forwards."""
+    with sp.start_session("replay", policy={"externalHttp": "strict"}) as s:
         s.mock_outbound(path_prefix="/items/", action="capture_only")
         assert requests.get(f"{upstream.url}/items/9").json()["id"] == "9"
-        requests.get(f"{upstream.url}/echo")  # passthrough: not recorded
+        with urllib3.PoolManager() as pool:
+            assert json.loads(pool.request("GET", f"{upstream.url}/items/10").data)["id"] == "10"
         state = json.loads(s._native.state())
-    assert state["capturedExchanges"] == 1
+        stats = s.get_stats()["stats"]
+    assert state["capturedExchanges"] == 0 and stats["extractedSpans"] == 0 and stats["strictMisses"] == 0
     assert upstream.count() == 2
+
+
+def test_capture_only_rule_in_a_capture_session_records(upstream: Upstream, sp: softprobe.Softprobe) -> None:
+    with sp.start_session("capture") as s:
+        s.mock_outbound(path_prefix="/items/", action="capture_only")
+        assert requests.get(f"{upstream.url}/items/9").json()["id"] == "9"
+        assert s.get_stats()["stats"]["extractedSpans"] == 1
+        s.close("")
 
 
 def test_capture_mode_still_answers_mocks(upstream: Upstream, sp: softprobe.Softprobe, tmp_path: Any) -> None:

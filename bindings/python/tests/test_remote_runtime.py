@@ -39,6 +39,8 @@ def _runtime_bin() -> str:
 
 class Runtime:
     def __init__(self, tmp: str, *args: str) -> None:
+        # The runtime's capture directory is the default capture path's: tmp.
+        self.capture_dir = tmp
         env = dict(os.environ, SOFTPROBE_CAPTURE_CASE_PATH=os.path.join(tmp, "runtime-default.case.json"))
         env.pop("SOFTPROBE_API_TOKEN", None)
         self.proc = subprocess.Popen([_runtime_bin(), "--port", "0", "--log-level", "warn", *args],
@@ -172,14 +174,17 @@ def test_attach_from_another_client_mirrors_rules_and_policy(remote: softprobe.S
     assert exc.value.session_id == s.id and exc.value.url and runtime.url in exc.value.url
 
 
-def test_remote_capture_is_written_by_the_runtime(remote: softprobe.Softprobe, upstream: Upstream,
-                                                  tmp_path: Any) -> None:
-    out = tmp_path / "remote.case.json"
+def test_remote_capture_is_written_by_the_runtime(remote: softprobe.Softprobe, runtime: Runtime,
+                                                  upstream: Upstream) -> None:
+    # `out` is relative to the runtime's capture directory (its --capture-dir).
     with remote.start_session("capture") as s:
         assert requests.get(f"{upstream.url}/items/5").json()["source"] == "upstream"
         requests.post(f"{upstream.url}/echo", data=b"payload")
-        assert s.close(out) == str(out)
-    case = json.loads(out.read_text())
+        written = s.close(f"remote-{s.id}.case.json")
+    out = os.path.join(runtime.capture_dir, f"remote-{s.id}.case.json")
+    assert written is not None and os.path.realpath(written) == os.path.realpath(out)
+    with open(out) as f:
+        case = json.load(f)
     spans = [sp for t in case["traces"] for rs in t["resourceSpans"] for ss in rs["scopeSpans"] for sp in ss["spans"]]
     paths = sorted(a["value"]["stringValue"] for sp in spans for a in sp["attributes"] if a["key"] == "url.path")
     assert paths == ["/echo", "/items/5"]

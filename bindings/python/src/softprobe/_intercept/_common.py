@@ -27,9 +27,12 @@ def answered(outcome: int) -> bool:
 
 
 def records(session: "Session", outcome: int) -> bool:
-    """Whether a forwarded exchange is recorded: always in capture/generate
-    sessions, and for capture_only rules in any session; never after close."""
-    return (outcome == CAPTURE_ONLY or session._records) and not session._closed
+    """Whether a forwarded exchange (``outcome`` passthrough or capture_only)
+    is read whole and recorded: in capture and generate sessions, never after
+    close. A replay session keeps no exchanges (the core drops them: it
+    writes no case), so a capture_only rule there forwards like passthrough
+    and the response is not buffered."""
+    return session._records and not session._closed
 
 
 def note_strict_miss(session: "Session", decision: _core.Decision, method: str, url: str, why: str = "") -> None:
