@@ -135,3 +135,21 @@ def test_capture_redaction_is_done_by_the_core(upstream: Upstream, sp: softprobe
     s.close(tmp_path / "r.case.json")
     text = (tmp_path / "r.case.json").read_text()
     assert "secret-token" not in text
+
+
+@clients
+def test_capture_over_its_limit_still_answers_the_client_and_logs_the_loss(
+        call: Callable[..., Result], upstream: Upstream, sp: softprobe.Softprobe, tmp_path: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The core refuses to record what would not load back with the session's
+    limits (issue 8, item 12); capture must still not change what the client
+    sees: it gets every response, and the loss is logged with the limit."""
+    out = tmp_path / "capped.case.json"
+    with caplog.at_level("WARNING", logger="softprobe"):
+        with sp.start_session("capture", limits={"maxSpans": 1}) as s:
+            assert call("GET", f"{upstream.url}/items/1", b"", {})[0] == 200
+            status, _, body = call("GET", f"{upstream.url}/items/2", b"", {})
+            assert status == 200 and json.loads(body)["id"] == "2"
+            s.close(str(out))
+    assert len(_spans(json.loads(out.read_text()))) == 1
+    assert any("raise limits.maxSpans" in r.getMessage() for r in caplog.records)

@@ -153,6 +153,14 @@ class Session:
         except SessionClosedError:
             logger.warning("softprobe session %s was closed before %s %s://%s%s could be recorded; the exchange is "
                            "not in its case", self.id, _text(method), _text(scheme), _text(host), _text(path))
+        except SoftprobeError as e:
+            # Over the capture's limits (the case must load back with them):
+            # capture never changes what the application sees, so the client
+            # still gets its response; the loss is logged with the limit to raise.
+            if e.status_name != "SP_E_LIMIT_EXCEEDED":
+                raise
+            logger.warning("softprobe session %s did not record %s %s://%s%s: %s", self.id, _text(method),
+                           _text(scheme), _text(host), _text(path), e)
 
     def _decide_unframed(self, method: str, scheme: str, host: str, port: int, path: str, query: str) -> _core.Decision:
         """The decision for a request the interceptor could not frame (its
