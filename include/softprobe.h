@@ -161,14 +161,17 @@ SOFTPROBE_API void sp_store_free(sp_store *store);
 SOFTPROBE_API sp_status sp_store_list_sessions(char **out_json, const sp_store *store);
 
 /* Closes every session unused for `idle_ms` milliseconds (0: every session),
- * writing captures as sp_session_close does with no path. *out_json (may be
- * NULL) receives {"closed":[{"sessionId","capturePath"?,"error"?}]}. */
+ * writing captures as sp_session_close does with no path, except that an
+ * existing file is never replaced: a taken name gets the session id inserted
+ * before ".case.json" (then "-2", "-3"...). *out_json (may be NULL) receives
+ * {"closed":[{"sessionId","capturePath"?,"error"?}]}. */
 SOFTPROBE_API sp_status sp_store_close_idle(char **out_json, sp_store *store, uint64_t idle_ms);
 
 /* Closes every session (shutdown: call it when no more requests come in).
  * Capture and generate sessions are written as sp_session_close does with no
  * path; when several capture, each file gets its session id inserted before
- * ".case.json" so none overwrites another. One failed write does not stop the
+ * ".case.json" so none overwrites another, and, as in sp_store_close_idle, an
+ * existing file is never replaced. One failed write does not stop the
  * others: it is reported in the list and that session stays open. *out_json
  * (may be NULL) receives {"closed":[{"sessionId","capturePath"?,"error"?}]};
  * caller frees. */
@@ -370,7 +373,10 @@ SOFTPROBE_API sp_status sp_session_record(sp_session *session, const sp_request 
 /* Closes the session and removes it from its store. Capture and generate
  * sessions write their case atomically (temp file + rename) to `out_path`,
  * or, when it is NULL or "", to $SOFTPROBE_CAPTURE_CASE_PATH or
- * ./captured.case.json. *out_capture_path (may be NULL) receives the path
+ * ./captured.case.json. {sessionId}, {ts} and {mode} in the path are filled
+ * in. When the store has a capture directory (sp_store_set_capture_dir) the
+ * path is relative to it and checked as that call says; a path from a client
+ * should go through sp_session_close_path. *out_capture_path (may be NULL) receives the path
  * written, or "" for replay sessions; caller frees. On SP_E_IO the session
  * stays open so nothing recorded is lost. */
 SOFTPROBE_API sp_status sp_session_close(char **out_capture_path, sp_session *session, const char *out_path);
