@@ -378,14 +378,14 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     bool retry = reused_ && !got_bytes_ && !job.retried && e == ClientError::io && idempotent(job.req.method);
     close();
     if (retry) {
-      // The pooled connection was stale: once more on a new one.
+      // The pooled connection was stale: once more on a new one. (An io
+      // failure comes from a completed operation: nothing is using req_.)
       job.retried = true;
       if (req_) job.req.body = std::move(req_->body());
-      req_.reset();
       st_->send(std::move(job), true);
       return;
     }
-    req_.reset();
+    // req_ stays: an aborted write may still be pending on it.
     if (job.h.on_done) job.h.on_done(e, message);
   }
 
@@ -408,9 +408,8 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     resolver_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    parser_.reset();
-    chunk_.reset();
-    buffer_.consume(buffer_.size());
+    // The parser and buffers stay until the connection is destroyed: a pending
+    // Beast read still touches them when it completes with operation_aborted.
     st_->gone(this);  // every connection was counted open when made
   }
 

@@ -889,7 +889,8 @@ void Connection::close() {
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  parser_.reset();
+  // The parser and buffers stay until the connection is destroyed: a pending
+  // Beast read still touches them when it completes with operation_aborted.
   if (reject_) {
     srv_->rejecting.fetch_sub(1, std::memory_order_acq_rel);
     reject_ = false;
