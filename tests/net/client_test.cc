@@ -209,3 +209,17 @@ TEST_CASE("client: dropping `more` uncalled ends the exchange and frees the conn
   CHECK(r.body.size() == std::size_t(1) << 20);
   CHECK(c.stats().connections_opened == 2);
 }
+
+TEST_CASE("client: 100 sequential requests stay on one pooled connection", "[net][net-threads]") {
+  // A stale readiness event can wake the idle wait with nothing to read;
+  // that must not be taken for the server closing the connection.
+  TestServer s({}, nettest::demo_handler());
+  IoThreads io(2);
+  Client c(io);
+  for (int i = 0; i < 100; ++i) {
+    auto r = fetch(c, get(s.port(), "/hello"));
+    REQUIRE(r.error == ClientError::none);
+  }
+  CHECK(c.stats().connections_opened == 1);
+  CHECK(c.stats().reused == 99);
+}

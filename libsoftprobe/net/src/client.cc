@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "socket_peek.hpp"
+
 namespace softprobe::net {
 
 namespace asio = boost::asio;
@@ -392,9 +394,14 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   void idle() {
     if (state_ != State::idle) return;
     arm(st_->opt.idle_timeout);
+    wait_idle();
+  }
+
+  void wait_idle() {
     // The server closing (or sending anything) while idle ends the connection.
     socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
       if (self->state_ != State::idle || ec == asio::error::operation_aborted) return;
+      if (!ec && nothing_to_read(self->socket_)) return self->wait_idle();  // a stale wake-up
       self->st_->remove_idle(self.get());
       self->close();
     });

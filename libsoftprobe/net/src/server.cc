@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "body_decoder.hpp"
+#include "socket_peek.hpp"
 #include "softprobe/net/handoff.hpp"
 
 namespace softprobe::net {
@@ -148,6 +149,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   void on_timer(unsigned gen);
   void wait_for_request();
+  void wait_idle();
+  bool nothing_to_read_now() { return nothing_to_read(socket_); }
   void read_head();
   void on_head(error_code ec);
   // A body being read: held by the pending operations only (never by the
@@ -416,9 +419,14 @@ void Connection::wait_for_request() {
   if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
   state_ = State::idle;
   arm(opt_.idle_timeout);
+  wait_idle();
+}
+
+void Connection::wait_idle() {
   socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
     if (self->state_ != State::idle) return;
     if (ec) return self->close();
+    if (self->nothing_to_read_now()) return self->wait_idle();  // a stale wake-up: still idle
     self->head_start_ = Clock::now();
     self->state_ = State::head;
     self->arm(self->opt_.head_timeout);
