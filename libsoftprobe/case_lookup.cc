@@ -93,9 +93,13 @@ nlohmann::json exchange_summary_json(const HttpExchange& ex) {
 
 nlohmann::json exchange_match_json(const HttpExchange& ex) {
   nlohmann::json headers = nlohmann::json::object();
+  // A repeated header (two Set-Cookie lines) is a list, as a mock rule's
+  // headers take it, so mockOutbound replays it as separate lines.
   for (const auto& [name, value] : ex.response_headers) {
-    if (headers.contains(name)) headers[name] = headers[name].get<std::string>() + ", " + value;
-    else headers[name] = value;
+    auto it = headers.find(name);
+    if (it == headers.end()) headers[name] = value;
+    else if (it->is_array()) it->push_back(value);
+    else *it = nlohmann::json::array({it->get<std::string>(), value});
   }
   nlohmann::json response = {{"status", ex.status.value_or(0)}, {"headers", headers}};
   if (text::is_valid_utf8(ex.response_body)) response["body"] = ex.response_body;

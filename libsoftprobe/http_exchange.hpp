@@ -13,7 +13,7 @@
 namespace softprobe {
 
 // Header names are stored lowercase; repeated values are kept as separate
-// entries and joined with ", " when written to a case file.
+// entries, written to a case file as one arrayValue with a string per line.
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpExchange {

@@ -12,7 +12,52 @@ namespace {
 constexpr std::string_view kReqHeader = "http.request.header.";
 constexpr std::string_view kRespHeader = "http.response.header.";
 
-// Headers joined with ", " per name, sorted by name: the case-file form.
+// The values of each header name, in order, names lowercase and sorted.
+std::vector<std::pair<std::string, std::vector<std::string>>> grouped_headers(const Headers& headers) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& [name, value] : headers) {
+    std::string lower = text::to_lower(name);
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == lower; });
+    if (it == out.end()) out.emplace_back(std::move(lower), std::vector<std::string>{value});
+    else it->second.push_back(value);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+// A header attribute of the case file: a stringValue for a header sent once,
+// an arrayValue with one string per line for a repeated one (OpenTelemetry's
+// http.*.header.<key> are string arrays), so two Set-Cookie lines stay two.
+nlohmann::ordered_json header_attribute(const std::string& key, const std::vector<std::string>& values) {
+  if (values.size() == 1) return string_attribute(key, values.front());
+  nlohmann::ordered_json items = nlohmann::ordered_json::array();
+  for (const auto& v : values) items.push_back(string_attribute("", v)["value"]);
+  return {{"key", key}, {"value", {{"arrayValue", {{"values", std::move(items)}}}}}};
+}
+
+// A header attribute read back: an arrayValue gives one header line per
+// string element; anything else is one line (a legacy ", "-joined value
+// stays as it is: it cannot be split safely).
+void add_header_lines(Headers& headers, std::string name, const Attribute& a) {
+  if (a.kind == AttributeKind::array_value) {
+    auto doc = nlohmann::json::parse(a.text, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_object() && doc.contains("values") && doc["values"].is_array()) {
+      for (const auto& item : doc["values"]) {
+        if (item.is_object() && item.contains("stringValue") && item["stringValue"].is_string())
+          headers.emplace_back(name, item["stringValue"].get<std::string>());
+        else if (item.is_object() && item.contains("bytesValue") && item["bytesValue"].is_string()) {
+          std::string bytes;
+          if (text::base64_decode(item["bytesValue"].get<std::string>(), bytes)) headers.emplace_back(name, bytes);
+        }
+      }
+      return;
+    }
+  }
+  headers.emplace_back(std::move(name), a.text);
+}
+
+// Headers joined with ", " per name, sorted by name: the inject answer's form
+// (proxies read one string per header name).
 std::vector<std::pair<std::string, std::string>> joined_headers(const Headers& headers) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [name, value] : headers) {
@@ -49,9 +94,9 @@ void apply_span_attributes(const std::vector<Attribute>& attrs, const std::strin
         ex.status = std::stoi(a.text);
       else ex.tags.emplace_back(k, a.text);
     } else if (text::starts_with(k, kReqHeader)) {
-      ex.request_headers.emplace_back(text::to_lower(std::string_view(k).substr(kReqHeader.size())), a.text);
+      add_header_lines(ex.request_headers, text::to_lower(std::string_view(k).substr(kReqHeader.size())), a);
     } else if (text::starts_with(k, kRespHeader)) {
-      ex.response_headers.emplace_back(text::to_lower(std::string_view(k).substr(kRespHeader.size())), a.text);
+      add_header_lines(ex.response_headers, text::to_lower(std::string_view(k).substr(kRespHeader.size())), a);
     } else {
       ex.tags.emplace_back(k, a.text);
     }
@@ -81,13 +126,13 @@ nlohmann::ordered_json exchange_to_span(const HttpExchange& ex) {
   add("url.query", ex.query);
   add("url.full", ex.url_full);
   add("http.request.method", ex.method);
-  for (const auto& [name, value] : joined_headers(ex.request_headers))
-    attrs.push_back(string_attribute(std::string(kReqHeader) + name, value));
+  for (const auto& [name, values] : grouped_headers(ex.request_headers))
+    attrs.push_back(header_attribute(std::string(kReqHeader) + name, values));
   attrs.push_back(body_attribute("http.request.body", ex.request_body));
   // Whatever part of a response the span has is written (nothing is lost).
   if (ex.status) attrs.push_back(int_attribute("http.response.status_code", *ex.status));
-  for (const auto& [name, value] : joined_headers(ex.response_headers))
-    attrs.push_back(string_attribute(std::string(kRespHeader) + name, value));
+  for (const auto& [name, values] : grouped_headers(ex.response_headers))
+    attrs.push_back(header_attribute(std::string(kRespHeader) + name, values));
   if (ex.status || !ex.response_body.empty()) attrs.push_back(body_attribute("http.response.body", ex.response_body));
   for (const auto& [key, value] : ex.tags) attrs.push_back(string_attribute(key, value));
 

@@ -22,7 +22,8 @@ nlohmann::ordered_json exchange_to_span(const HttpExchange& ex);
 
 // The attributes of a span that carries a response, in case-file order:
 // http.response.status_code (int), one http.response.header.<name> per
-// lowercase name (repeated values joined with ", "), http.response.body
+// lowercase name (repeated values joined with ", ": proxies read one string
+// per name; case files keep them apart as an arrayValue), http.response.body
 // (string_value when UTF-8, else bytes_value). Format-neutral: the OTLP JSON
 // and protobuf encoders both write this list (the inject answer).
 std::vector<Attribute> response_attributes(int status, const Headers& headers, const std::string& body);
