@@ -223,3 +223,27 @@ TEST_CASE("client: 100 sequential requests stay on one pooled connection", "[net
   CHECK(c.stats().connections_opened == 1);
   CHECK(c.stats().reused == 99);
 }
+
+TEST_CASE("client: the Host header it adds", "[net][net-threads]") {
+  std::mutex mu;
+  std::string host;
+  TestServer s({}, [&](Exchange ex) {
+    {
+      std::lock_guard lock(mu);
+      host = ex.head().header("Host") ? *ex.head().header("Host") : "(none)";
+    }
+    ex.respond({200, {}, {}, "", false});
+  });
+  IoThreads io(1);
+  Client c(io);
+  REQUIRE(fetch(c, get(s.port(), "/")).error == ClientError::none);
+  {
+    std::lock_guard lock(mu);
+    CHECK(host == "127.0.0.1:" + std::to_string(s.port()));
+  }
+  ClientRequest given = get(s.port(), "/");
+  given.headers.push_back({"Host", "example.test"});
+  REQUIRE(fetch(c, given).error == ClientError::none);
+  std::lock_guard lock(mu);
+  CHECK(host == "example.test");
+}

@@ -224,7 +224,12 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
         return fail(ClientError::bad_request, "request header \"" + h.name.substr(0, 64) +
                                                   "\" cannot be sent (empty name, CR/LF/NUL, or over 65,535 bytes)");
     }
-    if (!has_host) m.set(http::field::host, port_ == 80 ? host_ : host_port(host_, port_));
+    if (!has_host) {
+      // host[:port], an IPv6 literal in brackets; the port only when not the default.
+      std::string h = host_port(host_, port_);
+      if (port_ == 80) h.resize(h.rfind(':'));
+      m.set(http::field::host, h);
+    }
     m.body() = std::move(r.body);
     if (!m.body().empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH")
       m.content_length(m.body().size());
