@@ -9,7 +9,6 @@ const path = require('node:path');
 const native = require('./native');
 const context = require('./context');
 const { ruleFromSpec } = require('./rules');
-const { OUTCOME_CAPTURE_ONLY } = require('./intercept/common');
 const { fromNative, SoftprobeError, StrictMissError, CaseLoadError } = require('./errors');
 
 function json(text) {
@@ -290,9 +289,14 @@ class SoftprobeSession {
     return d;
   }
 
-  /** @internal */
-  _shouldRecord(outcome) {
-    return this._capturing || outcome === OUTCOME_CAPTURE_ONLY;
+  /**
+   * @internal Whether a forwarded exchange (passthrough or capture_only) is
+   * recorded: in capture and generate sessions. A replay session keeps no
+   * exchanges (the core drops them: it writes no case), so a capture_only
+   * rule there forwards like passthrough and nothing is buffered.
+   */
+  _shouldRecord() {
+    return this._capturing;
   }
 
   /** @internal Records one observed exchange (status 0: no response). */

@@ -89,7 +89,7 @@ async function captureThenReplay(upstream, tls, out) {
       assert.deepEqual(JSON.parse(b.body), live.b);
       assert.equal(b.headers['x-upstream'], '1');
       // The core redacts secrets before storage (set-cookie by default).
-      assert.deepEqual(b.headers['set-cookie'], ['[REDACTED], [REDACTED]']);
+      assert.deepEqual(b.headers['set-cookie'], ['[REDACTED]', '[REDACTED]']); // one entry per line
       const c = await request(`${tls.url}/https/path`, { get: true, ca: TLS.cert });
       assert.deepEqual(JSON.parse(c.body), live.c);
       const d = await undici.request(`${upstream.url}/undici/path`);
@@ -104,7 +104,7 @@ async function captureThenReplay(upstream, tls, out) {
   }
 }
 
-test('a compressed response captured by http replays decoded through fetch', async () => {
+test('a compressed response captured by http replays through fetch decoded, with content-encoding kept', async () => {
   const gz = zlib.gzipSync('{"zipped":true}');
   const upstream = await startServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': gz.length });
@@ -123,27 +123,44 @@ test('a compressed response captured by http replays decoded through fetch', asy
     await replay.loadCaseFromFile(out);
     await replay.mockOutbound({ path: '/gz', response: replay.findInCase({ path: '/gz' }).response });
     const res = await replay.run(() => fetch(`${upstream.url}/gz`));
-    assert.equal(res.headers.get('content-encoding'), null);
+    // As a network fetch shows it: decoded body, headers as sent (issue 12, item 8).
+    assert.equal(res.headers.get('content-encoding'), 'gzip');
+    assert.equal(res.headers.get('content-length'), String(gz.length));
     assert.deepEqual(await res.json(), { zipped: true });
   } finally {
     await replay.close();
   }
 });
 
-test('capture_only rules record in a replay session; passthrough rules do not', async () => {
+test('capture_only in a replay session forwards and keeps nothing (the core keeps no exchanges of a replay session)', async () => {
   const upstream = await startServer();
-  const s = await sp.startSession({ mode: 'replay' });
+  const s = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
   await s.mockOutbound({ path: '/recorded', action: 'capture_only' });
   try {
     await s.run(async () => {
-      await (await fetch(`${upstream.url}/recorded`)).text();
-      await (await fetch(`${upstream.url}/not-recorded`)).text();
+      assert.equal((await (await fetch(`${upstream.url}/recorded`)).json()).path, '/recorded');
+      assert.equal(JSON.parse((await request(`${upstream.url}/recorded`, { get: true })).body).path, '/recorded');
     });
     assert.equal(upstream.count, 2);
+    const { stats } = await s.getStats();
+    assert.equal(stats.extractedSpans, 0);
+    assert.equal(stats.strictMisses, 0);
+  } finally {
+    await s.close();
+    await upstream.close();
+  }
+});
+
+test('capture_only in a capture session records', async () => {
+  const upstream = await startServer();
+  const s = await sp.startSession({ mode: 'capture' });
+  await s.mockOutbound({ path: '/recorded', action: 'capture_only' });
+  try {
+    await s.run(async () => (await fetch(`${upstream.url}/recorded`)).text());
     // sp_session_record counts each recorded exchange in extractedSpans.
     assert.equal((await s.getStats()).stats.extractedSpans, 1);
   } finally {
-    await s.close();
+    await s.close({ out: path.join(tmpDir(), 'c.case.json') });
     await upstream.close();
   }
 });

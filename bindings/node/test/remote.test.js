@@ -6,11 +6,13 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Softprobe, UnknownSessionError, withoutInterception } = require('..');
-const { startRuntime, startServer, request } = require('./support');
+const { startRuntime, startServer, request, tmpDir } = require('./support');
 
 let rt;
+const captureDir = tmpDir();
 test.before(async () => {
-  rt = await startRuntime();
+  // Captures are written only inside --capture-dir; ?out= is relative to it.
+  rt = await startRuntime(['--capture-dir', captureDir]);
 });
 test.after(async () => {
   if (rt) await rt.stop();
@@ -207,9 +209,8 @@ test('concurrent mockOutbound calls on a remote session keep every rule on both 
 test('remote capture: in-process exchanges are sent to the runtime, which writes one case on close', async () => {
   const fs = require('node:fs');
   const path = require('node:path');
-  const { tmpDir } = require('./support');
   const upstream = await startServer();
-  const out = path.join(tmpDir(), 'remote.case.json');
+  const out = 'remote.case.json'; // relative to the runtime's --capture-dir
   const sp = new Softprobe({ baseUrl: rt.url });
   const s = await sp.startSession({ mode: 'capture', caseId: 'remote-capture' });
   let closed;
@@ -222,8 +223,8 @@ test('remote capture: in-process exchanges are sent to the runtime, which writes
     closed = await s.close({ out });
     await upstream.close();
   }
-  assert.equal(closed.capturePath, out);
-  const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.equal(path.resolve(captureDir, closed.capturePath), path.join(captureDir, out));
+  const doc = JSON.parse(fs.readFileSync(path.join(captureDir, out), 'utf8'));
   const paths = [];
   for (const t of doc.traces)
     for (const r of t.resourceSpans)

@@ -71,9 +71,9 @@ function delay(ms, signal) {
 
 /**
  * A mock body whose headers say it is compressed (a captured gzip response):
- * fetch's Response constructor does not decode, so decode here and drop the
- * encoding headers, as a network fetch would present it. Returns null when
- * there is nothing to decode.
+ * fetch's Response constructor does not decode, so decode here, as a network
+ * fetch does (it keeps the content-encoding and content-length headers).
+ * Returns the decoded bytes, or null when there is nothing to decode.
  */
 function decodeForFetch(flat, body) {
   let encoding = null;
@@ -81,21 +81,14 @@ function decodeForFetch(flat, body) {
     if (flat[i].length === 16 && flat[i].toLowerCase() === 'content-encoding') encoding = flat[i + 1].trim().toLowerCase();
   }
   if (!encoding || encoding === 'identity' || body.length === 0) return null;
-  let decoded;
   try {
-    if (encoding === 'gzip' || encoding === 'x-gzip') decoded = zlib.gunzipSync(body);
-    else if (encoding === 'deflate') decoded = zlib.inflateSync(body);
-    else if (encoding === 'br') decoded = zlib.brotliDecompressSync(body);
-    else return null;
+    if (encoding === 'gzip' || encoding === 'x-gzip') return zlib.gunzipSync(body);
+    if (encoding === 'deflate') return body[0] === 0x78 ? zlib.inflateSync(body) : zlib.inflateRawSync(body); // zlib-wrapped or raw, as fetch accepts
+    if (encoding === 'br') return zlib.brotliDecompressSync(body);
   } catch {
-    return null;
+    /* not what the header says: hand the bytes over as they are */
   }
-  const headers = [];
-  for (let i = 0; i < flat.length; i += 2) {
-    const n = flat[i].toLowerCase();
-    if (n !== 'content-encoding' && n !== 'content-length') headers.push(flat[i], flat[i + 1]);
-  }
-  return { headers, body: decoded };
+  return null;
 }
 
 module.exports = {

@@ -7,6 +7,7 @@
 // interceptor lets them through untouched.
 const context = require('../context');
 const c = require('./common');
+const { fetchDispatcher } = require('./undici');
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const NORMALIZED = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']);
@@ -184,13 +185,12 @@ if (HAS_BYTES) {
 
 function buildResponse(decision, method, href, redirected) {
   const status = decision[1];
-  let flat = decision[2];
+  const flat = decision[2];
   let body = decision[3];
+  // A compressed recorded body is decoded as a network fetch decodes it; the
+  // headers stay as recorded (fetch shows content-encoding and content-length).
   const decoded = c.decodeForFetch(flat, body);
-  if (decoded !== null) {
-    flat = decoded.headers;
-    body = decoded.body;
-  }
+  if (decoded !== null) body = decoded;
   const headers = [];
   for (let i = 0; i < flat.length; i += 2) headers.push([flat[i], flat[i + 1]]);
   const init = { status, statusText: c.statusText(status), headers };
@@ -201,38 +201,27 @@ function buildResponse(decision, method, href, redirected) {
   return res;
 }
 
-/** Passthrough or capture: the real request, outside the session's context. */
+/**
+ * Passthrough or capture: the real request, outside the session's context,
+ * through a dispatcher of its own (wrapping the application's `dispatcher`,
+ * else the global one) that sees every hop: the first is this decision, each
+ * redirect fetch follows is decided by the core, and each forwarded hop is
+ * recorded as it came off the wire (status, headers with content-length and
+ * content-encoding, undecoded body), so the case holds `302 -> /target -> 200`
+ * as two exchanges.
+ */
 async function forward(session, outcome, d, input, init) {
   const record = session._shouldRecord(outcome);
-  const start = c.nowMs();
+  const dispatcher = fetchDispatcher(session, outcome, init && init.dispatcher ? init.dispatcher : undefined);
   let args;
-  if (d.redirected) args = [d.url.href, { ...(init || {}), method: d.method, body: d.body }]; // after a mocked redirect
-  else if (d.request !== null) args = [d.request, init && init.dispatcher ? { dispatcher: init.dispatcher } : undefined];
-  else args = [input, init];
-  let res;
-  try {
-    res = await context.runOutside(() => originalFetch(args[0], args[1]));
-  } catch (err) {
-    if (record) session._recordExchange(d.method, d.url, d.headers, d.body, 0, undefined, undefined, start, c.nowMs());
-    throw err;
-  }
-  if (record) {
-    const copy = res.clone();
-    session._track(
-      copy.arrayBuffer().then(
-        (buf) => recordResponse(session, d, res, Buffer.from(buf), start),
-        () => recordResponse(session, d, res, undefined, start)
-      )
-    );
-  }
+  if (d.redirected) args = [d.url.href, { ...(init || {}), method: d.method, body: d.body, dispatcher }]; // after a mocked redirect
+  else if (d.request !== null) args = [d.request, { dispatcher }];
+  else args = [input, { ...(init || {}), dispatcher }];
+  const res = await context.runOutside(() => originalFetch(args[0], args[1]));
+  // Read a copy to the end so the exchange is recorded even when the
+  // application never reads the body (the application's copy streams as before).
+  if (record && res.body !== null) session._track(res.clone().arrayBuffer().catch(() => {}));
   return res;
-}
-
-function recordResponse(session, d, res, body, start) {
-  // fetch hands out the decoded body: record it without the encoding headers.
-  const headers = [];
-  for (const [k, v] of res.headers) if (k !== 'content-encoding' && k !== 'content-length') headers.push(k, v);
-  session._recordExchange(d.method, d.url, d.headers, d.body, res.status, headers, body, start, c.nowMs());
 }
 
 function install() {

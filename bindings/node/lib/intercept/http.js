@@ -164,6 +164,7 @@ class InterceptedRequest extends http.OutgoingMessage {
       responded: false,
       timeoutMs: opts.timeout || 0,
       timer: null,
+      decided: false,
       closed: false,
     };
     const headers = opts.headers;
@@ -230,7 +231,24 @@ class InterceptedRequest extends http.OutgoingMessage {
     if (cb) this.once('timeout', cb);
     st.timeoutMs = ms;
     if (st.real) st.real.setTimeout(ms);
+    else if (st.decided && !st.responded) this._softprobeArmTimeout();
     return this;
+  }
+
+  /**
+   * While a mocked response waits out its latency, the request's timeout
+   * (the `timeout` option or setTimeout) emits 'timeout' when it elapses, as
+   * an idle socket does; the application decides whether to destroy.
+   */
+  _softprobeArmTimeout() {
+    const st = this[kState];
+    if (st.timer) clearTimeout(st.timer);
+    st.timer = null;
+    if (!(st.timeoutMs > 0)) return;
+    st.timer = setTimeout(() => {
+      st.timer = null;
+      if (!this.destroyed && !st.responded) this.emit('timeout');
+    }, st.timeoutMs);
   }
 
   abort() {
@@ -288,12 +306,8 @@ class InterceptedRequest extends http.OutgoingMessage {
     }
     if (typeof decision === 'number') return this._softprobeForward(decision);
     const latency = decision[4];
-    if (st.timeoutMs > 0 && latency >= st.timeoutMs) {
-      st.timer = setTimeout(() => {
-        st.timer = null;
-        if (!this.destroyed && !st.responded) this.emit('timeout');
-      }, st.timeoutMs);
-    }
+    st.decided = true;
+    if (latency > 0) this._softprobeArmTimeout();
     if (latency > 0) {
       setTimeout(() => this._softprobeRespond(decision), latency);
     } else {
@@ -351,7 +365,14 @@ class InterceptedRequest extends http.OutgoingMessage {
   _softprobeForward(outcome) {
     const st = this[kState];
     const record = st.session._shouldRecord(outcome);
-    const real = st.original.apply(undefined, forwardArgs(st.args));
+    let real;
+    try {
+      real = st.original.apply(undefined, forwardArgs(st.args));
+    } catch (err) {
+      // Validated at the call already; anything left is reported as Node reports a failed request.
+      this.destroy(err);
+      return;
+    }
     st.real = real;
     // Mirror the headers as the application left them (Host is set by the real request).
     for (const n of real.getHeaderNames()) if (n !== 'host' && !this.hasHeader(n)) real.removeHeader(n);
@@ -418,11 +439,37 @@ function abortError(signal) {
   return e;
 }
 
-function makeRequest(original, defaultProtocol) {
+/** An agent that takes nothing: lets Node's ClientRequest validate a call without connecting. */
+function probeAgent(protocol, defaultPort) {
+  return { protocol, defaultPort, keepAlive: false, maxSockets: Infinity, addRequest() {} };
+}
+
+/**
+ * Throws, at the call, exactly what Node's own http(s).request would throw for
+ * these arguments (ERR_INVALID_PROTOCOL for a URL of the other protocol,
+ * ERR_UNESCAPED_CHARACTERS for a path with a space, invalid methods, headers,
+ * hosts, timeouts...): Node's ClientRequest is constructed on an agent that
+ * never connects, and dropped.
+ */
+function validateLikeNode(parsed, defaultAgent) {
+  const opts = parsed.opts;
+  const agent = opts.agent;
+  const protocol = (agent && agent.protocol) || defaultAgent.protocol;
+  const probe = Object.assign({}, opts, {
+    agent: probeAgent(protocol, (agent && agent.defaultPort) || defaultAgent.defaultPort),
+    _defaultAgent: defaultAgent,
+    signal: undefined,
+  });
+  new http.ClientRequest(probe); // eslint-disable-line no-new
+}
+
+function makeRequest(original, defaultProtocol, module) {
   return function request(...args) {
     const session = context.current();
     if (session === null) return original.apply(this, args);
-    return new InterceptedRequest(session, original, args, parseArgs(args, defaultProtocol));
+    const parsed = parseArgs(args, defaultProtocol);
+    validateLikeNode(parsed, module.globalAgent);
+    return new InterceptedRequest(session, original, args, parsed);
   };
 }
 
@@ -435,9 +482,9 @@ function makeGet(request) {
 }
 
 const patched = {};
-patched.httpRequest = makeRequest(originals.httpRequest, 'http:');
+patched.httpRequest = makeRequest(originals.httpRequest, 'http:', http);
 patched.httpGet = makeGet(patched.httpRequest);
-patched.httpsRequest = makeRequest(originals.httpsRequest, 'https:');
+patched.httpsRequest = makeRequest(originals.httpsRequest, 'https:', https);
 patched.httpsGet = makeGet(patched.httpsRequest);
 
 function install() {

@@ -60,7 +60,12 @@ async function readBody(body) {
   return Buffer.from(String(body));
 }
 
-async function intercept(session, opts, handler) {
+/**
+ * Decides one dispatch (unless `decided` already holds the core's outcome for
+ * it) and forwards it to `target` (default: the dispatcher that was global)
+ * or answers it through the handler.
+ */
+async function intercept(session, opts, handler, target, decided) {
   const origin = new URL(typeof opts.origin === 'string' ? opts.origin : String(opts.origin));
   const path = opts.path || '/';
   const q = path.indexOf('?');
@@ -77,42 +82,124 @@ async function intercept(session, opts, handler) {
   for (let i = 0; i < headers.length; i += 2) if (headers[i].toLowerCase() === 'host') hasHost = true;
   if (!hasHost) headers.push('host', origin.host);
   const body = await readBody(opts.body);
-  const decision = session._decide(method, url.protocol, url.hostname, url.port, url.pathname, url.search, body, headers);
+  const dispatcher = target || innerDispatcher();
+  const decision =
+    decided !== undefined ? decided : session._decide(method, url.protocol, url.hostname, url.port, url.pathname, url.search, body, headers);
   if (typeof decision === 'number') {
     const record = session._shouldRecord(decision);
     const forwarded = body === opts.body ? opts : { ...opts, body };
     const h = record ? recordingHandler(session, handler, method, url, headers, body) : handler;
-    context.runOutside(() => innerDispatcher().dispatch(forwarded, h));
+    context.runOutside(() => dispatcher.dispatch(forwarded, h));
     return;
   }
-  if (decision[4] > 0) await c.delay(decision[4], opts.signal);
-  respond(handler, decision, method);
+  await respond(handler, decision, method, opts, dispatcher);
 }
 
-/** Delivers a decided response through either handler API. */
-function respond(handler, decision, method) {
+/**
+ * A dispatcher for one forwarded fetch (passed as its `dispatcher`): the
+ * first dispatch is the request the fetch interceptor already decided
+ * (`outcome`); each redirect hop fetch follows after it is a new request the
+ * core decides. Every forwarded hop is recorded when the session captures, so
+ * a followed redirect is recorded as one exchange per hop, as on the wire.
+ */
+function fetchDispatcher(session, outcome, target) {
+  let first = outcome;
+  return {
+    dispatch(opts, handler) {
+      const decided = first;
+      first = undefined;
+      intercept(session, opts, handler, target, decided).catch((err) => fail(handler, err));
+      return true;
+    },
+    close(...args) {
+      return target ? target.close(...args) : Promise.resolve();
+    },
+    destroy(...args) {
+      return target ? target.destroy(...args) : Promise.resolve();
+    },
+  };
+}
+
+const DEFAULT_HEADERS_TIMEOUT = 300e3; // undici's default
+
+/** undici's headersTimeout for this dispatch: the request's option, else the dispatcher's, else the default. */
+function headersTimeout(opts, dispatcher) {
+  if (opts.headersTimeout != null) return Number(opts.headersTimeout);
+  const sym = dispatcher && Object.getOwnPropertySymbols(dispatcher).find((s) => s.description === 'options');
+  const o = sym && dispatcher[sym];
+  if (o && o.headersTimeout != null) return Number(o.headersTimeout);
+  return DEFAULT_HEADERS_TIMEOUT;
+}
+
+function headersTimeoutError() {
+  const { errors } = require('undici');
+  return new errors.HeadersTimeoutError();
+}
+
+/**
+ * Delivers a decided response through either handler API. The mocked latency
+ * runs after the "connection" is handed to the handler, so an abort during it
+ * ends the request at once, and undici's headersTimeout (0 = none) fires on
+ * it as it does on a slow server. bodyTimeout cannot fire: a decided body
+ * arrives whole, with the headers.
+ */
+async function respond(handler, decision, method, opts, dispatcher) {
   const status = decision[1];
   const flat = decision[2];
+  const latency = decision[4];
   const body = method === 'HEAD' || c.isNullBodyStatus(status) ? null : decision[3];
   let aborted = false;
-  if (typeof handler.onRequestStart === 'function' && typeof handler.onConnect !== 'function') {
-    const controller = {
-      aborted: false,
-      paused: false,
-      reason: null,
-      abort(reason) {
-        this.aborted = aborted = true;
-        this.reason = reason;
-      },
-      pause() {
-        this.paused = true;
-      },
-      resume() {
-        this.paused = false;
-      },
-    };
-    handler.onRequestStart(controller, {});
-    if (aborted) return handler.onResponseError && handler.onResponseError(controller, controller.reason);
+  let reason = null;
+  let wake = null;
+  const onAbort = (r) => {
+    aborted = true;
+    reason = r;
+    if (wake) wake();
+  };
+  const modern = typeof handler.onRequestStart === 'function' && typeof handler.onConnect !== 'function';
+  const controller = {
+    aborted: false,
+    paused: false,
+    reason: null,
+    abort(r) {
+      this.aborted = true;
+      this.reason = r;
+      onAbort(r);
+    },
+    pause() {
+      this.paused = true;
+    },
+    resume() {
+      this.paused = false;
+    },
+  };
+  const failWith = (err) =>
+    modern ? handler.onResponseError && handler.onResponseError(controller, err) : handler.onError && handler.onError(err);
+  if (modern) handler.onRequestStart(controller, {});
+  else if (handler.onConnect) handler.onConnect(onAbort, {});
+  if (aborted) return failWith(reason || new Error('aborted'));
+  if (latency > 0) {
+    const limit = headersTimeout(opts, dispatcher);
+    const timedOut = limit > 0 && limit < latency;
+    await new Promise((resolve) => {
+      const t = setTimeout(done, timedOut ? limit : latency);
+      const signal = opts.signal;
+      function done() {
+        clearTimeout(t);
+        wake = null;
+        if (signal && typeof signal.removeEventListener === 'function') signal.removeEventListener('abort', onSignal);
+        resolve();
+      }
+      function onSignal() {
+        onAbort(signal.reason);
+      }
+      wake = done;
+      if (signal && typeof signal.addEventListener === 'function') signal.addEventListener('abort', onSignal, { once: true });
+    });
+    if (aborted) return failWith(reason || new Error('aborted'));
+    if (timedOut) return failWith(headersTimeoutError());
+  }
+  if (modern) {
     const obj = {};
     for (let i = 0; i < flat.length; i += 2) {
       const k = flat[i].toLowerCase();
@@ -123,20 +210,12 @@ function respond(handler, decision, method) {
     if (!aborted) handler.onResponseEnd && handler.onResponseEnd(controller, {});
     return;
   }
-  let reason = null;
-  if (handler.onConnect) {
-    handler.onConnect((r) => {
-      aborted = true;
-      reason = r;
-    }, {});
-  }
-  if (aborted) return handler.onError && handler.onError(reason || new Error('aborted'));
   const raw = [];
   for (let i = 0; i < flat.length; i++) raw.push(Buffer.from(flat[i], 'latin1'));
   if (handler.onHeaders) handler.onHeaders(status, raw, () => {}, c.statusText(status));
-  if (aborted) return handler.onError && handler.onError(reason || new Error('aborted'));
+  if (aborted) return failWith(reason || new Error('aborted'));
   if (body && body.length && handler.onData) handler.onData(body);
-  if (aborted) return handler.onError && handler.onError(reason || new Error('aborted'));
+  if (aborted) return failWith(reason || new Error('aborted'));
   if (handler.onComplete) handler.onComplete([]);
 }
 
@@ -225,4 +304,4 @@ function reinstall() {
   install();
 }
 
-module.exports = { install, uninstall, reinstall, SoftprobeDispatcher, dispatcher: () => wrapper };
+module.exports = { install, uninstall, reinstall, SoftprobeDispatcher, fetchDispatcher, dispatcher: () => wrapper };

@@ -1,0 +1,200 @@
+'use strict';
+// Issue 12 (interception fidelity) for the built-in clients: under softprobe a
+// call fails, redirects, times out and shows its headers as it does without it.
+// The client x behaviour matrix for every supported client is clients.test.js.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const http = require('node:http');
+const https = require('node:https');
+const undici = require('undici');
+const { Softprobe } = require('..');
+const { startServer, tmpDir } = require('./support');
+
+const sp = new Softprobe({ warnOnStrictMiss: false });
+
+function spansOf(file) {
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const out = [];
+  for (const t of doc.traces) for (const rs of t.resourceSpans) for (const ss of rs.scopeSpans) out.push(...ss.spans);
+  return out;
+}
+function attr(span, key) {
+  const a = span.attributes.find((x) => x.key === key);
+  if (!a) return undefined;
+  const v = a.value;
+  if (v.arrayValue) return v.arrayValue.values.map((x) => x.stringValue);
+  return v.stringValue ?? v.intValue ?? v.boolValue;
+}
+
+/** What a call throws synchronously ({code}), or 'no throw'. */
+function syncError(fn) {
+  try {
+    const req = fn();
+    req.on('error', () => {});
+    req.destroy();
+    return 'no throw';
+  } catch (err) {
+    return err.code || err.name;
+  }
+}
+
+const badCalls = {
+  'http.request(https URL)': () => http.request('https://127.0.0.1:9/x'),
+  'https.request(http URL)': () => https.request('http://127.0.0.1:9/x'),
+  'http.get(https URL)': () => http.get('https://127.0.0.1:9/x'),
+  'http.request(path with a space)': () => http.request({ host: '127.0.0.1', port: 9, path: '/a b' }),
+  'https.request(path with a space)': () => https.request({ host: '127.0.0.1', port: 9, path: '/a b' }),
+  'http.request(bad method)': () => http.request({ host: '127.0.0.1', port: 9, method: 'GE T' }),
+};
+
+for (const mode of ['capture', 'replay']) {
+  test(`${mode}: http(s).request throws its synchronous errors at the call, as without softprobe`, async () => {
+    const expected = {};
+    for (const [name, fn] of Object.entries(badCalls)) expected[name] = syncError(fn);
+    assert.equal(expected['http.request(https URL)'], 'ERR_INVALID_PROTOCOL');
+    assert.equal(expected['http.request(path with a space)'], 'ERR_UNESCAPED_CHARACTERS');
+    const s = await sp.startSession({ mode, policy: { externalHttp: 'strict' } });
+    await s.mockOutbound({ pathPrefix: '/', response: { status: 200, body: 'mocked' } });
+    const uncaught = [];
+    const onUncaught = (e) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const seen = await s.run(async () => {
+        const out = {};
+        for (const [name, fn] of Object.entries(badCalls)) out[name] = syncError(fn);
+        await new Promise((r) => setTimeout(r, 20));
+        return out;
+      });
+      assert.deepEqual(seen, expected);
+      assert.deepEqual(uncaught, []);
+      assert.equal((await s.getStats()).stats.injectedSpans, 0, 'no call reached the core');
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await s.close(mode === 'capture' ? { out: path.join(tmpDir(), 'x.case.json') } : {});
+    }
+  });
+}
+
+test('capture records each hop of a redirect fetch follows (302 with location, then the target)', async () => {
+  const upstream = await startServer((req, res) => {
+    if (req.url === '/redirect') {
+      res.writeHead(302, { location: '/target' });
+      res.end('moved');
+    } else {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('target body');
+    }
+  });
+  const out = path.join(tmpDir(), 'redirect.case.json');
+  const s = await sp.startSession({ mode: 'capture' });
+  try {
+    const live = await s.run(async () => {
+      const r = await fetch(`${upstream.url}/redirect`);
+      return { status: r.status, url: r.url, redirected: r.redirected, body: await r.text() };
+    });
+    assert.deepEqual(live, { status: 200, url: `${upstream.url}/target`, redirected: true, body: 'target body' });
+  } finally {
+    await s.close({ out });
+  }
+  const spans = spansOf(out);
+  assert.deepEqual(
+    spans.map((x) => [attr(x, 'url.path'), Number(attr(x, 'http.response.status_code'))]),
+    [['/redirect', 302], ['/target', 200]]
+  );
+  assert.equal(attr(spans[0], 'http.response.header.location'), '/target');
+  assert.equal(attr(spans[1], 'http.response.body'), 'target body');
+
+  // Strict replay with the upstream stopped: fetch follows the recorded hops.
+  await upstream.close();
+  const r = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
+  try {
+    await r.loadCaseFromFile(out);
+    for (const p of ['/redirect', '/target']) await r.mockOutbound({ path: p, response: r.findInCase({ path: p }).response });
+    await r.run(async () => {
+      const res = await fetch(`${upstream.url}/redirect`);
+      assert.deepEqual({ status: res.status, url: res.url, redirected: res.redirected, body: await res.text() }, {
+        status: 200,
+        url: `${upstream.url}/target`,
+        redirected: true,
+        body: 'target body',
+      });
+      const manual = await fetch(`${upstream.url}/redirect`, { redirect: 'manual' });
+      assert.equal(manual.status, 302);
+      assert.equal(manual.headers.get('location'), '/target');
+      assert.equal(manual.redirected, false);
+      await assert.rejects(fetch(`${upstream.url}/redirect`, { redirect: 'error' }), TypeError);
+    });
+    assert.equal((await r.getStats()).stats.strictMisses, 0);
+  } finally {
+    await r.close();
+  }
+});
+
+test('a passthrough redirect to a host nobody allowed is blocked by the strict policy at the second hop', async () => {
+  const other = await startServer();
+  const upstream = await startServer((req, res) => {
+    res.writeHead(302, { location: `http://localhost:${other.port}/elsewhere` });
+    res.end();
+  });
+  const s = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
+  await s.mockOutbound({ host: '127.0.0.1', action: 'passthrough' });
+  try {
+    const res = await s.run(() => fetch(`${upstream.url}/go`));
+    assert.equal(res.status, 599);
+    assert.equal(res.headers.get('x-softprobe-strict-miss'), '1');
+    assert.equal(res.redirected, true);
+    await res.text();
+    assert.equal(other.count, 0, 'the redirect target was never reached');
+  } finally {
+    await s.close();
+    await upstream.close();
+    await other.close();
+  }
+});
+
+test("undici: headersTimeout fires on mocked latency as on a slow server", async () => {
+  const slow = await startServer((req, res) => setTimeout(() => res.end('late'), 800));
+  const s = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
+  await s.mockOutbound({ path: '/mocked', latencyMs: 800, response: { status: 200, body: 'late' } });
+  await s.mockOutbound({ path: '/slow', action: 'passthrough' });
+  try {
+    await s.run(async () => {
+      const live = await undici.request(`${slow.url}/slow`, { headersTimeout: 200 }).catch((e) => e);
+      assert.equal(live.code, 'UND_ERR_HEADERS_TIMEOUT');
+      const t0 = Date.now();
+      const mocked = await undici.request(`${slow.url}/mocked`, { headersTimeout: 200 }).catch((e) => e);
+      assert.equal(mocked.code, 'UND_ERR_HEADERS_TIMEOUT');
+      assert.equal(mocked.name, live.name);
+      assert.ok(Date.now() - t0 < 700, `answered after ${Date.now() - t0} ms, the timeout is 200 ms`);
+      // A latency under the timeout is answered.
+      const ok = await undici.request(`${slow.url}/mocked`, { headersTimeout: 2000 });
+      assert.equal(await ok.body.text(), 'late');
+    });
+  } finally {
+    await s.close();
+    await slow.close();
+  }
+});
+
+test('http: setTimeout() called after end() fires on mocked latency', async () => {
+  const s = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
+  await s.mockOutbound({ path: '/slow', latencyMs: 800, response: { status: 200, body: 'late' } });
+  try {
+    const t0 = Date.now();
+    const err = await s.run(
+      () =>
+        new Promise((resolve) => {
+          const req = http.request('http://api.example.test/slow', () => resolve('response'));
+          req.on('error', resolve);
+          req.end();
+          setImmediate(() => req.setTimeout(150, () => req.destroy(Object.assign(new Error('timed out'), { code: 'APP_TIMEOUT' }))));
+        })
+    );
+    assert.equal(err.code, 'APP_TIMEOUT');
+    assert.ok(Date.now() - t0 < 700);
+  } finally {
+    await s.close();
+  }
+});
