@@ -247,3 +247,20 @@ TEST_CASE("client: the Host header it adds", "[net][net-threads]") {
   std::lock_guard lock(mu);
   CHECK(host == "example.test");
 }
+
+TEST_CASE("a callback that throws does not stop the io threads", "[net][net-threads]") {
+  TestServer s({}, nettest::demo_handler());
+  IoThreads io(1);  // one thread: if it died, nothing below would run
+  Client c(io);
+  std::promise<void> thrown;
+  ResponseHandler h;
+  h.on_done = [&](ClientError, const std::string&) {
+    thrown.set_value();
+    throw std::runtime_error("a caller's bug");
+  };
+  c.send(get(s.port(), "/hello"), h);
+  REQUIRE(thrown.get_future().wait_for(5s) == std::future_status::ready);
+  auto r = fetch(c, get(s.port(), "/hello"));
+  CHECK(r.error == ClientError::none);
+  CHECK(r.body == "hello");
+}

@@ -301,6 +301,24 @@ TEST_CASE("a handler that drops the exchange unanswered gets a 500, not a hang",
   CHECK(r->status == 500);
 }
 
+TEST_CASE("a handler or continuation that throws gets a 500 naming the error", "[net]") {
+  TestServer s(test_options(), [](Exchange ex) {
+    if (ex.head().path() == "/later")
+      return (void)ex.read_body([](Exchange&, BodyStatus) { throw std::runtime_error("boom in then"); });
+    throw std::runtime_error("boom");
+  });
+  RawSocket c(s.port());
+  REQUIRE(c.send_all("GET / HTTP/1.1\r\nHost: x\r\n\r\nPOST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 500);
+  CHECK(r->body.find("boom") != std::string::npos);
+  r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 500);
+  CHECK(r->body.find("boom in then") != std::string::npos);
+}
+
 TEST_CASE("the listen address must be an IP address of this machine", "[net]") {
   IoThreads io(1);
   ServerOptions o;

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "safe_call.hpp"
 #include "socket_peek.hpp"
 
 namespace softprobe::net {
@@ -367,7 +368,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     } else {
       close();
     }
-    if (job.h.on_done) job.h.on_done(ClientError::none, {});
+    safe_call(job.h.on_done, ClientError::none, std::string());
   }
 
   void fail_io(const error_code& ec, const char* during) {
@@ -393,7 +394,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
       return;
     }
     // req_ stays: an aborted write may still be pending on it.
-    if (job.h.on_done) job.h.on_done(e, message);
+    safe_call(job.h.on_done, e, message);
   }
 
   void idle() {
@@ -449,7 +450,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
 
 void ClientState::fail_later(Job job, ClientError e, std::string message) {
   asio::post(io, [job = std::move(job), e, message = std::move(message)]() {
-    if (job.h.on_done) job.h.on_done(e, message);
+    safe_call(job.h.on_done, e, message);
   });
 }
 

@@ -21,7 +21,17 @@ IoThreads::IoThreads(unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   impl_ = std::make_unique<Impl>(threads);
   impl_->threads.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i) impl_->threads.emplace_back([io = &impl_->io] { io->run(); });
+  for (unsigned i = 0; i < threads; ++i)
+    impl_->threads.emplace_back([io = &impl_->io] {
+      // A handler that throws must not end the thread: run again (Asio allows it).
+      for (;;) {
+        try {
+          io->run();
+          return;
+        } catch (...) {
+        }
+      }
+    });
 }
 
 IoThreads::~IoThreads() { stop(); }

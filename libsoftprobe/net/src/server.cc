@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "body_decoder.hpp"
+#include "safe_call.hpp"
 #include "socket_peek.hpp"
 #include "softprobe/net/handoff.hpp"
 
@@ -315,7 +316,7 @@ void ServerState::maybe_done() {
     grace_timer.cancel();  // under mu, as shutdown() arms it under mu
   }
   cv.notify_all();
-  for (auto& cb : callbacks) cb(r);
+  for (auto& cb : callbacks) safe_call(cb, r);
 }
 
 void ServerState::shutdown(Millis grace, std::function<void(const ShutdownReport&)> cb) {
@@ -325,7 +326,7 @@ void ServerState::shutdown(Millis grace, std::function<void(const ShutdownReport
     if (report) {
       ShutdownReport r = *report;
       lock.unlock();
-      if (cb) cb(r);
+      safe_call(cb, r);
       return;
     }
     if (cb) done.push_back(std::move(cb));
@@ -716,7 +717,7 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
                               std::function<void(std::optional<BodyWriter>)> ready) {
   auto not_ready = [&] {
     st->stream_open.store(false, std::memory_order_release);
-    if (ready) ready(std::nullopt);
+    safe_call(ready, std::nullopt);
   };
   if (st->seq != seq_ || state_ != State::handler) return not_ready();
   const RequestHead& h = st->head;
@@ -755,7 +756,7 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
   http::async_write_header(socket_, *ssr_, [self = shared_from_this(), st, ready = std::move(ready)](error_code ec, std::size_t) {
     if (self->state_ != State::stream) {
       st->stream_open.store(false, std::memory_order_release);
-      if (ready) ready(std::nullopt);
+      safe_call(ready, std::nullopt);
       return;
     }
     self->disarm();
@@ -764,27 +765,27 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
       st->stream_open.store(false, std::memory_order_release);
       self->complete(st.get(), self->writing_status_, false);
       self->close();
-      if (ready) ready(std::nullopt);
+      safe_call(ready, std::nullopt);
       return;
     }
-    if (ready) ready(BodyWriter(st));
+    safe_call(ready, BodyWriter(st));
   });
 }
 
 void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::string piece, std::function<void(bool)> cb) {
   if (st->seq != seq_ || state_ != State::stream || stream_busy_) {
-    if (cb) cb(false);
+    safe_call(cb, false);
     return;
   }
   if (stream_head_only_ || piece.empty()) {
-    if (cb) cb(true);
+    safe_call(cb, true);
     return;
   }
   if (stream_length_ && piece.size() > *stream_length_ - stream_sent_) {  // more than the declared length
     st->stream_open.store(false, std::memory_order_release);
     complete(st.get(), writing_status_, false);
     close();
-    if (cb) cb(false);
+    safe_call(cb, false);
     return;
   }
   stream_sent_ += piece.size();
@@ -798,7 +799,7 @@ void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::str
   http::async_write(socket_, *ssr_, [self = shared_from_this(), st, cb = std::move(cb)](error_code ec, std::size_t) {
     if (ec == http::error::need_buffer) ec = {};  // the piece is out; the serializer wants the next
     if (self->state_ != State::stream) {
-      if (cb) cb(false);
+      safe_call(cb, false);
       return;
     }
     self->disarm();
@@ -807,16 +808,16 @@ void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::str
       st->stream_open.store(false, std::memory_order_release);
       self->complete(st.get(), self->writing_status_, false);
       self->close();
-      if (cb) cb(false);
+      safe_call(cb, false);
       return;
     }
-    if (cb) cb(true);
+    safe_call(cb, true);
   });
 }
 
 void Connection::stream_finish(const std::shared_ptr<ExchangeState>& st, std::function<void(bool)> cb) {
   if (st->seq != seq_ || state_ != State::stream || stream_busy_) {
-    if (cb) cb(false);
+    safe_call(cb, false);
     return;
   }
   st->stream_open.store(false, std::memory_order_release);
@@ -824,12 +825,12 @@ void Connection::stream_finish(const std::shared_ptr<ExchangeState>& st, std::fu
     // Shorter than declared: only closing tells the client the body is cut.
     complete(st.get(), writing_status_, false);
     close();
-    if (cb) cb(false);
+    safe_call(cb, false);
     return;
   }
   auto done = [self = shared_from_this(), st, cb = std::move(cb)](error_code ec) {
     if (self->state_ != State::stream) {
-      if (cb) cb(false);
+      safe_call(cb, false);
       return;
     }
     self->disarm();
@@ -845,7 +846,7 @@ void Connection::stream_finish(const std::shared_ptr<ExchangeState>& st, std::fu
     } else {
       self->wait_for_request();
     }
-    if (cb) cb(!ec);
+    safe_call(cb, !ec);
   };
   if (stream_head_only_) return done({});
   auto& b = sres_->body();
