@@ -80,7 +80,7 @@ step "concurrency tests under TSan" tsan_concurrency
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
   log "build: libFuzzer targets with clang (build-fuzz/)"
   CC=clang CXX=clang++ cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSOFTPROBE_BUILD_FUZZERS=ON -DSOFTPROBE_BUILD_TESTS=OFF -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF \
+    -DSOFTPROBE_BUILD_FUZZERS=ON -DSOFTPROBE_BUILD_TESTS=OFF -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF -DSOFTPROBE_BUILD_NET=OFF \
     -DSOFTPROBE_SANITIZE=address,undefined,fuzzer-no-link >/dev/null
   cmake --build "$REPO_ROOT/build-fuzz" -j "$JOBS"
   step "fuzzing ${FUZZ_SECONDS}s per target" fuzz_targets
