@@ -155,7 +155,8 @@ test('a passthrough redirect to a host nobody allowed is blocked by the strict p
 });
 
 test("undici: headersTimeout fires on mocked latency as on a slow server", async () => {
-  const slow = await startServer((req, res) => setTimeout(() => res.end('late'), 800));
+  // undici 7 runs headersTimeout on ~0.5 s timer ticks: the live server is much slower than the timeout.
+  const slow = await startServer((req, res) => setTimeout(() => res.end('late'), 2500));
   const s = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
   await s.mockOutbound({ path: '/mocked', latencyMs: 800, response: { status: 200, body: 'late' } });
   await s.mockOutbound({ path: '/slow', action: 'passthrough' });

@@ -467,9 +467,12 @@ function makeRequest(original, defaultProtocol, module) {
   return function request(...args) {
     const session = context.current();
     if (session === null) return original.apply(this, args);
-    const parsed = parseArgs(args, defaultProtocol);
+    // The options as they are now: a forwarded request is made on a later
+    // tick, after callers such as got have put their own options back.
+    const snapshot = args.map((a) => (a !== null && typeof a === 'object' && !(a instanceof URL) ? { ...a } : a));
+    const parsed = parseArgs(snapshot, defaultProtocol);
     validateLikeNode(parsed, module.globalAgent);
-    return new InterceptedRequest(session, original, args, parsed);
+    return new InterceptedRequest(session, original, snapshot, parsed);
   };
 }
 
