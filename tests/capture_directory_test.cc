@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "session_store.hpp"
+#include "softprobe.h"
 #include "test_support.hpp"
 
 using namespace softprobe;
@@ -246,4 +247,34 @@ TEST_CASE("SessionStore: close_all falls back to the temporary directory", "[cap
   CHECK(closed[0].capture_path == tmp.file("softprobe-" + s->id() + ".case.json"));
   CHECK_THAT(closed[0].fallback_reason, Catch::Contains(cap.path.string()));
   CHECK(store.size() == 0);
+}
+
+TEST_CASE("C ABI: sp_store_set_capture_dir, sp_store_set_max_sessions", "[capture_dir]") {
+  TempDir tmp;
+  put(tmp.file("x.case.json.tmp-00112233445566ee"), "partial");
+  std::filesystem::last_write_time(tmp.path / "x.case.json.tmp-00112233445566ee",
+                                   std::filesystem::file_time_type::clock::now() - std::chrono::minutes(1));
+  sp_store* store = nullptr;
+  REQUIRE(sp_store_new(&store) == SP_OK);
+  std::string dir = tmp.path.string(), missing = tmp.file("missing"), def = "{sessionId}.case.json";
+  CHECK(sp_store_set_capture_dir(nullptr, store, missing.data(), missing.size(), nullptr, 0) == SP_E_IO);
+  CHECK_THAT(std::string(sp_last_error()), Catch::Contains(missing));
+  std::string with_nul("a\0b", 3);
+  CHECK(sp_store_set_capture_dir(nullptr, store, dir.data(), dir.size(), with_nul.data(), with_nul.size()) == SP_E_INVALID_ARGUMENT);
+  std::string bad = "../x.case.json";
+  CHECK(sp_store_set_capture_dir(nullptr, store, dir.data(), dir.size(), bad.data(), bad.size()) == SP_E_INVALID_ARGUMENT);
+  char* report = nullptr;
+  REQUIRE(sp_store_set_capture_dir(&report, store, dir.data(), dir.size(), def.data(), def.size()) == SP_OK);
+  auto doc = nlohmann::json::parse(report);
+  sp_string_free(report);
+  CHECK(doc["captureDir"] == dir);
+  CHECK(doc["removedTempFiles"] == nlohmann::json::array({"x.case.json.tmp-00112233445566ee"}));
+  CHECK(sp_store_set_max_sessions(store, 0) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_store_set_max_sessions(store, 5) == SP_OK);
+  CHECK(sp_session_close_path(nullptr, nullptr, "x", 1) == SP_E_INVALID_ARGUMENT);
+  char* closed = nullptr;
+  REQUIRE(sp_store_close_all_or_fallback(&closed, store) == SP_OK);
+  CHECK(std::string(closed) == R"({"closed":[]})");
+  sp_string_free(closed);
+  sp_store_free(store);
 }

@@ -32,6 +32,8 @@ sp_status sp_store_set_capture_dir(char** out_json, sp_store* store, const char*
     std::string dir_path = text_arg(dir, dir_len, "captureDir");
     std::string def = text_arg(default_path, default_len, "defaultPath");
     if (def.empty()) def = "captured.case.json";
+    // Every check before anything is removed: on error nothing changes.
+    split_capture_path(expand_capture_placeholders(def, {"session", "capture", std::chrono::system_clock::now()}));
     auto cd = std::make_shared<const CaptureDirectory>(dir_path);
     cd->check_writable();
     std::vector<std::string> removed = cd->remove_stale_temp_files();

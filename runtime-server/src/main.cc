@@ -59,11 +59,10 @@ std::string generate_token() {
 }
 
 // Gives the store its capture directory (checked writable, stale temporary
-// files removed) and its session limit. Returns false, having said why on
+// files removed; `where` says which) and its session limit. Returns false, having said why on
 // stderr, when the runtime cannot start.
-bool configure_store(Runtime& rt) {
+bool configure_store(Runtime& rt, CaptureLocation& where) {
   const Config& cfg = rt.config;
-  CaptureLocation where;
   try {
     where = capture_location(cfg, std::getenv("SOFTPROBE_CAPTURE_CASE_PATH"));
   } catch (const ConfigError& e) {
@@ -127,7 +126,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not kill the server
 
   Runtime rt(cfg);
-  if (!configure_store(rt)) return 2;
+  CaptureLocation capture;
+  if (!configure_store(rt, capture)) return 2;
   Server server(rt);
   int port;
   try {
@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
   std::cout << std::flush;
   log(LogLevel::info, "listening",
       {{"address", url}, {"auth", !cfg.token.empty()}, {"maxBodyBytes", cfg.max_body_bytes},
-       {"sessionTtlMs", cfg.session_ttl.count()}, {"threads", cfg.threads}, {"version", sp_version_string()}});
+       {"sessionTtlMs", cfg.session_ttl.count()}, {"threads", cfg.threads}, {"captureDir", capture.dir},
+       {"capturePath", capture.default_path}, {"maxSessions", cfg.max_sessions}, {"version", sp_version_string()}});
   if (!is_loopback(cfg.host) && cfg.token.empty())
     log(LogLevel::warn, "listening beyond loopback without a token: anyone who can reach this port controls the runtime",
         {{"address", url}});
