@@ -199,3 +199,61 @@ test('http: setTimeout() called after end() fires on mocked latency', async () =
     await s.close();
   }
 });
+
+test("undici: the global dispatcher's own headersTimeout applies to mocked latency", async () => {
+  const softprobe = require('..');
+  const before = undici.getGlobalDispatcher();
+  const agent = new undici.Agent({ headersTimeout: 200 });
+  undici.setGlobalDispatcher(agent);
+  softprobe.install(); // re-wraps the new global dispatcher
+  const s = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
+  await s.mockOutbound({ path: '/mocked', latencyMs: 800, response: { status: 200, body: 'late' } });
+  try {
+    const t0 = Date.now();
+    const err = await s.run(() => undici.request('http://api.example.test/mocked').catch((e) => e));
+    assert.equal(err.code, 'UND_ERR_HEADERS_TIMEOUT');
+    assert.ok(Date.now() - t0 < 700);
+  } finally {
+    await s.close();
+    undici.setGlobalDispatcher(before);
+    softprobe.install();
+    await agent.close();
+  }
+});
+
+test('node-fetch: an AbortSignal ends mocked latency as it ends a slow request', async () => {
+  const nodeFetch = require('node-fetch');
+  const s = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
+  await s.mockOutbound({ path: '/slow', latencyMs: 800, response: { status: 200, body: 'late' } });
+  try {
+    const t0 = Date.now();
+    const err = await s.run(() => nodeFetch('http://api.example.test/slow', { signal: AbortSignal.timeout(150) }).catch((e) => e));
+    assert.equal(err.name, 'AbortError');
+    assert.ok(Date.now() - t0 < 700);
+  } finally {
+    await s.close();
+  }
+});
+
+test('fetch, http and undici show the decided content-length of 204 and 304 responses (nothing to decode)', async () => {
+  const s = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
+  await s.mockOutbound({ path: '/204', response: { status: 204, headers: { 'content-length': '0', etag: '"a"' } } });
+  await s.mockOutbound({ path: '/304', response: { status: 304, headers: { 'content-length': '90', etag: '"a"' } } });
+  try {
+    await s.run(async () => {
+      for (const [p, len] of [['/204', '0'], ['/304', '90']]) {
+        const f = await fetch(`http://api.example.test${p}`);
+        assert.equal(f.headers.get('content-length'), len, `fetch ${p}`);
+        assert.equal(await f.text(), '');
+        const u = await undici.request(`http://api.example.test${p}`);
+        assert.equal(u.headers['content-length'], len, `undici ${p}`);
+        await u.body.text();
+        const h = await new Promise((resolve, reject) => http.get(`http://api.example.test${p}`, resolve).on('error', reject));
+        assert.equal(h.headers['content-length'], len, `http ${p}`);
+        h.resume();
+      }
+    });
+  } finally {
+    await s.close();
+  }
+});
