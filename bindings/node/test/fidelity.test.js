@@ -47,6 +47,8 @@ const badCalls = {
   'http.request(path with a space)': () => http.request({ host: '127.0.0.1', port: 9, path: '/a b' }),
   'https.request(path with a space)': () => https.request({ host: '127.0.0.1', port: 9, path: '/a b' }),
   'http.request(bad method)': () => http.request({ host: '127.0.0.1', port: 9, method: 'GE T' }),
+  'http.request(agent without addRequest)': () => http.request({ host: '127.0.0.1', port: 9, agent: {} }),
+  'http.request(https agent)': () => http.request({ host: '127.0.0.1', port: 9, agent: new https.Agent() }),
 };
 
 for (const mode of ['capture', 'replay']) {

@@ -455,8 +455,10 @@ function validateLikeNode(parsed, defaultAgent) {
   const opts = parsed.opts;
   const agent = opts.agent;
   const protocol = (agent && agent.protocol) || defaultAgent.protocol;
+  // An agent without addRequest is left in, for Node to reject it as it would.
+  const usable = agent == null || agent === false || typeof agent.addRequest === 'function';
   const probe = Object.assign({}, opts, {
-    agent: probeAgent(protocol, (agent && agent.defaultPort) || defaultAgent.defaultPort),
+    agent: usable ? probeAgent(protocol, (agent && agent.defaultPort) || defaultAgent.defaultPort) : agent,
     _defaultAgent: defaultAgent,
     signal: undefined,
   });
