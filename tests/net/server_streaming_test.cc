@@ -97,3 +97,120 @@ TEST_CASE("a streamed body shorter than declared, or abandoned, ends by closing"
     CHECK(c.wait_closed(3000));
   }
 }
+
+namespace {
+
+// Collects a streamed request body; answers with it. Every third `more` comes
+// from another thread; with `stall`, `more` is never called.
+Handler streamed_echo(bool stall = false) {
+  return [stall](Exchange ex) {
+    auto got = std::make_shared<std::string>();
+    auto pieces = std::make_shared<int>(0);
+    ex.read_body_stream(
+        [got, pieces, stall](std::string_view piece, std::function<void()> more) {
+          got->append(piece);
+          if (stall) return;
+          if (++*pieces % 3 == 0)
+            std::thread([more] { more(); }).detach();
+          else
+            more();
+        },
+        [got, pieces](Exchange& e, BodyStatus s) {
+          if (s != BodyStatus::ok)
+            return (void)e.respond(json_error(s == BodyStatus::too_large ? 413 : 400, body_status_name(s), "streamed"));
+          e.respond({200,
+                     {},
+                     {{"X-Pieces", std::to_string(*pieces)}, {"X-Body-Empty", e.body().empty() ? "yes" : "no"}},
+                     std::move(*got),
+                     false});
+        });
+  };
+}
+
+std::string sample_text(std::size_t n) {
+  std::string s;
+  s.reserve(n);
+  for (std::size_t i = 0; s.size() < n; ++i) s += "line " + std::to_string(i * 7919 % 100003) + "\n";
+  s.resize(n);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a request body streamed to the handler piece by piece, decoded", "[net][net-threads]") {
+  ServerOptions o;
+  o.max_body_bytes = 1 << 20;
+  TestServer s(o, streamed_echo());
+  std::string text = sample_text(300 * 1024);
+  for (bool gzip : {false, true}) {
+    INFO("gzip " << gzip);
+    std::string body = gzip ? nettest::compress(text, true) : text;
+    RawSocket c(s.port());
+    REQUIRE(c.send_all("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+                       (gzip ? "Content-Encoding: gzip\r\n" : "") + "\r\n" + body));
+    auto r = c.read_response(5000);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->body == text);
+    CHECK(std::stoi(r->header("x-pieces")) > 1);
+    CHECK(r->header("x-body-empty") == "yes");  // streamed: body() is not filled
+    CHECK_FALSE(r->close);
+  }
+}
+
+TEST_CASE("a streamed request body still stops at the body limit", "[net][net-threads]") {
+  ServerOptions o;
+  o.max_body_bytes = 100 * 1024;
+  TestServer s(o, streamed_echo());
+  std::string gz = nettest::compress(sample_text(300 * 1024), true);  // small on the wire, 300 KiB decoded
+  RawSocket c(s.port());
+  REQUIRE(c.send_all("POST /up HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: " +
+                     std::to_string(gz.size()) + "\r\n\r\n" + gz));
+  auto r = c.read_response(5000);
+  REQUIRE(r);
+  CHECK(r->status == 413);
+  CHECK(r->close);
+}
+
+TEST_CASE("a consumer that stops taking pieces is cut at the body timeout", "[net][net-threads]") {
+  ServerOptions o;
+  o.body_timeout = std::chrono::milliseconds(300);
+  TestServer s(o, streamed_echo(true));
+  std::string text = sample_text(200 * 1024);
+  RawSocket c(s.port());
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.send_reading("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(text.size()) + "\r\n\r\n",
+                          text.size() + 100, 'z', 5000);
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(r->body.find("failed") != std::string::npos);
+  CHECK(nettest::ms_since(t0) < 3000);
+}
+
+TEST_CASE("a consumer that holds `more` without calling it is cut at the body timeout", "[net][net-threads]") {
+  ServerOptions o;
+  o.body_timeout = std::chrono::milliseconds(300);
+  std::mutex mu;
+  std::vector<std::function<void()>> held;  // kept, never called
+  TestServer s(o, [&](Exchange ex) {
+    ex.read_body_stream(
+        [&](std::string_view, std::function<void()> more) {
+          std::lock_guard lock(mu);
+          held.push_back(std::move(more));
+        },
+        [](Exchange& e, BodyStatus st) { e.respond(json_error(400, body_status_name(st), "streamed")); });
+  });
+  std::string text = sample_text(200 * 1024);
+  RawSocket c(s.port());
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.send_reading("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(text.size()) + "\r\n\r\n",
+                          text.size() + 100, 'z', 5000);
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(r->body.find("failed") != std::string::npos);
+  auto ms = nettest::ms_since(t0);
+  CHECK(ms >= 250);
+  CHECK(ms < 3000);
+  std::lock_guard lock(mu);
+  held.clear();  // (before the server goes: these hold its connection)
+}

@@ -50,7 +50,7 @@ BodyStatus BodyDecoder::feed_brotli(const char* data, std::size_t n, bool finish
   std::size_t avail_in = n;
   char buf[kChunk];
   for (;;) {
-    std::size_t room = limit_ - std::min(limit_, out_.size());
+    std::size_t room = limit_ - std::min(limit_, total_);
     std::size_t want = std::min(kChunk, room + 1);
     auto* out = reinterpret_cast<std::uint8_t*>(buf);
     std::size_t avail_out = want;
@@ -58,6 +58,7 @@ BodyStatus BodyDecoder::feed_brotli(const char* data, std::size_t n, bool finish
     std::size_t produced = want - avail_out;
     if (produced > room) return BodyStatus::too_large;
     out_.append(buf, produced);
+    total_ += produced;
     switch (rc) {
       case BROTLI_DECODER_RESULT_SUCCESS:
         ended_ = true;
@@ -79,8 +80,9 @@ BodyDecoder::~BodyDecoder() = default;
 BodyStatus BodyDecoder::feed(const char* data, std::size_t n) {
   if (n == 0) return BodyStatus::ok;
   if (coding_ == Coding::identity) {
-    if (n > limit_ - std::min(limit_, out_.size())) return BodyStatus::too_large;
+    if (n > limit_ - std::min(limit_, total_)) return BodyStatus::too_large;
     out_.append(data, n);
+    total_ += n;
     return BodyStatus::ok;
   }
   if (ended_) return BodyStatus::bad_encoding;  // bytes after the end of the stream
@@ -108,7 +110,7 @@ BodyStatus BodyDecoder::feed(const char* data, std::size_t n) {
   char buf[kChunk];
   while (s.avail_in > 0) {
     // Ask for at most one byte past the limit: enough to know it is passed.
-    std::size_t room = limit_ - std::min(limit_, out_.size());
+    std::size_t room = limit_ - std::min(limit_, total_);
     std::size_t want = std::min(kChunk, room + 1);
     s.next_out = reinterpret_cast<Bytef*>(buf);
     s.avail_out = static_cast<uInt>(want);
@@ -116,6 +118,7 @@ BodyStatus BodyDecoder::feed(const char* data, std::size_t n) {
     std::size_t produced = want - s.avail_out;
     if (produced > room) return BodyStatus::too_large;
     out_.append(buf, produced);
+    total_ += produced;
     if (rc == Z_STREAM_END) {
       ended_ = true;
       return s.avail_in == 0 ? BodyStatus::ok : BodyStatus::bad_encoding;
@@ -135,7 +138,7 @@ BodyStatus BodyDecoder::finish() {
   z_stream& s = z_->s;
   char buf[kChunk];
   for (;;) {
-    std::size_t room = limit_ - std::min(limit_, out_.size());
+    std::size_t room = limit_ - std::min(limit_, total_);
     std::size_t want = std::min(kChunk, room + 1);
     s.next_in = nullptr;
     s.avail_in = 0;
@@ -145,6 +148,7 @@ BodyStatus BodyDecoder::finish() {
     std::size_t produced = want - s.avail_out;
     if (produced > room) return BodyStatus::too_large;
     out_.append(buf, produced);
+    total_ += produced;
     if (rc == Z_STREAM_END) return BodyStatus::ok;
     if (produced == 0) return BodyStatus::bad_encoding;  // truncated stream
   }

@@ -22,7 +22,8 @@ std::optional<Coding> coding_of(std::string_view content_encoding) noexcept;
 
 class BodyDecoder {
  public:
-  // Appends decoded bytes to `out`, at most `limit` of them in total.
+  // Appends decoded bytes to `out`, at most `limit` of them in total (also
+  // when the caller empties `out` between feeds, as a streamed body does).
   BodyDecoder(Coding coding, std::size_t limit, std::string& out);
   ~BodyDecoder();
   BodyDecoder(const BodyDecoder&) = delete;
@@ -43,6 +44,7 @@ class BodyDecoder {
   std::string& out_;
   std::unique_ptr<Zlib> z_;
   std::unique_ptr<Brotli> b_;
+  std::size_t total_ = 0;  // decoded bytes so far
   bool ended_ = false;  // the compressed stream's end was seen
   bool started_ = false;
 };

@@ -126,7 +126,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void reject_full();
   void on_shutdown();
   void force_close();
-  void read_body(const std::shared_ptr<ExchangeState>& st, std::function<void(Exchange&, BodyStatus)> then);
+  using PieceFn = std::function<void(std::string_view, std::function<void()>)>;
+  void read_body(const std::shared_ptr<ExchangeState>& st, std::function<void(Exchange&, BodyStatus)> then,
+                 PieceFn on_piece);
   void send(const std::shared_ptr<ExchangeState>& st, Response r);
   void send_after(const std::shared_ptr<ExchangeState>& st, Millis delay, Response r);
   void hand_off(const std::shared_ptr<ExchangeState>& st, std::function<void(HandOff&&)> taker,
@@ -159,11 +161,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   struct BodyRead {
     std::shared_ptr<ExchangeState> st;
     std::function<void(Exchange&, BodyStatus)> then;
+    PieceFn on_piece;     // set when the body is streamed (read_body_stream)
+    std::string scratch;  // streamed: decoded bytes not yet taken by on_piece
+    bool ended = false;
   };
   using BodyReadPtr = std::shared_ptr<BodyRead>;
   void read_body_some(const BodyReadPtr& br);
   void on_body_some(error_code ec, const BodyReadPtr& br);
   void finish_body(const BodyReadPtr& br, BodyStatus status);
+  void deliver(const BodyReadPtr& br, bool done);
   void send_error(int status, std::string_view code, std::string_view message);
   void write(Response r, std::shared_ptr<ExchangeState> st);
   void on_written(error_code ec, ExchangeState* st);
@@ -194,6 +200,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<BodyDecoder> decoder_;
   std::uint64_t raw_body_bytes_ = 0;
   std::unique_ptr<char[]> chunk_;
+  std::weak_ptr<BodyRead> body_read_;  // the body being read (weak: its operations own it)
+  bool body_op_pending_ = false;       // a body read (or the 100 Continue) is in flight
 
   // The response being written (its exchange is held by the write operation).
   std::optional<http::response<http::string_body>> res_;
@@ -374,8 +382,13 @@ void Connection::on_timer(unsigned gen) {
     case State::write:
     case State::stream:  // armed only while a piece is being written
     case State::linger: return close();
-    case State::head:
-    case State::body: {
+    case State::body:
+      if (!body_op_pending_) {  // waiting for a streamed body's consumer
+        if (auto br = body_read_.lock()) finish_body(br, BodyStatus::failed);
+        return;
+      }
+      [[fallthrough]];
+    case State::head: {
       error_code ignored;
       socket_.cancel(ignored);  // the read completes with operation_aborted
       return;
@@ -505,27 +518,34 @@ void Connection::on_head(error_code ec) {
   }
 }
 
-void Connection::read_body(const std::shared_ptr<ExchangeState>& st, std::function<void(Exchange&, BodyStatus)> then) {
+void Connection::read_body(const std::shared_ptr<ExchangeState>& st, std::function<void(Exchange&, BodyStatus)> then,
+                           PieceFn on_piece) {
   if (st->seq != seq_ || state_ != State::handler) return;
   const RequestHead& h = st->head;
-  auto br = std::make_shared<BodyRead>(BodyRead{st, std::move(then)});
+  auto br = std::make_shared<BodyRead>();
+  br->st = st;
+  br->then = std::move(then);
+  br->on_piece = std::move(on_piece);
+  body_read_ = br;
   body_begun_ = true;
   if (!h.has_body) return finish_body(br, BodyStatus::ok);
   if (h.content_length && *h.content_length > opt_.max_body_bytes) return finish_body(br, BodyStatus::too_large);
   const std::string* ce = h.header("Content-Encoding");
   auto coding = ce ? coding_of(*ce) : Coding::identity;
   if (!coding) return finish_body(br, BodyStatus::unsupported_encoding);
-  decoder_.emplace(*coding, opt_.max_body_bytes, st->body);
-  if (coding == Coding::identity && h.content_length) st->body.reserve(std::size_t(*h.content_length));
+  decoder_.emplace(*coding, opt_.max_body_bytes, br->on_piece ? br->scratch : st->body);
+  if (!br->on_piece && coding == Coding::identity && h.content_length) st->body.reserve(std::size_t(*h.content_length));
   chunk_ = std::make_unique<char[]>(kChunk);
   state_ = State::body;
   arm(opt_.body_timeout);
   const std::string* expect = h.header("Expect");
   if (expect && h.version == 11 && iequals(*expect, "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    body_op_pending_ = true;
     return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                              [self = shared_from_this(), br](error_code ec, std::size_t) {
-                               if (self->state_ != State::body) return;
+                               if (self->state_ != State::body || br->ended) return;
+                               self->body_op_pending_ = false;
                                if (ec) return self->finish_body(br, BodyStatus::failed);
                                self->read_body_some(br);
                              });
@@ -539,13 +559,15 @@ void Connection::read_body_some(const BodyReadPtr& br) {
   b.data = chunk_.get();
   b.size = kChunk;
   b.more = true;
+  body_op_pending_ = true;
   http::async_read(socket_, buffer_, *parser_, [self = shared_from_this(), br](error_code ec, std::size_t) {
+    self->body_op_pending_ = false;
     self->on_body_some(ec, br);
   });
 }
 
 void Connection::on_body_some(error_code ec, const BodyReadPtr& br) {
-  if (state_ != State::body) return;
+  if (state_ != State::body || br->ended) return;
   auto& b = parser_->get().body();
   std::size_t got = b.data ? kChunk - b.size : 0;
   b.data = nullptr;
@@ -555,11 +577,58 @@ void Connection::on_body_some(error_code ec, const BodyReadPtr& br) {
   if (s != BodyStatus::ok) return finish_body(br, s);
   if (ec == http::error::need_buffer) ec = {};
   if (ec) return finish_body(br, BodyStatus::failed);  // gone, timed out, or a malformed chunk
-  if (parser_->is_done()) return finish_body(br, decoder_->finish());
-  read_body_some(br);
+  bool done = parser_->is_done();
+  if (done) {
+    BodyStatus end = decoder_->finish();
+    if (end != BodyStatus::ok) return finish_body(br, end);
+  }
+  deliver(br, done);
+}
+
+void Connection::deliver(const BodyReadPtr& br, bool done) {
+  if (!br->on_piece || br->scratch.empty()) {
+    if (done) return finish_body(br, BodyStatus::ok);
+    return read_body_some(br);
+  }
+  // Streamed: hand the decoded piece over; read on when the consumer says so.
+  // A consumer that drops `more` uncalled has stopped: the body ends (failed).
+  struct More {
+    std::shared_ptr<Connection> self;
+    BodyReadPtr br;
+    bool done;
+    std::atomic<bool> called{false};
+    void next() {
+      if (called.exchange(true)) return;
+      asio::post(self->executor(), [self = self, br = br, done = done] {
+        if (self->state_ != State::body || br->ended) return;
+        br->scratch.clear();
+        if (done) return self->finish_body(br, BodyStatus::ok);
+        self->read_body_some(br);
+      });
+    }
+    ~More() {
+      if (called.load()) return;
+      asio::post(self->executor(), [self = self, br = br] {
+        if (self->state_ == State::body && !self->body_op_pending_) self->finish_body(br, BodyStatus::failed);
+      });
+    }
+  };
+  auto token = std::make_shared<More>();
+  token->self = shared_from_this();
+  token->br = br;
+  token->done = done;
+  std::function<void()> more = [token] { token->next(); };
+  try {
+    br->on_piece(br->scratch, std::move(more));
+  } catch (...) {
+    finish_body(br, BodyStatus::failed);
+  }
 }
 
 void Connection::finish_body(const BodyReadPtr& br, BodyStatus status) {
+  if (br->ended) return;
+  br->ended = true;
+  body_read_.reset();
   if (state_ == State::body) disarm();
   state_ = State::handler;
   if (status != BodyStatus::ok) close_after_ = true;  // the body was not read to its end
@@ -975,7 +1044,19 @@ bool Exchange::shutting_down() const noexcept { return s_->conn->server_stopping
 bool Exchange::read_body(std::function<void(Exchange&, BodyStatus)> then) {
   if (s_->answered.load(std::memory_order_acquire) || s_->body_claimed.exchange(true)) return false;
   if (s_->conn->gone()) return false;
-  asio::post(s_->conn->executor(), [st = s_, then = std::move(then)]() mutable { st->conn->read_body(st, std::move(then)); });
+  asio::post(s_->conn->executor(),
+             [st = s_, then = std::move(then)]() mutable { st->conn->read_body(st, std::move(then), nullptr); });
+  return true;
+}
+
+bool Exchange::read_body_stream(std::function<void(std::string_view piece, std::function<void()> more)> on_piece,
+                                std::function<void(Exchange&, BodyStatus)> on_end) {
+  if (!on_piece) return false;
+  if (s_->answered.load(std::memory_order_acquire) || s_->body_claimed.exchange(true)) return false;
+  if (s_->conn->gone()) return false;
+  asio::post(s_->conn->executor(), [st = s_, p = std::move(on_piece), e = std::move(on_end)]() mutable {
+    st->conn->read_body(st, std::move(e), std::move(p));
+  });
   return true;
 }
 

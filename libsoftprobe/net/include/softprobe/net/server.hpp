@@ -103,6 +103,15 @@ class Exchange {
   // or after a response.
   bool read_body(std::function<void(Exchange&, BodyStatus)> then);
   std::string& body() noexcept;
+  // read_body() for a body relayed as it arrives (a proxy forwarding it
+  // upstream): each decoded piece goes to `on_piece`, which calls `more`
+  // (from any thread) when ready for the next; body() stays empty. `on_end`
+  // runs once at the end, as read_body's `then` (ok: every piece was given;
+  // failed also when every copy of a `more` was dropped uncalled).
+  // max_body_bytes and body_timeout (which counts time waiting for `more`)
+  // still apply.
+  bool read_body_stream(std::function<void(std::string_view piece, std::function<void()> more)> on_piece,
+                        std::function<void(Exchange&, BodyStatus)> on_end);
 
   // Writes `response`. If the request's body was not read (or not fully),
   // the connection is closed after it instead of draining the body. Returns
