@@ -259,3 +259,29 @@ test('fetch, http and undici show the decided content-length of 204 and 304 resp
     await s.close();
   }
 });
+
+test("capture: fetch with the application's own dispatcher goes through it and is recorded", async () => {
+  const upstream = await startServer();
+  const agent = new undici.Agent();
+  let dispatched = 0;
+  const counting = {
+    dispatch(opts, handler) {
+      dispatched++;
+      return agent.dispatch(opts, handler);
+    },
+    close: () => agent.close(),
+    destroy: () => agent.destroy(),
+  };
+  const out = path.join(tmpDir(), 'own-dispatcher.case.json');
+  const s = await sp.startSession({ mode: 'capture' });
+  try {
+    const body = await s.run(async () => (await fetch(`${upstream.url}/own`, { dispatcher: counting })).json());
+    assert.equal(body.path, '/own');
+  } finally {
+    await s.close({ out });
+    await upstream.close();
+    await agent.close();
+  }
+  assert.equal(dispatched, 1);
+  assert.deepEqual(spansOf(out).map((x) => attr(x, 'url.path')), ['/own']);
+});
