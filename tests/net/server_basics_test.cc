@@ -329,3 +329,20 @@ TEST_CASE("the listen address must be an IP address of this machine", "[net]") {
   taken.port = first.port();
   CHECK_THROWS_WITH(Server(io, taken, nettest::demo_handler()), Catch::Contains("cannot listen on 127.0.0.1:"));
 }
+
+TEST_CASE("an answer given while the body is still being read stops the read", "[net]") {
+  std::atomic<int> continuations{0};
+  TestServer s(test_options(), [&](Exchange ex) {
+    ex.read_body([&](Exchange&, BodyStatus) { ++continuations; });
+    ex.respond(json_error(403, "invalid_bearer_token", "decided before the body arrived"));
+  });
+  RawSocket c(s.port());
+  // Half of the declared body: the read is still waiting when the answer comes.
+  REQUIRE(c.send_all("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabcde"));
+  auto r = c.read_response(3000);
+  REQUIRE(r);
+  CHECK(r->status == 403);
+  CHECK(r->close);
+  CHECK(c.wait_closed());
+  CHECK(continuations == 0);
+}

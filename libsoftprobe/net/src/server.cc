@@ -170,6 +170,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_body_some(error_code ec, const BodyReadPtr& br);
   void finish_body(const BodyReadPtr& br, BodyStatus status);
   void deliver(const BodyReadPtr& br, bool done);
+  void stop_body_read();
   void send_error(int status, std::string_view code, std::string_view message);
   void write(Response r, std::shared_ptr<ExchangeState> st);
   void on_written(error_code ec, ExchangeState* st);
@@ -646,13 +647,28 @@ void Connection::finish_body(const BodyReadPtr& br, BodyStatus status) {
   }
 }
 
+void Connection::stop_body_read() {
+  // An answer given while the body is still being read: stop reading (the
+  // continuation will not run), and close after the answer.
+  if (state_ != State::body) return;
+  if (auto br = body_read_.lock()) br->ended = true;
+  body_read_.reset();
+  disarm();
+  error_code ignored;
+  socket_.cancel(ignored);  // a pending read completes, aborted, and finds its body ended
+  state_ = State::handler;
+  close_after_ = true;
+}
+
 void Connection::send(const std::shared_ptr<ExchangeState>& st, Response r) {
+  if (st->seq == seq_) stop_body_read();
   if (st->seq != seq_ || state_ != State::handler) return;
   delay_timer_.cancel();
   write(std::move(r), st);
 }
 
 void Connection::send_after(const std::shared_ptr<ExchangeState>& st, Millis delay, Response r) {
+  if (st->seq == seq_) stop_body_read();
   if (st->seq != seq_ || state_ != State::handler) return;
   delay_timer_.expires_after(std::clamp(delay, Millis(0), opt_.max_delay));
   delay_timer_.async_wait([self = shared_from_this(), st, r = std::move(r)](const error_code& ec) mutable {
@@ -788,6 +804,7 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
     st->stream_open.store(false, std::memory_order_release);
     safe_call(ready, std::nullopt);
   };
+  if (st->seq == seq_) stop_body_read();
   if (st->seq != seq_ || state_ != State::handler) return not_ready();
   const RequestHead& h = st->head;
   bool unread_body = h.has_body && !(parser_ && parser_->is_done());

@@ -114,7 +114,9 @@ class Exchange {
                         std::function<void(Exchange&, BodyStatus)> on_end);
 
   // Writes `response`. If the request's body was not read (or not fully),
-  // the connection is closed after it instead of draining the body. Returns
+  // the connection is closed after it instead of draining the body. Given
+  // while read_body is still reading, it stops the read (its continuation
+  // does not run). Returns
   // false if a response was already given or the connection is gone.
   bool respond(Response response);
   // Responds after `delay` (capped at max_delay), on an Asio timer.
