@@ -264,3 +264,41 @@ TEST_CASE("a callback that throws does not stop the io threads", "[net][net-thre
   CHECK(r.error == ClientError::none);
   CHECK(r.body == "hello");
 }
+
+TEST_CASE("client: a request body streamed piece by piece, chunked or with a length", "[net][net-threads]") {
+  // The server echoes what it got, read as a stream too.
+  TestServer s({}, [](Exchange ex) {
+    auto got = std::make_shared<std::string>();
+    ex.read_body_stream(
+        [got](std::string_view piece, std::function<void()> more) {
+          got->append(piece);
+          more();
+        },
+        [got](Exchange& e, BodyStatus st) {
+          std::string framing = e.head().chunked ? "chunked" : "length";
+          if (st != BodyStatus::ok) return (void)e.respond({400, {}, {}, body_status_name(st), false});
+          e.respond({200, {}, {{"X-Framing", framing}}, std::move(*got), false});
+        });
+  });
+  IoThreads io(2);
+  Client c(io);
+  for (bool sized : {false, true}) {
+    INFO("sized " << sized);
+    auto pieces = std::make_shared<std::vector<std::string>>(
+        std::vector<std::string>{"first piece, ", std::string(100000, 'm'), ", last"});
+    auto next = std::make_shared<std::size_t>(0);
+    ClientRequest req = get(s.port(), "/up");
+    req.method = "POST";
+    if (sized) req.body_length = 13 + 100000 + 6;
+    req.body_source = [pieces, next](std::function<void(std::string, bool)> put) {
+      std::size_t i = (*next)++;
+      // From another thread, as a relay would.
+      std::thread([put, piece = (*pieces)[i], last = i + 1 == pieces->size()] { put(piece, last); }).detach();
+    };
+    auto r = fetch(c, req, 1 << 20);
+    REQUIRE(r.error == ClientError::none);
+    CHECK(r.head.status == 200);
+    CHECK(r.body == "first piece, " + std::string(100000, 'm') + ", last");
+    CHECK(*r.head.header("X-Framing") == (sized ? "length" : "chunked"));
+  }
+}

@@ -231,15 +231,74 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
       if (port_ == 80) h.resize(h.rfind(':'));
       m.set(http::field::host, h);
     }
+    head_request_ = r.method == "HEAD";
+    if (r.body_source) return write_streamed(m);
     m.body() = std::move(r.body);
     if (!m.body().empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH")
       m.content_length(m.body().size());
-    head_request_ = r.method == "HEAD";
     arm(st_->opt.read_timeout);
     http::async_write(socket_, *req_, [self = shared_from_this()](const error_code& ec, std::size_t) {
       if (!self->job_) return;
       if (ec) return self->fail_io(ec, "sending the request");
       self->read_head();
+    });
+  }
+
+  // A request body from job_->req.body_source, piece by piece: the head
+  // (Content-Length from body_length, else chunked), then each piece the
+  // source puts, then the end.
+  void write_streamed(const http::request<http::string_body>& head) {
+    ssr_.reset();  // (it refers to the message: before replacing that)
+    auto& m = sreq_.emplace();
+    m.base() = head.base();
+    if (job_->req.body_length)
+      m.content_length(*job_->req.body_length);
+    else
+      m.chunked(true);
+    m.body().data = nullptr;
+    m.body().size = 0;
+    m.body().more = true;
+    got_bytes_ = true;  // never retried: the source cannot be replayed
+    ssr_.emplace(m);
+    arm(st_->opt.read_timeout);
+    http::async_write_header(socket_, *ssr_, [self = shared_from_this()](const error_code& ec, std::size_t) {
+      if (!self->job_) return;
+      self->disarm();
+      if (ec) return self->fail_io(ec, "sending the request head");
+      self->next_piece();
+    });
+  }
+
+  void next_piece() {
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    auto put = [self = shared_from_this(), once](std::string piece, bool last) {
+      if (once->exchange(true)) return;
+      asio::post(self->strand_, [self, piece = std::move(piece), last]() mutable {
+        if (!self->job_) return;
+        self->put_piece(std::move(piece), last);
+      });
+    };
+    try {
+      job_->req.body_source(std::move(put));
+    } catch (...) {
+      fail(ClientError::aborted, "the request body source failed");
+    }
+  }
+
+  void put_piece(std::string piece, bool last) {
+    piece_ = std::move(piece);
+    auto& b = sreq_->body();
+    b.data = piece_.empty() ? nullptr : piece_.data();
+    b.size = piece_.size();
+    b.more = !last;
+    arm(st_->opt.read_timeout);
+    http::async_write(socket_, *ssr_, [self = shared_from_this(), last](error_code ec, std::size_t) {
+      if (!self->job_) return;
+      if (ec == http::error::need_buffer) ec = {};
+      self->disarm();
+      if (ec) return self->fail_io(ec, "sending the request body");
+      if (last) return self->read_head();
+      self->next_piece();
     });
   }
 
@@ -360,6 +419,9 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     job_.reset();
     parser_.reset();
     req_.reset();
+    ssr_.reset();
+    sreq_.reset();
+    std::string().swap(piece_);
     chunk_.reset();
     auto self = shared_from_this();
     if (reusable) {
@@ -440,6 +502,9 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   beast::flat_buffer buffer_;
   std::optional<Job> job_;
   std::optional<http::request<http::string_body>> req_;
+  std::optional<http::request<http::buffer_body>> sreq_;  // a streamed request body
+  std::optional<http::request_serializer<http::buffer_body>> ssr_;
+  std::string piece_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::unique_ptr<char[]> chunk_;
   bool reused_ = false;

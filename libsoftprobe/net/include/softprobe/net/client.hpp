@@ -51,6 +51,14 @@ struct ClientRequest {
   std::string target = "/";  // origin-form as sent upstream ("/p?q")
   Headers headers;           // Host is added when absent; Content-Length is set from body
   std::string body;
+  // Instead of `body`: a body produced piece by piece (a proxy relaying an
+  // upload). Called on an io thread each time the connection is ready for the
+  // next piece; answer, from any thread, with put(piece, last) (last: this is
+  // the end; the piece may be empty). Sent with Content-Length when
+  // body_length is given (the pieces must add up to it), else chunked. A
+  // streamed request is never retried.
+  std::function<void(std::function<void(std::string piece, bool last)> put)> body_source;
+  std::optional<std::uint64_t> body_length;
 };
 
 struct ResponseHead {
