@@ -11,6 +11,11 @@ from support import Upstream
 pytest_plugins = ["pytester"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fidelity(behaviour): the column of docs/python.md's client x behaviour table "
+                            "this test is counted in (test_fidelity.py, fidelity_table.py)")
+
+
 @pytest.fixture(scope="session")
 def upstream_server() -> Iterator[Upstream]:
     server = Upstream()

@@ -3,6 +3,7 @@ cleanly afterwards; it never changes code that runs without a session."""
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 
@@ -36,6 +37,9 @@ def _originals() -> list:
 
 
 def test_patches_exist_only_while_a_session_is_active(sp: softprobe.Softprobe) -> None:
+    # A closed strict session of an earlier test holds the patches until it
+    # is garbage; a reference cycle (an exception's traceback) frees it only here.
+    gc.collect()
     before = _originals()
     assert not _intercept.installed()
     with sp.start_session():

@@ -191,18 +191,29 @@ def serialize_response(
 
     Framing headers are recomputed from the body (a recorded
     Transfer-Encoding or a stale Content-Length would break the client's
-    parser); every other header is sent as given, values as UTF-8.
+    parser), except for a response without a body (HEAD, 204, 304, 1xx):
+    there the recorded Content-Length is kept, since it tells the length of
+    the body the server did not send (what the client showed live).
+    Every other header is sent as given, values as UTF-8.
     """
     phrase = reason if reason is not None else reason_phrase(status)
     out = bytearray(b"HTTP/1.1 %d %s\r\n" % (status, phrase.encode("latin-1")))
+    no_body = status in (204, 304) or 100 <= status < 200
+    kept_length: Optional[bytes] = None
     for name, value in headers:
         n = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
-        if n.lower() in (b"content-length", b"transfer-encoding"):
-            continue
         v = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+        low = n.lower()
+        if low == b"content-length":
+            if (head or no_body) and kept_length is None and v.strip().isdigit():
+                kept_length = v.strip()
+            continue
+        if low == b"transfer-encoding":
+            continue
         out += n + b": " + v + b"\r\n"
-    no_body = status in (204, 304) or 100 <= status < 200
-    if not no_body:
+    if kept_length is not None:
+        out += b"content-length: " + kept_length + b"\r\n"
+    elif not no_body:
         out += b"content-length: %d\r\n" % len(body)
     out += b"\r\n"
     if not head and not no_body:

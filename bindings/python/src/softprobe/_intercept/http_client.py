@@ -48,7 +48,8 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from .._context import active_session, bypass, bypassed
 from . import _common
-from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, restore, url_of
+from ._common import ERROR, logger, mark_patch, note_strict_miss, now_ns, records, restore, url_of
+from ._tee import ResponseFramer, TeeFile, note_partial
 from ._wire import CHUNKED, ParsedRequest, body_framing, parse_request, recorded_headers, serialize_response, split_authority, split_target
 
 _idle_lock = threading.Lock()
@@ -263,7 +264,7 @@ class _Wire:
             return io.BytesIO(data)
         if self._capture is not None:
             pending, self._capture = self._capture, None
-            return io.BytesIO(self._read_and_record(pending))
+            return self._tee(pending, self._real_socket().makefile(mode, *args, **kwargs))
         real: Any = self._real_socket()
         return real.makefile(mode, *args, **kwargs)
 
@@ -274,23 +275,24 @@ class _Wire:
             raise socket.timeout("timed out")
         time.sleep(seconds)
 
-    def _read_and_record(self, p: _PendingCapture) -> bytes:
-        real = self._real
-        assert real is not None
-        resp = http.client.HTTPResponse(real, method=p.request.method)  # type: ignore[arg-type]
-        try:
-            resp.begin()
-            body = resp.read()
-        finally:
-            resp.close()
-        end = now_ns()
-        headers: List[Tuple[str, str]] = resp.getheaders()
-        s = p.session
-        s._record(p.request.method, p.scheme, p.host, p.port, p.path, p.query, p.request.headers,
-                  p.request.body, resp.status, recorded_headers(headers, body_decoded=False), body, p.start, end)
-        if resp.will_close:
-            self._close_real()
-        return serialize_response(resp.status, headers, body, head=p.request.method == "HEAD", reason=resp.reason)
+    def _tee(self, p: _PendingCapture, raw: Any) -> TeeFile:
+        """The response's file: the client reads it from the network as it
+        arrives; the exchange is recorded when the response ends (or, with
+        the body received so far, when the client closes it earlier)."""
+
+        def finish(framer: ResponseFramer, complete: bool) -> None:
+            url = url_of(p.scheme, p.host, p.port, p.path, p.query)
+            if not framer.head_done:
+                logger.warning("softprobe session %s: %s %s ended before its response head; nothing is recorded",
+                               p.session.id, p.request.method, url)
+                return
+            if not complete:
+                note_partial(p.session, p.request.method, url, framer)
+            p.session._record(p.request.method, p.scheme, p.host, p.port, p.path, p.query, p.request.headers,
+                              p.request.body, framer.status, recorded_headers(framer.headers, body_decoded=False),
+                              framer.body(), p.start, now_ns())
+
+        return TeeFile(raw, ResponseFramer(p.request.method), finish)
 
     # ---- socket API the clients use ---------------------------------------------------
 

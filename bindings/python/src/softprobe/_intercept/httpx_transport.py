@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .._context import active_session, bypass
-from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, restore
+from ._common import ERROR, logger, mark_patch, note_strict_miss, now_ns, records, restore
 from ._wire import reason_phrase, recorded_headers
 
 _HTTP11 = b"HTTP/1.1"
@@ -75,15 +75,79 @@ def install() -> Optional[Callable[[], None]]:
                               request=request)
         return latency_ms / 1000.0
 
-    def record(session: Any, request: Any, body: bytes, resp: Any, data: bytes, start: int) -> Any:
+    def recorder(session: Any, request: Any, body: bytes, resp: Any, start: int) -> Callable[[bytes, bool], None]:
         url = request.url
         path, _, query = url.raw_path.partition(b"?")
         pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in resp.headers.raw]
-        session._record(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
-                        request.headers.raw, body,
-                        resp.status_code, recorded_headers(pairs, body_decoded=False), data, start, now_ns())
-        return Response(resp.status_code, headers=resp.headers.raw, stream=ByteStream(data), request=request,
-                        extensions={k: v for k, v in resp.extensions.items() if k in ("http_version", "reason_phrase")})
+
+        def finish(data: bytes, complete: bool) -> None:
+            if not complete:
+                logger.warning("softprobe session %s: %s %s was closed by the client before its end; recorded with "
+                               "the %d body bytes received", session.id, request.method, url, len(data))
+            session._record(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
+                            request.headers.raw, body, resp.status_code, recorded_headers(pairs, body_decoded=False),
+                            data, start, now_ns())
+
+        return finish
+
+    class TeeStream(httpx.SyncByteStream):
+        """The response's stream, handed to the client chunk by chunk as it
+        arrives; recorded when it ends (or, as received, when closed early)."""
+
+        def __init__(self, inner: Any, finish: Callable[[bytes, bool], None]) -> None:
+            self._inner = inner
+            self._finish: Optional[Callable[[bytes, bool], None]] = finish
+            self._data = bytearray()
+
+        def _end(self, complete: bool) -> None:
+            finish, self._finish = self._finish, None
+            if finish is not None:
+                try:
+                    finish(bytes(self._data), complete)
+                except Exception:  # capture never changes what the client sees
+                    logger.exception("softprobe could not record a captured response")
+
+        def __iter__(self) -> Any:
+            try:
+                for chunk in self._inner:
+                    self._data += chunk
+                    yield chunk
+            except BaseException:
+                self._end(False)
+                raise
+            self._end(True)
+
+        def close(self) -> None:
+            try:
+                self._inner.close()
+            finally:
+                self._end(False)
+
+    class AsyncTeeStream(httpx.AsyncByteStream):
+        __doc__ = TeeStream.__doc__
+
+        def __init__(self, inner: Any, finish: Callable[[bytes, bool], None]) -> None:
+            self._inner = inner
+            self._finish: Optional[Callable[[bytes, bool], None]] = finish
+            self._data = bytearray()
+
+        _end = TeeStream._end
+
+        async def __aiter__(self) -> Any:
+            try:
+                async for chunk in self._inner:
+                    self._data += chunk
+                    yield chunk
+            except BaseException:
+                self._end(False)
+                raise
+            self._end(True)
+
+        async def aclose(self) -> None:
+            try:
+                await self._inner.aclose()
+            finally:
+                self._end(False)
 
     def handle_request(self: Any, request: Any) -> Any:
         session = active_session.get()
@@ -108,11 +172,8 @@ def install() -> Optional[Callable[[], None]]:
             return sync_original(self, request)
         start = now_ns()
         resp = sync_original(self, request)
-        try:
-            data = b"".join(resp.stream)
-        finally:
-            resp.stream.close()
-        return record(session, request, body, resp, data, start)
+        resp.stream = TeeStream(resp.stream, recorder(session, request, body, resp, start))
+        return resp
 
     async def handle_async_request(self: Any, request: Any) -> Any:
         session = active_session.get()
@@ -137,11 +198,8 @@ def install() -> Optional[Callable[[], None]]:
             return await async_original(self, request)
         start = now_ns()
         resp = await async_original(self, request)
-        try:
-            data = b"".join([chunk async for chunk in resp.stream])
-        finally:
-            await resp.stream.aclose()
-        return record(session, request, body, resp, data, start)
+        resp.stream = AsyncTeeStream(resp.stream, recorder(session, request, body, resp, start))
+        return resp
 
     for fn, original in ((handle_request, sync_original), (handle_async_request, async_original)):
         mark_patch(fn, original)

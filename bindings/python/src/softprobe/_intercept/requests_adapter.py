@@ -27,6 +27,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from .._context import active_session, bypass
 from ._common import ERROR, mark_patch, note_strict_miss, now_ns, records, restore
+from ._tee import ResponseFramer, TeeFile, note_partial
 from ._wire import reason_phrase, recorded_headers
 
 # (prepared request, decision, start ns) decided by Session.request for the adapter.
@@ -86,6 +87,23 @@ def _read_timeout(timeout: Any) -> Optional[float]:
         return float(timeout)
     read = getattr(timeout, "read_timeout", None)  # urllib3 Timeout
     return float(read) if isinstance(read, (int, float)) else None
+
+
+class _Body(io.BytesIO):
+    """An answer's body for urllib3: closed once read to its end, as a
+    network response's file is (urllib3's ``stream(None)``, which requests'
+    ``iter_content(chunk_size=None)`` uses, reads until the file is closed)."""
+
+    def _end(self, data: bytes) -> bytes:
+        if self.tell() >= len(self.getbuffer()):
+            self.close()
+        return data
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        return self._end(super().read(size))
+
+    def read1(self, size: Optional[int] = -1) -> bytes:
+        return self._end(super().read1(size))
 
 
 class _OriginalResponse:
@@ -166,7 +184,7 @@ def install() -> Optional[Callable[[], None]]:
         if no_body or method == "HEAD":
             rbody = b""  # what a server sends (the header still tells the length)
         raw = HTTPResponse(
-            body=io.BytesIO(rbody),
+            body=_Body(rbody),
             headers=hd,
             status=status,
             reason=reason_phrase(status),
@@ -181,17 +199,38 @@ def install() -> Optional[Callable[[], None]]:
 
     def forward_and_record(adapter: Any, session: Any, request: Any, start: int, timeout: Any, verify: Any, cert: Any,
                            proxies: Any) -> Any:
+        """Forwards the request; the response is teed (``_tee``): requests
+        reads it from the network as it arrives (``stream=True`` and
+        ``iter_content`` get each chunk as it comes), and it is recorded when
+        it ends, or with the body received so far when it is closed earlier."""
         resp = original_send(adapter, request, True, timeout, verify, cert, proxies)
         raw = resp.raw
+        fp = getattr(raw, "_fp", None)
+        scheme, host, port, path, query = _split_url(request.url)
+        url = request.url
+        req_headers = list(request.headers.items())
+        req_body = _body_bytes(request)
+
+        def finish(framer: ResponseFramer, complete: bool) -> None:
+            if not complete:
+                note_partial(session, request.method, url, framer)
+            session._record(request.method, scheme, host, port, path, query, req_headers, req_body, framer.status,
+                            recorded_headers(framer.headers, body_decoded=False), framer.body(), start, now_ns())
+
+        if isinstance(fp, http.client.HTTPResponse) and fp.fp is not None:
+            headers = list(fp.msg.items())  # one entry per header line, as received
+            framer = ResponseFramer.after_head(request.method, fp.status, headers, bool(fp.chunked), fp.length)
+            fp.fp = TeeFile(fp.fp, framer, finish)
+            return resp
+        # Not an http.client response underneath (or already read): read it
+        # whole here and hand it to requests from memory.
         data = raw.read(decode_content=False)
         raw.release_conn()
-        pairs: List[Tuple[str, str]] = list(raw.headers.items())
-        scheme, host, port, path, query = _split_url(request.url)
-        session._record(request.method, scheme, host, port, path, query, list(request.headers.items()),
-                        _body_bytes(request), raw.status, recorded_headers(pairs, body_decoded=False), data,
-                        start, now_ns())
+        framer = ResponseFramer.after_head(request.method, raw.status, list(raw.headers.items()), False, len(data))
+        framer.feed(data)
+        finish(framer, True)
         resp.raw = HTTPResponse(
-            body=io.BytesIO(data),
+            body=_Body(data),
             headers=raw.headers,
             status=raw.status,
             reason=raw.reason,
