@@ -24,18 +24,19 @@ from fidelity_server import BINARY, GZIP_TEXT, PAGE, SET_COOKIES, STREAM_CHUNKS,
 
 # Column of the table -> what its tests check (the generator prints these).
 BEHAVIOURS: Dict[str, str] = {
-    "capture + replay": "GET: status, headers, body and content-length equal live, while capturing and on offline "
-                        "replay",
+    "capture + replay": "a GET's status, content-type, content-length and body equal live, while capturing and on "
+                        "offline replay",
     "strict miss": "a request not in the case gets the 599 strict-miss answer, nothing reaches the server",
-    "redirects": "a 302 is followed as live (final path, redirect statuses), each hop recorded and replayed",
+    "redirects": "a 302 shows as live: followed by the clients that follow redirects (final path, redirect "
+                 "statuses; each hop recorded and replayed), a plain 302 in http.client",
     "HEAD": "HEAD keeps the server's content-length (90, no body) in capture and replay",
-    "204": "a 204 shows no body and the server's headers",
+    "204": "a 204 shows no body and the server's content-length",
     "Set-Cookie": "two Set-Cookie lines stay two lines and two cookies in the client's jar",
     "gzip": "content-encoding shown as live, body decoded (or not) as live",
     "1 MiB binary": "a 1 MiB binary body arrives byte for byte",
     "streaming": "while capturing, the first chunk reaches the application before the server sends the last",
-    "timeouts": "a mock's latencyMs longer than the client's own read timeout raises the client's own timeout "
-                "error at that timeout, as a slow server does",
+    "timeouts": "a mock's latencyMs longer than the client's own read timeout raises the same timeout error as a "
+                "slow live server, before the latency ends",
     "pool before session": "a pool/connection opened and used before the session is captured and replayed",
 }
 

@@ -5,8 +5,10 @@ would be sent.
 Answered requests get a connection whose transport hands the decided
 response, serialized as HTTP/1.1, to aiohttp's own response parser; nothing
 touches the network and the connection never enters the connector's pool.
-Forwarded requests use the session's connector as usual; captured ones are
-read whole, recorded in the core, and returned (their body stays readable).
+Forwarded requests use the session's connector as usual; a captured one's
+``resp.content`` is teed (the client reads each chunk as it arrives, the
+encoded bytes are recorded when the body ends). Mock latency is waited on
+the fake connection, so aiohttp's own timeouts apply.
 """
 
 from __future__ import annotations

@@ -24,8 +24,10 @@ forwarded. Decisions:
 - passthrough: the request bytes go unchanged on the real socket (opened by
   the class's own ``connect`` when there is none yet, so TLS, proxies and
   tunnels work as usual) and the client reads the real response;
-- capture: as passthrough, and the whole response is read here, recorded in
-  the core with the request and timings, and handed to the client.
+- capture: as passthrough, and the response's file is a ``_tee.TeeFile``:
+  the client's parser reads each byte as it arrives, and the exchange is
+  recorded in the core with the request and timings when the response ends
+  (or, with the body read so far, when the client closes it earlier).
 
 Bytes that cannot be framed as an HTTP/1.1 request (a malformed request line
 or framing header, a body shorter than its Content-Length when the client

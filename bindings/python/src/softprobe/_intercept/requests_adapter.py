@@ -7,7 +7,8 @@ connection for every answered request. Answers are urllib3 responses passed
 through the adapter's own ``build_response``, so cookies, redirects, hooks,
 encodings and ``stream=`` behave as for a network response. Forwarded
 requests run the original ``send`` with the lower layer bypassed (each
-request is decided once).
+request is decided once); captured ones are teed under urllib3's response
+(``_tee``), so requests streams them as live.
 
 ``Session.request`` (what ``requests.get`` and ``Session.get`` call) is
 wrapped to decide right after the request is prepared: an answered request
