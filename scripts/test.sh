@@ -33,7 +33,9 @@ sanitized_ctest() {
 }
 
 tsan_concurrency() {
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 "$REPO_ROOT/build-tsan/tests/softprobe_core_tests" "[concurrency]"
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  "$REPO_ROOT/build-tsan/tests/softprobe_core_tests" "[concurrency]" &&
+    "$REPO_ROOT/build-tsan/tests/net/softprobe_net_tests" "[net-threads]"
 }
 
 # Every input surface has a target (fuzz/CMakeLists.txt); each runs briefly on its seed corpus.
@@ -71,10 +73,10 @@ log "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
 cmake_build build-asan -DCMAKE_BUILD_TYPE=Debug -DSOFTPROBE_SANITIZE=address,undefined -DSOFTPROBE_BUILD_EXAMPLES=OFF
 step "C++ tests under ASan+UBSan" sanitized_ctest
 
-log "build: ThreadSanitizer, core tests only (build-tsan/)"
+log "build: ThreadSanitizer, the core's and the HTTP layer's threaded tests (build-tsan/)"
 cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_SANITIZE=thread \
   -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF >/dev/null
-cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_tests
+cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_tests softprobe_net_tests
 step "concurrency tests under TSan" tsan_concurrency
 
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
