@@ -113,28 +113,6 @@ def replay(sp: softprobe.Softprobe, server: FidelityServer, case: str, run: Call
     return seen
 
 
-def _core_keeps_header_lines() -> bool:
-    """Whether the core stores repeated response headers one per line (the
-    case-format part of issue 12, done in the core)."""
-    import os
-    import tempfile
-
-    sp = softprobe.Softprobe(base_url="")
-    s = sp.start_session("capture", redaction=NO_REDACTION)
-    s._record("GET", "http", "h.test", 80, "/", "", [], b"", 200, [("set-cookie", "a=1"), ("set-cookie", "b=2")],
-              b"", 1, 2)
-    with tempfile.TemporaryDirectory() as d:
-        path = s.close(os.path.join(d, "probe.case.json"))
-        with sp.start_session() as r:
-            r.load_case_from_file(path)
-            r.mock_outbound(path="/", response=r.find_in_case(path="/"))
-            lines = [v for k, v in r._decide("GET", "http", "h.test", 80, "/", "", [], b"").headers()
-                     if k == "set-cookie"]
-    return lines == ["a=1", "b=2"]
-
-
-CORE_KEEPS_HEADER_LINES = _core_keeps_header_lines()
-
 # (behaviour, method, path) compared live / capture / replay.
 EXCHANGES = [
     pytest.param("GET", "/page", marks=fidelity("capture + replay"), id="page"),
@@ -143,12 +121,7 @@ EXCHANGES = [
     pytest.param("GET", "/redirect", marks=fidelity("redirects"), id="redirect"),
     pytest.param("GET", "/gzip", marks=fidelity("gzip"), id="gzip"),
     pytest.param("GET", "/binary", marks=fidelity("1 MiB binary"), id="binary"),
-    pytest.param("GET", "/cookies", marks=[
-        fidelity("Set-Cookie"),
-        pytest.mark.xfail(not CORE_KEEPS_HEADER_LINES, strict=True,
-                          reason="replay needs the core to keep repeated headers as one arrayValue element per "
-                                 "line (issue 12, core part); capture is checked by test_capture_keeps_set_cookie_lines")],
-        id="cookies"),
+    pytest.param("GET", "/cookies", marks=fidelity("Set-Cookie"), id="cookies"),
 ]
 
 
@@ -180,11 +153,8 @@ def test_capture_keeps_set_cookie_lines(client: Client, sp: softprobe.Softprobe,
     captured, case = capture(sp, tmp_path, lambda: client.fetch("GET", "/cookies"))
     assert live.set_cookies == list(SET_COOKIES) and live.jar == ["a", "b"]
     assert captured.view() == live.view()
-    value = _attr(_spans(case)[0], "http.response.header.set-cookie")
-    if "arrayValue" in value:
-        assert [v["stringValue"] for v in value["arrayValue"]["values"]] == list(SET_COOKIES)
-    else:  # the core still joins the lines it was handed one by one
-        assert value["stringValue"] == ", ".join(SET_COOKIES)
+    value = _attr(_spans(case)[0], "http.response.header.set-cookie")  # one arrayValue element per line
+    assert [v["stringValue"] for v in value["arrayValue"]["values"]] == list(SET_COOKIES)
 
 
 @fidelity("Set-Cookie")
