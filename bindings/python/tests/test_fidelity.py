@@ -295,3 +295,46 @@ def test_a_response_closed_early_is_recorded_with_what_arrived(name: str, server
     body = _attr(spans[0], "http.response.body")["stringValue"].encode()
     assert body == STREAM_CHUNKS[0]
     assert any("closed by the client before its end" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("how", ["aiohttp-total", "requests-urllib3-Timeout"])
+def test_other_timeout_options_fire_on_mocked_latency(how: str, server: FidelityServer,
+                                                      sp: softprobe.Softprobe) -> None:
+    """aiohttp's ClientTimeout(total=) and requests given a urllib3 Timeout
+    raise on a mock's latency what they raise on a slow server."""
+    import asyncio
+
+    import aiohttp
+    import requests
+    import urllib3
+
+    from fidelity_clients import Requests
+
+    server.reset()
+    c: Any = Aiohttp(server.url) if how == "aiohttp-total" else Requests(server.url)
+
+    def call() -> None:
+        if how == "aiohttp-total":
+            c.fetch("GET", "/slow", timeout=aiohttp.ClientTimeout(total=0.2))
+        else:
+            c.fetch("GET", "/slow", timeout=urllib3.Timeout(connect=5.0, read=0.2))
+
+    expected = asyncio.TimeoutError if how == "aiohttp-total" else requests.exceptions.ReadTimeout
+    try:
+        with pytest.raises(expected) as live:
+            call()
+        server.slow_release.set()
+        live_type = type(live.value)
+        with sp.start_session(policy=STRICT) as s:
+            s.mock_outbound(path="/slow", response={"status": 200, "body": "late"}, latency_ms=3000)
+            start = time.monotonic()
+            with pytest.raises(expected) as mocked:
+                call()
+            elapsed = time.monotonic() - start
+        mocked_type = type(mocked.value)
+        del live, mocked  # no cycle through this frame keeps the session
+    finally:
+        c.close()
+    assert mocked_type is live_type
+    assert elapsed < 2.0
+
