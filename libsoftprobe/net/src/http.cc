@@ -1,5 +1,7 @@
 #include "softprobe/net/http.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <charconv>
 
 namespace softprobe::net {
@@ -7,27 +9,6 @@ namespace softprobe::net {
 namespace {
 
 char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
-void json_escape(std::string& out, std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += char(c);
-        }
-    }
-  }
-}
 
 }  // namespace
 
@@ -153,12 +134,9 @@ Response json_error(int status, std::string_view code, std::string_view message)
   Response r;
   r.status = status;
   r.headers.push_back({"Content-Type", "application/json"});
-  r.body.reserve(40 + code.size() + message.size());
-  r.body += "{\"error\":{\"code\":\"";
-  json_escape(r.body, code);
-  r.body += "\",\"message\":\"";
-  json_escape(r.body, message);
-  r.body += "\"}}";
+  // nlohmann escapes (and replaces invalid UTF-8): no JSON writer of our own.
+  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(-1, ' ', false,
+                                                                                 nlohmann::json::error_handler_t::replace);
   return r;
 }
 
