@@ -43,10 +43,11 @@ constexpr std::size_t kSpanOverhead = 1024;
 std::vector<std::pair<std::string_view, std::size_t>> joined_sizes(const Headers& headers) {
   std::vector<std::pair<std::string_view, std::size_t>> sizes;
   sizes.reserve(headers.size());
-  for (const auto& [name, value] : headers) {
-    auto it = std::find_if(sizes.begin(), sizes.end(), [&](const auto& p) { return p.first == name; });
-    if (it == sizes.end()) sizes.emplace_back(name, value.size());
-    else it->second += 2 + value.size();
+  for (const auto& header : headers) {  // (no structured binding: clang 14 cannot capture one)
+    std::string_view name = header.first;
+    auto it = std::find_if(sizes.begin(), sizes.end(), [name](const auto& p) { return p.first == name; });
+    if (it == sizes.end()) sizes.emplace_back(name, header.second.size());
+    else it->second += 2 + header.second.size();
   }
   return sizes;
 }
