@@ -175,6 +175,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write(Response r, std::shared_ptr<ExchangeState> st);
   void on_written(error_code ec, ExchangeState* st);
   void complete(const ExchangeState* st, int status, bool written);
+  // A streamed response that cannot go on (a write failed, or more than the
+  // declared length): the writer is told, the exchange ends unwritten, the
+  // connection closes (only closing tells the client the body is cut).
+  void fail_stream(ExchangeState& st);
   void linger();
   void close();
   RequestHead make_head();
@@ -848,14 +852,18 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
     self->disarm();
     self->stream_busy_ = false;
     if (ec) {
-      st->stream_open.store(false, std::memory_order_release);
-      self->complete(st.get(), self->writing_status_, false);
-      self->close();
+      self->fail_stream(*st);
       safe_call(ready, std::nullopt);
       return;
     }
     safe_call(ready, BodyWriter(st));
   });
+}
+
+void Connection::fail_stream(ExchangeState& st) {
+  st.stream_open.store(false, std::memory_order_release);
+  complete(&st, writing_status_, false);
+  close();
 }
 
 void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::string piece, std::function<void(bool)> cb) {
@@ -868,9 +876,7 @@ void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::str
     return;
   }
   if (stream_length_ && piece.size() > *stream_length_ - stream_sent_) {  // more than the declared length
-    st->stream_open.store(false, std::memory_order_release);
-    complete(st.get(), writing_status_, false);
-    close();
+    fail_stream(*st);
     safe_call(cb, false);
     return;
   }
@@ -891,9 +897,7 @@ void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::str
     self->disarm();
     self->stream_busy_ = false;
     if (ec) {
-      st->stream_open.store(false, std::memory_order_release);
-      self->complete(st.get(), self->writing_status_, false);
-      self->close();
+      self->fail_stream(*st);
       safe_call(cb, false);
       return;
     }
