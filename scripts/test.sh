@@ -26,6 +26,31 @@ step() {
   fi
 }
 
+# built NAME COMMAND...: runs one build; a failed build is a failed step
+# (the run goes on with the other configurations) and its tests are skipped.
+built() {
+  local name="$1"
+  shift
+  log "$name"
+  if "$@"; then return 0; fi
+  failed=$((failed + 1))
+  failures+=("$name (its tests were skipped)")
+  return 1
+}
+
+build_tsan() {
+  cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_SANITIZE=thread \
+    -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF >/dev/null &&
+    cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_tests softprobe_net_tests
+}
+
+build_fuzz() {
+  CC=clang CXX=clang++ cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSOFTPROBE_BUILD_FUZZERS=ON -DSOFTPROBE_BUILD_TESTS=OFF -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF \
+    -DSOFTPROBE_BUILD_NET=OFF -DSOFTPROBE_SANITIZE=address,undefined,fuzzer-no-link >/dev/null &&
+    cmake --build "$REPO_ROOT/build-fuzz" -j "$JOBS"
+}
+
 run_ctest() { (cd "$REPO_ROOT/$1" && shift && ctest --output-on-failure "$@"); }
 
 sanitized_ctest() {
@@ -63,28 +88,22 @@ binding_tests() {
 
 install_apt_packages
 
-log "build: RelWithDebInfo, -Werror (build/)"
 # Every option explicitly: build/ is shared with scripts/demo.sh, whose choices stay in the cache.
-cmake_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_BUILD_TESTS=ON -DSOFTPROBE_BUILD_EXAMPLES=ON \
-  -DSOFTPROBE_BUILD_RUNTIME=ON -DSOFTPROBE_SANITIZE=
-step "C++ tests (ctest)" run_ctest build
+if built "build: RelWithDebInfo, -Werror (build/)" cmake_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSOFTPROBE_BUILD_TESTS=ON -DSOFTPROBE_BUILD_EXAMPLES=ON -DSOFTPROBE_BUILD_RUNTIME=ON -DSOFTPROBE_SANITIZE=; then
+  step "C++ tests (ctest)" run_ctest build
+fi
 
-log "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
-cmake_build build-asan -DCMAKE_BUILD_TYPE=Debug -DSOFTPROBE_SANITIZE=address,undefined -DSOFTPROBE_BUILD_EXAMPLES=OFF
-step "C++ tests under ASan+UBSan" sanitized_ctest
+if built "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)" cmake_build build-asan \
+  -DCMAKE_BUILD_TYPE=Debug -DSOFTPROBE_SANITIZE=address,undefined -DSOFTPROBE_BUILD_EXAMPLES=OFF; then
+  step "C++ tests under ASan+UBSan" sanitized_ctest
+fi
 
-log "build: ThreadSanitizer, the core's and the HTTP layer's threaded tests (build-tsan/)"
-cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_SANITIZE=thread \
-  -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF >/dev/null
-cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_tests softprobe_net_tests
-step "concurrency tests under TSan" tsan_concurrency
+if built "build: ThreadSanitizer, the core's and the HTTP layer's threaded tests (build-tsan/)" build_tsan; then
+  step "concurrency tests under TSan" tsan_concurrency
+fi
 
-if [ "$FUZZ_SECONDS" -gt 0 ]; then
-  log "build: libFuzzer targets with clang (build-fuzz/)"
-  CC=clang CXX=clang++ cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DSOFTPROBE_BUILD_FUZZERS=ON -DSOFTPROBE_BUILD_TESTS=OFF -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF -DSOFTPROBE_BUILD_NET=OFF \
-    -DSOFTPROBE_SANITIZE=address,undefined,fuzzer-no-link >/dev/null
-  cmake --build "$REPO_ROOT/build-fuzz" -j "$JOBS"
+if [ "$FUZZ_SECONDS" -gt 0 ] && built "build: libFuzzer targets with clang (build-fuzz/)" build_fuzz; then
   step "fuzzing ${FUZZ_SECONDS}s per target" fuzz_targets
 fi
 
