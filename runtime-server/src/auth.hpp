@@ -1,8 +1,6 @@
 // Bearer-token authentication of the /v1/... routes (contract section 6).
 #pragma once
 
-#include <httplib.h>
-
 #include <string>
 #include <string_view>
 
@@ -10,10 +8,11 @@ namespace softprobe::runtime {
 
 enum class AuthResult { ok, missing, invalid };
 
-// ok when no token is configured or the request carries
-// "Authorization: Bearer <token>"; missing (401) without a bearer token;
-// invalid (403) with a wrong one. Compares in constant time.
-AuthResult check_bearer(const httplib::Request& req, const std::string& token);
+// ok when no token is configured or `authorization` (the request's
+// Authorization header, nullptr when absent) is "Bearer <token>"; missing
+// (401) without a bearer token; invalid (403) with a wrong one. Compares in
+// constant time.
+AuthResult check_bearer(const std::string* authorization, const std::string& token);
 
 // Every /v1/... path needs the token; /health and /metrics do not.
 bool requires_auth(std::string_view path) noexcept;

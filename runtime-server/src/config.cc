@@ -63,6 +63,13 @@ std::size_t parse_count(const std::string& text, const std::string& what, std::s
   return std::size_t(v);
 }
 
+// A duration of at least 1 ms: a timeout of 0 would close every connection at once.
+std::chrono::milliseconds parse_positive_duration(const std::string& text, const std::string& what) {
+  auto d = parse_duration(text, what);
+  if (d.count() == 0) throw ConfigError(what + ": \"" + text + "\" must be longer than 0 (e.g. 500ms, 5s)");
+  return d;
+}
+
 // A repeatable flag: each use adds values (comma-separated in the environment).
 void add_list(std::vector<std::string>& list, const std::string& value, const std::string& what) {
   std::size_t start = 0;
@@ -89,9 +96,13 @@ bool apply_option(Config& c, const std::string& name, const std::string& value, 
   else if (name == "max-body-bytes") c.max_body_bytes = parse_size(value, what);
   else if (name == "session-ttl") c.session_ttl = parse_duration(value, what);
   else if (name == "log-level") c.log_level = parse_level(value, what);
-  else if (name == "threads") c.threads = parse_count(value, what, 2, 4096);
-  else if (name == "keep-alive-timeout")
-    c.keep_alive_timeout = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(value, what));
+  else if (name == "threads") c.threads = parse_count(value, what, 1, 1024);
+  else if (name == "keep-alive-timeout") c.keep_alive_timeout = parse_positive_duration(value, what);
+  else if (name == "head-timeout") c.head_timeout = parse_positive_duration(value, what);
+  else if (name == "shutdown-grace") c.shutdown_grace = parse_duration(value, what);
+  else if (name == "max-connections") c.max_connections = parse_count(value, what, 1, 1'000'000);
+  else if (name == "max-latency-ms")
+    c.max_latency = std::chrono::milliseconds(parse_count(value, what, 0, 600'000));
   else if (name == "capture-path") c.capture_path = value;
   else if (name == "capture-dir") c.capture_dir = value;
   else if (name == "max-sessions") c.max_sessions = parse_count(value, what, 1, 100'000'000);
@@ -114,6 +125,10 @@ constexpr EnvOption kEnv[] = {
     {"SOFTPROBE_LOG_LEVEL", "log-level"},
     {"SOFTPROBE_THREADS", "threads"},
     {"SOFTPROBE_KEEP_ALIVE_TIMEOUT", "keep-alive-timeout"},
+    {"SOFTPROBE_HEAD_TIMEOUT", "head-timeout"},
+    {"SOFTPROBE_SHUTDOWN_GRACE", "shutdown-grace"},
+    {"SOFTPROBE_MAX_CONNECTIONS", "max-connections"},
+    {"SOFTPROBE_MAX_LATENCY_MS", "max-latency-ms"},
     {"SOFTPROBE_CAPTURE_DIR", "capture-dir"},
     {"SOFTPROBE_MAX_SESSIONS", "max-sessions"},
     {"SOFTPROBE_ALLOW_ORIGIN", "allow-origin"},
@@ -227,11 +242,20 @@ Flags (each also read from the environment variable shown; flags win):
                             The address listened on is printed on stdout as one line: http://HOST:PORT
   --token TOKEN             require "Authorization: Bearer TOKEN" on /v1/... (SOFTPROBE_API_TOKEN);
                             "auto" generates one and prints it as a second stdout line: token=TOKEN
-  --max-body-bytes SIZE     largest request body, e.g. 16M (SOFTPROBE_MAX_BODY_BYTES, default 16M)
+  --max-body-bytes SIZE     largest request body, e.g. 16M, also after gzip/deflate/br decoding;
+                            past it 413 and close (SOFTPROBE_MAX_BODY_BYTES, default 16M)
+                            Request heads are limited to 64 KiB and 100 headers (431).
   --session-ttl DURATION    close sessions idle this long, 0 = never (SOFTPROBE_SESSION_TTL, default 1h)
   --log-level LEVEL         debug|info|warn|error|off (SOFTPROBE_LOG_LEVEL, default info)
-  --threads N               worker threads = concurrent connections served (SOFTPROBE_THREADS, default 32)
+  --threads N               event-loop threads; connections are not tied to threads
+                            (SOFTPROBE_THREADS, default: one per core)
+  --max-connections N       connections open at once; past it 503 and close (SOFTPROBE_MAX_CONNECTIONS, default 4096)
   --keep-alive-timeout DUR  idle keep-alive connections close after this (SOFTPROBE_KEEP_ALIVE_TIMEOUT, default 5s)
+  --head-timeout DUR        total time to send a request's line and headers; then 408 and close
+                            (SOFTPROBE_HEAD_TIMEOUT, default 10s)
+  --max-latency-ms N        cap on a rule's latencyMs, served on a timer (SOFTPROBE_MAX_LATENCY_MS, default 30000)
+  --shutdown-grace DUR      on SIGTERM/SIGINT, time in-flight requests get to finish before their
+                            connections are closed (SOFTPROBE_SHUTDOWN_GRACE, default 2s)
   --capture-path PATH       where capture sessions are written on close without ?out=
                             (SOFTPROBE_CAPTURE_CASE_PATH, default ./captured.case.json)
   --capture-dir DIR         the only directory captures are written in; ?out= is relative to it

@@ -19,8 +19,12 @@ struct Config {
   std::size_t max_body_bytes = 16u << 20;
   std::chrono::milliseconds session_ttl = std::chrono::hours(1);  // 0: sessions never expire
   LogLevel log_level = LogLevel::info;
-  std::size_t threads = 32;  // one per open connection (cpp-httplib is blocking)
-  std::chrono::seconds keep_alive_timeout{5};
+  std::size_t threads = 0;  // io threads (event-driven: not one per connection); 0 = one per core
+  std::chrono::milliseconds keep_alive_timeout{5'000};  // idle keep-alive connections close after this
+  std::chrono::milliseconds head_timeout{10'000};       // total time to read a request head (then 408)
+  std::chrono::milliseconds shutdown_grace{2'000};      // on SIGTERM: time given to in-flight requests
+  std::size_t max_connections = 4096;                   // open at once; past it 503 + close
+  std::chrono::milliseconds max_latency{30'000};        // a rule's latencyMs is capped at this
   std::string capture_path;  // "" = $SOFTPROBE_CAPTURE_CASE_PATH or ./captured.case.json
   std::string capture_dir;   // "" = the directory of the capture path
   std::size_t max_sessions = 10'000;

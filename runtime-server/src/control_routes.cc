@@ -129,7 +129,7 @@ void close(Runtime& rt, Call& c) {
     }
   }
   CoreSession s = session_of(rt, c);
-  std::string out_path = c.req.has_param("out") ? c.req.get_param_value("out") : std::string();
+  std::string out_path = c.query("out").value_or(std::string());
   char* written = nullptr;
   check(sp_session_close_path(&written, s.handle(), out_path.data(), out_path.size()));
   std::string path = take(written);

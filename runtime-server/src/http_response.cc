@@ -6,17 +6,21 @@
 
 namespace softprobe::runtime {
 
-void send_json(httplib::Response& res, int status, std::string body) {
+std::optional<std::string> Call::query(std::string_view name) const {
+  return net::query_param(req.parsed_target().query, name);
+}
+
+void send_json(net::Response& res, int status, std::string body) {
   send_bytes(res, status, std::move(body), "application/json");
 }
 
-void send_bytes(httplib::Response& res, int status, std::string body, const char* content_type) {
+void send_bytes(net::Response& res, int status, std::string body, const char* content_type) {
   res.status = status;
   res.body = std::move(body);
-  res.set_header("Content-Type", content_type);
+  net::set_header(res.headers, "Content-Type", content_type);
 }
 
-void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message,
+void send_error(net::Response& res, int status, std::string_view code, std::string_view message,
                 std::string_view details_json) {
   nlohmann::ordered_json error = {{"code", code}, {"message", message}};
   if (details_json.size() > 2) {
@@ -55,11 +59,11 @@ const char* error_code_for(sp_status status) noexcept {
   }
 }
 
-void send_core_error(httplib::Response& res, const CoreError& e) {
+void send_core_error(net::Response& res, const CoreError& e) {
   send_error(res, http_status_for(e.status()), error_code_for(e.status()), e.what(), e.details());
 }
 
-void send_core_error(httplib::Response& res, sp_status status) {
+void send_core_error(net::Response& res, sp_status status) {
   send_error(res, http_status_for(status), error_code_for(status), sp_last_error(), sp_last_error_details());
 }
 

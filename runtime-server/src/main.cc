@@ -2,8 +2,8 @@
 //
 // SIGTERM / SIGINT are blocked in every thread and taken by sigwait() on the
 // main thread (no work in a signal handler). On a signal: stop accepting,
-// close every session (capture sessions are written to disk), then wait a
-// short grace period for open connections before exiting.
+// let in-flight requests finish within --shutdown-grace, then close every
+// session (capture sessions are written to disk) and exit.
 #include <malloc.h>
 #include <signal.h>
 #include <sys/random.h>
@@ -13,9 +13,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <future>
 #include <iostream>
-#include <thread>
+#include <sys/resource.h>
 
 #include <nlohmann/json.hpp>
 
@@ -28,8 +27,6 @@
 using namespace softprobe::runtime;
 
 namespace {
-
-constexpr auto kShutdownGrace = std::chrono::seconds(2);
 
 sigset_t shutdown_signals() {
   sigset_t set;
@@ -88,6 +85,21 @@ bool configure_store(Runtime& rt, CaptureLocation& where) {
   return true;
 }
 
+// Every connection is a file descriptor: raise the soft limit toward the
+// hard one so --max-connections can be reached (plus files and sessions).
+void raise_fd_limit(std::size_t connections) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  rlim_t want = rlim_t(connections) + 256;
+  if (lim.rlim_cur >= want) return;
+  rlim_t before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max == RLIM_INFINITY || lim.rlim_max >= want ? want : lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur < want)
+    log(LogLevel::warn, "the open-file limit is below --max-connections; connections past it are refused",
+        {{"openFileLimit", std::uint64_t(lim.rlim_cur > before ? lim.rlim_cur : before)},
+         {"maxConnections", connections}});
+}
+
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
@@ -128,10 +140,11 @@ int main(int argc, char** argv) {
   Runtime rt(cfg);
   CaptureLocation capture;
   if (!configure_store(rt, capture)) return 2;
+  raise_fd_limit(cfg.max_connections);
   Server server(rt);
   int port;
   try {
-    port = server.bind();
+    port = server.start();
   } catch (const std::exception& e) {
     log(LogLevel::error, "cannot start", {{"error", e.what()}});
     std::cerr << "softprobe-runtime: " << e.what() << "\n";
@@ -143,30 +156,27 @@ int main(int argc, char** argv) {
   std::cout << std::flush;
   log(LogLevel::info, "listening",
       {{"address", url}, {"auth", !cfg.token.empty()}, {"maxBodyBytes", cfg.max_body_bytes},
-       {"sessionTtlMs", cfg.session_ttl.count()}, {"threads", cfg.threads}, {"captureDir", capture.dir},
+       {"sessionTtlMs", cfg.session_ttl.count()}, {"threads", server.threads()}, {"maxConnections", cfg.max_connections},
+       {"captureDir", capture.dir},
        {"capturePath", capture.default_path}, {"maxSessions", cfg.max_sessions}, {"version", sp_version_string()}});
   if (!is_loopback(cfg.host) && cfg.token.empty())
     log(LogLevel::warn, "listening beyond loopback without a token: anyone who can reach this port controls the runtime",
         {{"address", url}});
 
-  std::promise<bool> served;
-  std::future<bool> served_future = served.get_future();
-  std::thread http([&] {
-    bool ok = server.run();
-    served.set_value(ok);
-    if (!ok) kill(getpid(), SIGTERM);  // wake the main thread
-  });
   SessionReaper reaper(rt);
 
   int sig = 0;
   sigwait(&signals, &sig);
-  bool listener_failed = served_future.wait_for(std::chrono::seconds(0)) == std::future_status::ready && !served_future.get();
-  log(listener_failed ? LogLevel::error : LogLevel::info, listener_failed ? "listener failed; shutting down" : "shutting down",
-      {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  log(LogLevel::info, "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+                                        {"graceMs", cfg.shutdown_grace.count()}});
 
-  server.stop();
+  // In-flight requests first (a capture's last spans may be on their way),
+  // then every session, capture files first: nothing recorded is lost.
+  auto connections = server.shutdown(cfg.shutdown_grace);
+  if (!connections.clean())
+    log(LogLevel::warn, "connections still busy at the end of the grace period were closed",
+        {{"closed", connections.forced}, {"finished", connections.finished}});
   reaper.stop();
-  // Flush every session, capture files first: nothing recorded is lost.
   char* closed = nullptr;
   std::size_t failed = 0;
   if (sp_store_close_all_or_fallback(&closed, rt.store.handle()) == SP_OK) {
@@ -176,17 +186,7 @@ int main(int argc, char** argv) {
     log(LogLevel::error, "closing sessions failed", {{"error", sp_last_error()}});
     failed = 1;
   }
-  int code = failed || listener_failed ? 1 : 0;
-
-  // Idle keep-alive connections hold their threads until their timeout;
-  // do not wait for them longer than the grace period.
-  if (!listener_failed && served_future.valid() &&
-      served_future.wait_for(kShutdownGrace) != std::future_status::ready) {
-    log(LogLevel::info, "stopped (open connections dropped)", {{"exitCode", code}});
-    std::fflush(nullptr);
-    std::_Exit(code);
-  }
-  http.join();
+  int code = failed ? 1 : 0;
   log(LogLevel::info, "stopped", {{"exitCode", code}});
   return code;
 }

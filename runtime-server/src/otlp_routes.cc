@@ -3,7 +3,6 @@
 #include <cctype>
 #include <chrono>
 #include <memory>
-#include <thread>
 
 #include "logger.hpp"
 
@@ -21,9 +20,9 @@ bool contains_ci(std::string_view haystack, std::string_view needle) {
   return false;
 }
 
-std::string_view header(const httplib::Request& req, const char* name) {
-  auto it = req.headers.find(name);
-  return it == req.headers.end() ? std::string_view() : std::string_view(it->second);
+std::string_view header(const net::RequestHead& req, const char* name) {
+  const std::string* value = req.header(name);
+  return value ? std::string_view(*value) : std::string_view();
 }
 
 const char* content_type(sp_payload_format f) {
@@ -46,7 +45,7 @@ struct ExtractDeleter {
 
 }  // namespace
 
-Formats negotiate(const httplib::Request& req, std::string_view body) {
+Formats negotiate(const net::RequestHead& req, std::string_view body) {
   Formats f;
   std::string_view type = header(req, "Content-Type");
   if (type == "application/x-protobuf") f.in = SP_FORMAT_PROTOBUF;  // the usual values, without a scan
@@ -97,7 +96,8 @@ void inject(Runtime& rt, Call& c) {
       return;
     }
   }
-  if (std::uint32_t delay = sp_inject_result_latency_ms(raw)) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+  // A rule's latencyMs: the server answers on a timer (capped by --max-latency-ms); no thread waits.
+  c.delay = std::chrono::milliseconds(sp_inject_result_latency_ms(raw));
   sp_str body = sp_inject_result_body(raw);
   send_bytes(c.res, sp_inject_result_http_status(raw), std::string(body.data, body.len), content_type(f.out));
 }

@@ -14,7 +14,7 @@ struct Formats {
 
 // In: Content-Type (…protobuf / …json), else sniffed ('{' is JSON). Out: an
 // Accept that names exactly one of the two, else the request's format.
-Formats negotiate(const httplib::Request& req, std::string_view body);
+Formats negotiate(const net::RequestHead& req, std::string_view body);
 
 void inject(Runtime& rt, Call& c);
 void traces(Runtime& rt, Call& c);

@@ -37,6 +37,22 @@ TEST_CASE("keep-alive: several requests on one connection", "[net]") {
   }
 }
 
+TEST_CASE("an HTTP/1.0 request gets an HTTP/1.1 response, kept alive only when asked", "[net]") {
+  TestServer s(test_options(), nettest::demo_handler());
+  RawSocket c(s.port());
+  REQUIRE(c.send_all("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto kept = c.read_response();
+  REQUIRE(kept);
+  CHECK(kept->head.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(softprobe::net::iequals(kept->header("Connection"), "keep-alive"));
+  REQUIRE(c.send_all("GET /hello HTTP/1.0\r\n\r\n"));  // 1.0 default: close after
+  auto closed = c.read_response();
+  REQUIRE(closed);
+  CHECK(closed->head.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(closed->close);
+  CHECK(c.wait_closed());
+}
+
 TEST_CASE("pipelined requests in one write are answered in order", "[net]") {
   TestServer s(test_options(), nettest::demo_handler());
   RawSocket c(s.port());

@@ -124,6 +124,45 @@ std::optional<HostPort> parse_authority(std::string_view a, std::uint16_t defaul
   return out;
 }
 
+namespace {
+int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = lower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string form_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+      out += char(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    std::size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (form_decode(key) != name) continue;
+    return eq == std::string_view::npos ? std::string() : form_decode(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
 std::string_view RequestHead::path() const noexcept {
   Target t = parsed_target();
   if (t.form == Target::Form::origin || t.form == Target::Form::absolute) return t.path;

@@ -728,6 +728,15 @@ std::string fill_head(Message& m, Response& r) {
   return {};
 }
 
+// Responses are HTTP/1.1 whatever the request's version (RFC 9110 2.5: the
+// highest version the server conforms to); an HTTP/1.0 client that asked
+// for keep-alive is told so explicitly, since 1.0 closes by default.
+template <class Message>
+void set_connection(Message& m, unsigned request_version, bool keep_alive) {
+  m.keep_alive(keep_alive);
+  if (keep_alive && request_version == 10) m.set(http::field::connection, "keep-alive");
+}
+
 }  // namespace
 
 void Connection::write(Response r, std::shared_ptr<ExchangeState> st) {
@@ -737,18 +746,18 @@ void Connection::write(Response r, std::shared_ptr<ExchangeState> st) {
                srv_->stopping.load(std::memory_order_acquire) || reject_;
   unsigned version = head ? head->version : 11;
   auto& m = res_.emplace();
-  m.version(version);
+  m.version(11);
   if (std::string bad = fill_head(m, r); !bad.empty()) {
     Response e = opt_.error_response(500, "internal_error", "invalid response from the handler: " + bad);
     m = {};
-    m.version(version);
+    m.version(11);
     fill_head(m, e);
     r = std::move(e);
   }
   writing_status_ = r.status;
   bool head_request = head && head->method == "HEAD";
   m.body() = std::move(r.body);
-  m.keep_alive(!close);
+  set_connection(m, version, !close);
   // Content-Length, except where HTTP forbids one (RFC 9110 8.6: 1xx, 204; a 304 has no body).
   bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
   if (bodiless && (!m.body().empty() || r.status < 200)) {
@@ -756,11 +765,11 @@ void Connection::write(Response r, std::shared_ptr<ExchangeState> st) {
                                      "invalid response from the handler: status " + std::to_string(r.status) +
                                          (r.status < 200 ? " is interim (use hand_off for 101)" : " cannot have a body"));
     m = {};
-    m.version(version);
+    m.version(11);
     fill_head(m, e);
     writing_status_ = e.status;
     m.body() = std::move(e.body);
-    m.keep_alive(!close);
+    set_connection(m, version, !close);
     bodiless = false;
   }
   if (!bodiless) m.content_length(m.body().size());
@@ -815,7 +824,7 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
   bool close = r.close || close_after_ || !h.keep_alive || unread_body || stopping_ ||
                srv_->stopping.load(std::memory_order_acquire);
   auto& m = sres_.emplace();
-  m.version(h.version);
+  m.version(11);
   std::string bad = fill_head(m, r);
   if (bad.empty() && (r.status < 200 || r.status == 204 || r.status == 304))
     bad = "status " + std::to_string(r.status) + " cannot have a body";
@@ -831,7 +840,7 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
     m.chunked(true);
   else
     close = true;  // HTTP/1.0: the end of the body is the end of the connection
-  m.keep_alive(!close);
+  set_connection(m, h.version, !close);
   close_after_ = close;
   stream_length_ = length;
   stream_sent_ = 0;
@@ -1035,7 +1044,7 @@ void Connection::hand_off(const std::shared_ptr<ExchangeState>& st, std::functio
   };
   if (!first) return finish({}, 0);
   auto& m = bare_.emplace();
-  m.version(st->head.version);
+  m.version(11);
   if (std::string bad = fill_head(m, *first); !bad.empty()) {
     bare_.reset();
     return write(opt_.error_response(500, "internal_error", "invalid response from the handler: " + bad), st);

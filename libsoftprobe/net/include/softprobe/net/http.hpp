@@ -42,6 +42,12 @@ struct Target {
 // The parts of `target` (views into it). Form::invalid when it fits no form.
 Target parse_target(std::string_view target, bool is_connect) noexcept;
 
+// The first value of parameter `name` in a query string ("a=1&out=x%2Fy"),
+// decoded as application/x-www-form-urlencoded ('+' is a space, %XX a byte;
+// a '%' not followed by two hex digits is kept as it is). "" for "out" or
+// "out="; std::nullopt when the parameter is absent.
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
+
 // host and port of an authority "h", "h:p" or "[v6]:p"; `default_port` when
 // none is given. std::nullopt when the port is not a number in 1..65535 or
 // the host is empty.
