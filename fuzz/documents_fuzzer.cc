@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(st, "sp_session_new");
       if (st == SP_OK) {
         static const std::string out = "/tmp/softprobe-documents-fuzzer-" + std::to_string(getpid()) + ".case.json";
-        if (sp_session_close(nullptr, session, out.c_str()) != SP_OK) fail("close");
+        if (sp_session_close(nullptr, session, out.data(), out.size()) != SP_OK) fail("close");
         std::remove(out.c_str());
         sp_session_free(session);
       }
@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (st == SP_OK && produced != rev + 1) fail("the setter reported a wrong revision");
       if (st != SP_OK && (sp_session_revision(session) != rev || state_of(session) != before))
         fail("a failed mutation changed the session");
-      sp_session_close(nullptr, session, nullptr);
+      sp_session_close(nullptr, session, nullptr, 0);
       sp_session_free(session);
       return 0;
     }
@@ -85,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       out = nullptr;
       check(sp_session_find_all_in_case(&out, session, doc, len), "find_all_in_case");
       sp_string_free(out);
-      sp_session_close(nullptr, session, nullptr);
+      sp_session_close(nullptr, session, nullptr, 0);
       sp_session_free(session);
       return 0;
     }

@@ -4,6 +4,7 @@
 // payload is a precise SP_E_INVALID_* / SP_E_LIMIT_EXCEEDED); a hit's
 // answer decodes in the format it was written in; a failed extract records
 // nothing.
+#define SOFTPROBE_EXPERIMENTAL 1  // the proxy OTLP API is experimental (softprobe.h)
 #include <softprobe.h>
 
 #include <cstdint>

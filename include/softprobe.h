@@ -9,7 +9,14 @@
  * Conventions (see docs/c-abi.md):
  *  - Opaque handles: sp_store, sp_session, sp_decision. Created by an
  *    sp_*_new/get call with the output parameter first, released by the
- *    matching sp_*_free. Free functions accept NULL.
+ *    matching sp_*_free. Free functions accept NULL. Any other call given a
+ *    NULL handle fails with SP_E_INVALID_ARGUMENT; an accessor that returns
+ *    a value instead of a status returns the fail-closed value its
+ *    declaration names (a NULL decision reads as a refusal, never as
+ *    passthrough).
+ *  - Strings in are (pointer, length): a NUL byte inside is refused with
+ *    its place, never taken as the end. A NULL pointer with length 0 is
+ *    the empty string; a NULL pointer with a length is SP_E_INVALID_ARGUMENT.
  *  - Every fallible call returns an sp_status. On failure, sp_last_error()
  *    gives a message naming the problem and its place, and
  *    sp_last_error_details() a JSON object with structured details; both are
@@ -63,11 +70,20 @@ extern "C" {
 #define SOFTPROBE_SPEC_VERSION "http-control-api@v1"
 #define SOFTPROBE_SCHEMA_VERSION "1"
 
-/* The version of the library actually loaded, as SOFTPROBE_VERSION_NUMBER.
- * Bindings refuse a core whose major differs from the one they were built for. */
+/* The version of the library actually loaded, as SOFTPROBE_VERSION_NUMBER. */
 SOFTPROBE_API unsigned sp_version_number(void);
 /* "0.1.0". Static storage; never NULL. */
 SOFTPROBE_API const char *sp_version_string(void);
+
+/* 1 when the loaded library serves a caller built against `major`.`minor`
+ * of this header, else 0. The policy (docs/c-abi.md): before 1.0 a minor
+ * version may break the ABI, so the major and the minor must both equal the
+ * library's; from 1.0 the major must be equal and the library's minor at
+ * least `minor` (minors only add). The patch never matters. */
+SOFTPROBE_API int sp_abi_compatible(unsigned major, unsigned minor);
+/* The check a binding makes at load: is the loaded library compatible with
+ * the header it was compiled against? */
+#define SOFTPROBE_CHECK_VERSION() sp_abi_compatible(SOFTPROBE_VERSION_MAJOR, SOFTPROBE_VERSION_MINOR)
 
 /* ---- Status codes (values are pinned and never change meaning) ----------- */
 
@@ -185,7 +201,7 @@ struct sp_session; /* the session handle, typedef'd below */
 
 /* From now on `store` writes captures only inside the directory `dir`
  * (`dir_len` bytes; a relative path is relative to the working directory).
- * Close paths (sp_session_close_path) are then relative to it and checked:
+ * Close paths (sp_session_close) are then relative to it and checked:
  * an empty or absolute path, a ".." segment, a NUL byte or a control
  * character is SP_E_INVALID_ARGUMENT naming the problem; symbolic links
  * inside the directory are never followed; an existing file is replaced only
@@ -211,13 +227,9 @@ SOFTPROBE_API sp_status sp_store_set_capture_dir(char **out_json, sp_store *stor
  * SP_E_LIMIT_EXCEEDED and details {"limit":"maxSessions","max":N}. */
 SOFTPROBE_API sp_status sp_store_set_max_sessions(sp_store *store, size_t max);
 
-/* sp_session_close with a path of `len` bytes (NULL or 0: the default), so
- * that a NUL byte in a path a client sent is refused (SP_E_INVALID_ARGUMENT)
- * instead of cutting the path short. With a capture directory the path is
- * relative to it (see sp_store_set_capture_dir). An existing file that may not
- * be replaced is SP_E_INVALID_ARGUMENT and is left unchanged. On any error the
- * session stays open. *out_capture_path (may be NULL): the path written, or
- * "" for replay sessions; caller frees. */
+/* Deprecated: the same as sp_session_close, which now takes the path's
+ * length too. Kept only until the runtime server's last calls move to
+ * sp_session_close; its removal will be an ABI change (docs/c-abi.md). */
 SOFTPROBE_API sp_status sp_session_close_path(char **out_capture_path, struct sp_session *session, const char *out_path,
                                               size_t len);
 
@@ -250,19 +262,20 @@ typedef struct sp_session sp_session;
  * SP_E_INVALID_JSON, SP_E_INVALID_ARGUMENT, SP_E_INVALID_POLICY. */
 SOFTPROBE_API sp_status sp_session_new(sp_session **out, sp_store *store, const char *options_json, size_t len);
 
-/* A new handle to an existing session. SP_E_UNKNOWN_SESSION if `id` is not in
- * the store. *out is owned by the caller (sp_session_free). */
-SOFTPROBE_API sp_status sp_store_get_session(sp_session **out, const sp_store *store, const char *id);
+/* A new handle to an existing session, by its id (`id_len` bytes, at most
+ * 128; a NUL byte inside is SP_E_INVALID_ARGUMENT). SP_E_UNKNOWN_SESSION if
+ * no open session has that id. *out is owned by the caller (sp_session_free). */
+SOFTPROBE_API sp_status sp_store_get_session(sp_session **out, const sp_store *store, const char *id, size_t id_len);
 
 /* Releases a handle. Does not close the session. NULL is a no-op. */
 SOFTPROBE_API void sp_session_free(sp_session *session);
 
 /* The session id: 32 hex digits (128 bits from the OS). Borrowed: valid while
- * the handle lives. Never NULL for a valid handle. */
+ * the handle lives. Never NULL; "" for a NULL handle. */
 SOFTPROBE_API const char *sp_session_id(const sp_session *session);
-/* "replay" | "capture" | "generate". Static storage. */
+/* "replay" | "capture" | "generate". Static storage. "" for a NULL handle. */
 SOFTPROBE_API const char *sp_session_mode(const sp_session *session);
-/* Starts at 0; +1 on every successful mutation. */
+/* Starts at 0; +1 on every successful mutation. 0 for a NULL handle. */
 SOFTPROBE_API uint64_t sp_session_revision(const sp_session *session);
 
 /* The mutating calls below take `len` bytes of JSON (no NUL byte allowed)
@@ -275,7 +288,9 @@ SOFTPROBE_API uint64_t sp_session_revision(const sp_session *session);
  * replacing any loaded case. Errors: SP_E_INVALID_JSON, SP_E_INVALID_CASE,
  * SP_E_LIMIT_EXCEEDED, SP_E_INVALID_RULE (embedded rules); nothing changes. */
 SOFTPROBE_API sp_status sp_session_load_case(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
-/* Same, from a file. SP_E_IO names the path when it cannot be read. */
+/* Same, from a file. SP_E_IO names the path when it cannot be read.
+ * (`path` is still NUL-terminated: see "changes since 0.1.0" in
+ * docs/c-abi.md.) */
 SOFTPROBE_API sp_status sp_session_load_case_file(uint64_t *out_revision, sp_session *session, const char *path);
 
 /* Replaces the session rules with a rules document ({"version":1,"rules":[...]}
@@ -335,22 +350,32 @@ typedef enum sp_outcome {
  * SP_E_INVALID_ARGUMENT (NULL or unknown request version), SP_E_SESSION_CLOSED. */
 SOFTPROBE_API sp_status sp_session_decide(sp_decision **out, sp_session *session, const sp_request *request);
 
+/* The accessors below never fail. A NULL decision (a caller's bug) reads
+ * as a refusal, so that it can never let a request through: outcome
+ * SP_OUTCOME_ERROR, status 599, no headers, an empty body, no latency, not
+ * a strict miss (no policy decided it), rule "". */
 SOFTPROBE_API void sp_decision_free(sp_decision *decision);
+/* What to do with the request. SP_OUTCOME_ERROR for NULL (never PASSTHROUGH). */
 SOFTPROBE_API sp_outcome sp_decision_outcome(const sp_decision *decision);
-/* The response status for mock/error outcomes; 0 otherwise. */
+/* The response status for mock/error outcomes; 0 for passthrough and
+ * capture-only; 599 for NULL. */
 SOFTPROBE_API int sp_decision_status(const sp_decision *decision);
+/* 0 for NULL. */
 SOFTPROBE_API size_t sp_decision_header_count(const sp_decision *decision);
 /* The i-th response header (borrowed views, valid while the decision lives);
- * empty views when i is out of range. */
+ * empty views when i is out of range or the decision is NULL. */
 SOFTPROBE_API sp_header sp_decision_header(const sp_decision *decision, size_t i);
-/* The response body (borrowed, valid while the decision lives). */
+/* The response body (borrowed, valid while the decision lives); {NULL, 0}
+ * for NULL. */
 SOFTPROBE_API sp_str sp_decision_body(const sp_decision *decision);
-/* Delay the rule asks for before answering, in milliseconds. */
+/* Delay the rule asks for before answering, in milliseconds; 0 for NULL. */
 SOFTPROBE_API uint32_t sp_decision_latency_ms(const sp_decision *decision);
-/* 1 when the policy blocked an unmatched request (status 599), else 0. */
+/* 1 when the policy blocked an unmatched request (status 599), else 0
+ * (also for NULL). */
 SOFTPROBE_API int sp_decision_is_strict_miss(const sp_decision *decision);
 /* Name (or id, or "session rule #N") of the deciding rule; "" when the
- * policy or the default decided. Borrowed, valid while the decision lives. */
+ * policy or the default decided, or for NULL. Borrowed, valid while the
+ * decision lives. */
 SOFTPROBE_API const char *sp_decision_rule(const sp_decision *decision);
 /* For a strict miss: {"method","host","path","requestFingerprint","nearMiss",
  * "explanation"}; otherwise {"outcome","rule"?}. Caller frees *out_json. */
@@ -371,15 +396,51 @@ SOFTPROBE_API sp_status sp_session_record(sp_session *session, const sp_request 
                                           uint64_t start_unix_nano, uint64_t end_unix_nano);
 
 /* Closes the session and removes it from its store. Capture and generate
- * sessions write their case atomically (temp file + rename) to `out_path`,
- * or, when it is NULL or "", to $SOFTPROBE_CAPTURE_CASE_PATH or
- * ./captured.case.json. {sessionId}, {ts} and {mode} in the path are filled
- * in. When the store has a capture directory (sp_store_set_capture_dir) the
- * path is relative to it and checked as that call says; a path from a client
- * should go through sp_session_close_path. *out_capture_path (may be NULL) receives the path
- * written, or "" for replay sessions; caller frees. On SP_E_IO the session
- * stays open so nothing recorded is lost. */
-SOFTPROBE_API sp_status sp_session_close(char **out_capture_path, sp_session *session, const char *out_path);
+ * sessions write their case atomically (temp file + rename) to `out_path`
+ * (`len` bytes), or, when it is NULL or len is 0, to
+ * $SOFTPROBE_CAPTURE_CASE_PATH or ./captured.case.json. {sessionId}, {ts}
+ * and {mode} in the path are filled in. A NUL byte inside the path is
+ * SP_E_INVALID_ARGUMENT naming its offset (never a shorter path). When the
+ * store has a capture directory (sp_store_set_capture_dir) the path is
+ * relative to it and checked as that call says; an existing file that may
+ * not be replaced is SP_E_INVALID_ARGUMENT and is left unchanged.
+ * *out_capture_path (may be NULL) receives the path written, or "" for
+ * replay sessions; caller frees. On any error the session stays open, so
+ * nothing recorded is lost. */
+SOFTPROBE_API sp_status sp_session_close(char **out_capture_path, sp_session *session, const char *out_path, size_t len);
+
+/* The capture so far of a capture or generate session, as the case JSON
+ * that closing it would write (pretty, capture order), without writing a
+ * file; the session stays open and keeps recording. *out_json: caller
+ * frees. SP_E_WRONG_MODE for a replay session (it keeps no capture),
+ * SP_E_SESSION_CLOSED for a closed one. */
+SOFTPROBE_API sp_status sp_session_export_capture(char **out_json, const sp_session *session);
+
+/* Closes a capture or generate session and removes it from its store, as
+ * sp_session_close does, but hands its case JSON to the caller instead of
+ * writing a file (for a binding that forwards its capture elsewhere, e.g.
+ * to a remote runtime). Nothing recorded can slip in between the export and
+ * the close. *out_json: caller frees. SP_E_WRONG_MODE for a replay session,
+ * SP_E_SESSION_CLOSED when already closed; on error the session stays open
+ * and nothing changes. */
+SOFTPROBE_API sp_status sp_session_close_export(char **out_json, sp_session *session);
+
+/* ---- Validation without a session ------------------------------------------
+ * Each checks `len` bytes of JSON exactly as the matching setter would and
+ * returns SP_OK or the same status, message (line, column and byte of a JSON
+ * error; rule index and field; the case's JSON path) and details the setter
+ * gives. Nothing is created or kept. For editors, CI linters and front ends
+ * that refuse a bad document before any session exists. */
+
+/* As sp_session_set_rules: SP_E_INVALID_JSON, SP_E_INVALID_RULE. */
+SOFTPROBE_API sp_status sp_validate_rules(const char *json, size_t len);
+/* As sp_session_set_policy: SP_E_INVALID_JSON, SP_E_INVALID_POLICY. */
+SOFTPROBE_API sp_status sp_validate_policy(const char *json, size_t len);
+/* As sp_session_load_case with the default limits (docs/architecture.md,
+ * Limits): SP_E_INVALID_JSON, SP_E_INVALID_CASE, SP_E_LIMIT_EXCEEDED,
+ * SP_E_INVALID_RULE (its embedded rules). A session created with raised
+ * "limits" may accept a case this refuses for its size. */
+SOFTPROBE_API sp_status sp_validate_case(const char *json, size_t len);
 
 /* ---- Utilities -------------------------------------------------------------- */
 
@@ -395,7 +456,11 @@ SOFTPROBE_API sp_status sp_set_log_level(const char *level);
 typedef void (*sp_log_handler)(int level, const char *json_line, void *user_data);
 SOFTPROBE_API void sp_set_log_handler(sp_log_handler handler, void *user_data);
 
-/* ---- Proxy OTLP API ----------------------------------------------------------
+/* ---- Proxy OTLP API (experimental) -----------------------------------------
+ *
+ * Declared only when SOFTPROBE_EXPERIMENTAL is defined before this header is
+ * included: these calls may still change in any release, minor or patch, and
+ * the ABI check does not hold them to the baseline (docs/c-abi.md).
  *
  * What a proxy or runtime does with contract section 7 (/v1/inject and
  * /v1/traces): the payload is an OTLP TracesData / ExportTraceServiceRequest
@@ -416,6 +481,8 @@ SOFTPROBE_API void sp_set_log_handler(sp_log_handler handler, void *user_data);
  * length-delimited field"), SP_E_LIMIT_EXCEEDED for nesting deeper than 64
  * levels. Such a call changes nothing. */
 
+#ifdef SOFTPROBE_EXPERIMENTAL
+
 typedef enum sp_payload_format {
   SP_FORMAT_JSON = 0,                /* OTLP JSON (application/json) */
   SP_FORMAT_PROTOBUF = 1,            /* OTLP protobuf (application/x-protobuf) */
@@ -432,6 +499,11 @@ typedef enum sp_inject_outcome {
 
 typedef struct sp_inject_result sp_inject_result;
 
+/* The accessors of both result types never fail. A NULL result (a caller's
+ * bug) reads as a refusal, never as "forward": outcome
+ * SP_INJECT_STRICT_MISS with HTTP status 500 and an empty body; an extract
+ * result counts nothing. */
+
 /* Decides the inject span of `payload` (the first span with sp.span.type
  * "inject", else the first span without a type) through the session named by
  * its sp.session.id, exactly as sp_session_decide would. The answer is encoded
@@ -440,8 +512,9 @@ typedef struct sp_inject_result sp_inject_result;
 SOFTPROBE_API sp_status sp_store_inject_otlp(sp_inject_result **out, sp_store *store, const char *payload, size_t len,
                                              sp_payload_format in_format, sp_payload_format out_format);
 SOFTPROBE_API void sp_inject_result_free(sp_inject_result *result);
+/* SP_INJECT_STRICT_MISS for NULL (never SP_INJECT_MISS, which forwards). */
 SOFTPROBE_API sp_inject_outcome sp_inject_result_outcome(const sp_inject_result *result);
-/* The HTTP status to answer with: 200 (hit, strict miss) or 404. */
+/* The HTTP status to answer with: 200 (hit, strict miss) or 404; 500 for NULL. */
 SOFTPROBE_API int sp_inject_result_http_status(const sp_inject_result *result);
 /* The response payload (a TracesData with one span carrying
  * http.response.status_code, http.response.header.<name>, http.response.body)
@@ -479,6 +552,8 @@ SOFTPROBE_API const char *sp_extract_result_message(const sp_extract_result *res
 /* The ExportTraceServiceResponse to answer with (HTTP 200): "{}" or empty
  * protobuf, or partialSuccess {rejectedSpans, errorMessage}. Borrowed. */
 SOFTPROBE_API sp_str sp_extract_result_body(const sp_extract_result *result);
+
+#endif /* SOFTPROBE_EXPERIMENTAL */
 
 #ifdef __cplusplus
 }

@@ -57,6 +57,14 @@ inline sp_str str(std::string_view s) noexcept { return sp_str{s.data(), s.size(
 
 // Library version actually loaded.
 inline std::string version() { return sp_version_string(); }
+// Whether the loaded library serves this header (SOFTPROBE_CHECK_VERSION).
+inline bool abi_compatible() noexcept { return SOFTPROBE_CHECK_VERSION() != 0; }
+
+// Checks a document as the matching setter would, without a session; throws
+// the setter's Error (SP_E_INVALID_JSON/_RULE/_POLICY/_CASE...).
+inline void validate_rules(std::string_view json) { detail::check(sp_validate_rules(json.data(), json.size())); }
+inline void validate_policy(std::string_view json) { detail::check(sp_validate_policy(json.data(), json.size())); }
+inline void validate_case(std::string_view json) { detail::check(sp_validate_case(json.data(), json.size())); }
 
 // A request to decide or record. Views must outlive the call only.
 struct Request {
@@ -203,9 +211,17 @@ class Session {
   }
 
   // Closes the session; returns the capture path written ("" for replay).
-  std::string close(const std::string& out_path = "") {
+  std::string close(std::string_view out_path = {}) {
     char* out = nullptr;
-    detail::check(sp_session_close(&out, s_, out_path.c_str()));
+    detail::check(sp_session_close(&out, s_, out_path.data(), out_path.size()));
+    return detail::take(out);
+  }
+  // The capture so far as case JSON; the session stays open.
+  std::string export_capture() const { return get(sp_session_export_capture); }
+  // Closes the session and returns its capture as case JSON (no file).
+  std::string close_export() {
+    char* out = nullptr;
+    detail::check(sp_session_close_export(&out, s_));
     return detail::take(out);
   }
 
@@ -243,9 +259,9 @@ class Store {
     detail::check(sp_session_new(&s, s_, options_json.data(), options_json.size()));
     return Session(s);
   }
-  Session attach(const std::string& id) const {
+  Session attach(std::string_view id) const {
     sp_session* s = nullptr;
-    detail::check(sp_store_get_session(&s, s_, id.c_str()));
+    detail::check(sp_store_get_session(&s, s_, id.data(), id.size()));
     return Session(s);
   }
   std::string list_sessions() const {

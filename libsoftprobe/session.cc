@@ -65,7 +65,7 @@ SessionOptions session_options_from_json(const nlohmann::json& j) {
   for (const auto& [key, v] : j.items()) {
     if (key == "sessionId") {
       std::string id = v.is_string() ? v.get<std::string>() : "";
-      bool ok = !id.empty() && id.size() <= 128;
+      bool ok = !id.empty() && id.size() <= kMaxSessionIdBytes;
       for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
       if (!ok) fail("sessionId", "must be 1 to 128 characters of A-Z a-z 0-9 - _ . (it travels in headers and tracestate)");
       o.session_id = id;
@@ -324,6 +324,17 @@ std::string write_capture(const CaptureTarget& target, const std::string& id, Se
 }
 
 }  // namespace
+
+CaseFile Session::close_exporting() {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  ensure_open();
+  if (options_.mode == SessionMode::replay)
+    throw Error(ErrorCode::wrong_mode, "session " + id_ + " is a replay session: it captures nothing to export",
+                {{"sessionId", id_}, {"mode", "replay"}});
+  std::lock_guard<std::mutex> capture_lock(capture_mu_);
+  closed_.store(true, std::memory_order_release);  // no record() gets in after this
+  return case_from_captures();
+}
 
 std::string Session::close(const std::string& out_path) { return close(CaptureTarget{nullptr, out_path, false}); }
 

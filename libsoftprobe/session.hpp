@@ -24,6 +24,10 @@
 namespace softprobe {
 
 enum class SessionMode { capture, replay, generate };
+
+// A session id is 1 to this many characters of A-Z a-z 0-9 - _ . (random
+// ids are 32 hex digits).
+inline constexpr std::size_t kMaxSessionIdBytes = 128;
 const char* session_mode_name(SessionMode m) noexcept;
 
 struct SessionOptions {
@@ -99,6 +103,12 @@ class Session {
   // The same, written where `target` says (SessionStore passes its capture
   // directory). Error(invalid_argument) for a capture path that is refused.
   std::string close(const CaptureTarget& target);
+  // Closes a capture or generate session without writing a file and returns
+  // what it captured, as close would have written it: no record gets in
+  // between. Throws Error(wrong_mode) for a replay session (it keeps no
+  // capture) and Error(session_closed) when already closed; nothing changes
+  // then.
+  CaseFile close_exporting();
 
   nlohmann::json rules_document() const;
   nlohmann::json stats_json() const;

@@ -91,6 +91,14 @@ ClosedSession SessionStore::close(std::string_view id, const std::string& out_pa
   return {s->id(), written, {}};
 }
 
+CaseFile SessionStore::close_exporting(std::string_view id) {
+  auto s = get(id);
+  CaseFile captured = s->close_exporting();  // throws: the session stays
+  std::unique_lock lock(mu_);
+  sessions_.erase(std::string(id));
+  return captured;
+}
+
 // Where a flushed capture goes: the default path, with the session id
 // inserted when several sessions are flushed at once, never replacing a file.
 CaptureTarget SessionStore::flush_target(const Session& s, std::size_t capturing) const {

@@ -53,6 +53,10 @@ class SessionStore {
   // Closes and forgets the session (writing a capture). On a write error the
   // session stays in the store, open, and the error propagates.
   ClosedSession close(std::string_view id, const std::string& out_path);
+  // Closes and forgets a capture or generate session without writing a file
+  // and returns its capture (Session::close_exporting). On error the session
+  // stays in the store, open.
+  CaseFile close_exporting(std::string_view id);
 
   // Closes sessions unused for longer than `ttl` (captures flushed as in
   // close_all); returns what was closed.

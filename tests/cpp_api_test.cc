@@ -48,3 +48,45 @@ TEST_CASE("C++ API: capture, close, reload, replay with a strict miss", "[cpp-ap
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("C++ API: export a capture without a file, validate without a session, attach by id", "[cpp-api]") {
+  CHECK(softprobe::abi_compatible());
+  softprobe::Store store;
+  softprobe::Session capture = store.start_session(R"({"mode":"capture","caseId":"exported"})");
+  softprobe::Request req;
+  req.host = "api.test";
+  req.path = "/items";
+  capture.record(req, {200, {}, "[1]"});
+
+  std::string id = capture.id();
+  std::string longer = id + "-and-more";  // attach takes a view: only the id's bytes are read
+  softprobe::Session attached = store.attach(std::string_view(longer).substr(0, id.size()));
+  CHECK(attached.id() == id);
+
+  json exported = json::parse(capture.export_capture());
+  CHECK(exported["caseId"] == "exported");
+  std::string closed = capture.close_export();
+  softprobe::validate_case(closed);
+  CHECK_THROWS_AS(store.attach(id), softprobe::Error);
+
+  softprobe::Session replay = store.start_session();
+  replay.load_case(closed);
+  CHECK(json::parse(replay.find_in_case(R"({"path":"/items"})"))["response"]["body"] == "[1]");
+  try {
+    replay.export_capture();
+    FAIL("expected softprobe::Error");
+  } catch (const softprobe::Error& e) {
+    CHECK(e.status() == SP_E_WRONG_MODE);
+  }
+
+  softprobe::validate_rules(R"({"version":1,"rules":[]})");
+  softprobe::validate_policy(R"({"externalHttp":"strict"})");
+  try {
+    softprobe::validate_rules(R"({"version":1,"rules":[{"when":{"hots":"x"},"then":{"action":"mock"}}]})");
+    FAIL("expected softprobe::Error");
+  } catch (const softprobe::Error& e) {
+    CHECK(e.status() == SP_E_INVALID_RULE);
+    CHECK(json::parse(e.details())["field"] == "when.hots");
+  }
+  CHECK(replay.close().empty());
+}

@@ -8,7 +8,7 @@
 using namespace softprobe;
 using capi::guarded;
 using capi::require;
-using capi::view;
+using capi::checked_view;
 
 namespace {
 
@@ -27,21 +27,23 @@ struct RequestAdapter {
                     std::to_string(SP_REQUEST_VERSION) + " (initialize requests with SP_REQUEST_INIT)");
     if (r->header_count && !r->headers) capi::invalid("request.headers is NULL but header_count > 0");
     if (r->tag_count && !r->tags) capi::invalid("request.tags is NULL but tag_count > 0");
-    if (r->direction.len) v.direction = view(r->direction);
-    v.method = view(r->method);
-    if (r->scheme.len) v.scheme = view(r->scheme);
-    v.host = view(r->host);
+    if (r->direction.len) v.direction = checked_view(r->direction, "request.direction");
+    v.method = checked_view(r->method, "request.method");
+    if (r->scheme.len) v.scheme = checked_view(r->scheme, "request.scheme");
+    v.host = checked_view(r->host, "request.host");
     v.port = r->port;
-    v.path = view(r->path);
-    v.query = view(r->query);
-    v.service = view(r->service);
-    v.body = view(r->body);
+    v.path = checked_view(r->path, "request.path");
+    v.query = checked_view(r->query, "request.query");
+    v.service = checked_view(r->service, "request.service");
+    v.body = checked_view(r->body, "request.body");
     HeaderView* headers = header_buf;
     if (r->header_count > std::size(header_buf)) {
       header_heap.resize(r->header_count);
       headers = header_heap.data();
     }
-    for (std::size_t i = 0; i < r->header_count; ++i) headers[i] = {view(r->headers[i].name), view(r->headers[i].value)};
+    for (std::size_t i = 0; i < r->header_count; ++i)
+      headers[i] = {checked_view(r->headers[i].name, "request.headers[].name"),
+                    checked_view(r->headers[i].value, "request.headers[].value")};
     v.headers = headers;
     v.header_count = r->header_count;
     TagView* tags = tag_buf;
@@ -49,7 +51,8 @@ struct RequestAdapter {
       tag_heap.resize(r->tag_count);
       tags = tag_heap.data();
     }
-    for (std::size_t i = 0; i < r->tag_count; ++i) tags[i] = {view(r->tags[i].name), view(r->tags[i].value)};
+    for (std::size_t i = 0; i < r->tag_count; ++i)
+      tags[i] = {checked_view(r->tags[i].name, "request.tags[].name"), checked_view(r->tags[i].value, "request.tags[].value")};
     v.tags = tags;
     v.tag_count = r->tag_count;
   }
@@ -72,11 +75,17 @@ sp_status sp_session_decide(sp_decision** out, sp_session* session, const sp_req
 
 void sp_decision_free(sp_decision* decision) { delete decision; }
 
+// A NULL decision reads as a refusal (softprobe.h): never as passthrough.
+constexpr int kNullDecisionStatus = 599;
+
 sp_outcome sp_decision_outcome(const sp_decision* d) {
-  return d ? static_cast<sp_outcome>(d->decision.outcome) : SP_OUTCOME_PASSTHROUGH;
+  return d ? static_cast<sp_outcome>(d->decision.outcome) : SP_OUTCOME_ERROR;
 }
 
-int sp_decision_status(const sp_decision* d) { return d && d->decision.response ? d->decision.response->status : 0; }
+int sp_decision_status(const sp_decision* d) {
+  if (!d) return kNullDecisionStatus;
+  return d->decision.response ? d->decision.response->status : 0;
+}
 
 size_t sp_decision_header_count(const sp_decision* d) {
   return d && d->decision.response ? d->decision.response->headers.size() : 0;
@@ -127,11 +136,12 @@ sp_status sp_session_record(sp_session* session, const sp_request* request, cons
       if (response->header_count && !response->headers) capi::invalid("response.headers is NULL but header_count > 0");
       headers.reserve(response->header_count);
       for (std::size_t i = 0; i < response->header_count; ++i)
-        headers.push_back({view(response->headers[i].name), view(response->headers[i].value)});
+        headers.push_back({checked_view(response->headers[i].name, "response.headers[].name"),
+                           checked_view(response->headers[i].value, "response.headers[].value")});
       resp.status = response->status;
       resp.headers = headers.data();
       resp.header_count = headers.size();
-      resp.body = view(response->body);
+      resp.body = checked_view(response->body, "response.body");
     }
     Session& s = *session->session;
     s.record(exchange_from_views(req.v, response ? &resp : nullptr, {start_unix_nano, end_unix_nano}, s.id()));

@@ -29,6 +29,16 @@ nlohmann::json parse_json_arg(const char* text, std::size_t len, const char* wha
   return parse_json_document(std::string_view(text, len), what);
 }
 
+std::string text_arg(const char* s, std::size_t len, const char* what) {
+  if (!s || len == 0) return {};
+  std::string_view v(s, len);
+  if (auto nul = v.find('\0'); nul != std::string_view::npos)
+    throw Error(ErrorCode::invalid_argument,
+                std::string(what) + " contains a NUL byte (at byte " + std::to_string(nul) + ")",
+                {{"field", what}, {"offset", nul}});
+  return std::string(v);
+}
+
 }  // namespace softprobe::capi
 
 using namespace softprobe;
@@ -37,6 +47,12 @@ extern "C" {
 
 unsigned sp_version_number(void) { return SOFTPROBE_VERSION_NUMBER; }
 const char* sp_version_string(void) { return SOFTPROBE_VERSION_STRING; }
+
+int sp_abi_compatible(unsigned major, unsigned minor) {
+  if (major != SOFTPROBE_VERSION_MAJOR) return 0;
+  if (major == 0) return minor == SOFTPROBE_VERSION_MINOR ? 1 : 0;  // before 1.0 a minor may break
+  return minor <= SOFTPROBE_VERSION_MINOR ? 1 : 0;                   // from 1.0 minors only add
+}
 
 const char* sp_status_name(sp_status status) {
   switch (status) {
@@ -66,7 +82,8 @@ void sp_string_free(char* s) { std::free(s); }
 sp_status sp_request_fingerprint(char** out, sp_str method, sp_str host, sp_str path, sp_str body) {
   return capi::guarded([&] {
     capi::require(out, "out");
-    *out = capi::dup_string(request_fingerprint(capi::view(method), capi::view(host), capi::view(path), capi::view(body)));
+    *out = capi::dup_string(request_fingerprint(capi::checked_view(method, "method"), capi::checked_view(host, "host"),
+                                                capi::checked_view(path, "path"), capi::checked_view(body, "body")));
   });
 }
 

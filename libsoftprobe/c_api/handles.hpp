@@ -78,6 +78,18 @@ inline char* dup_string(std::string_view s) {
 
 inline std::string_view view(sp_str s) noexcept { return s.data ? std::string_view(s.data, s.len) : std::string_view(); }
 
+// A view crossing the ABI, checked: {NULL, 0} is empty, {NULL, n > 0} is
+// SP_E_INVALID_ARGUMENT naming `field` (never silently empty).
+inline std::string_view checked_view(sp_str s, const char* field) {
+  if (!s.data && s.len) invalid(std::string(field) + ".data is NULL but " + field + ".len is " + std::to_string(s.len));
+  return view(s);
+}
+
+// A (pointer, length) string argument: NULL or 0 is "". A NUL byte inside is
+// SP_E_INVALID_ARGUMENT naming `what` and the byte (details {field, offset}),
+// so a string is never cut short at a C string's end.
+std::string text_arg(const char* s, std::size_t len, const char* what);
+
 // Parses JSON text crossing the ABI; `what` names it in the error.
 nlohmann::json parse_json_arg(const char* text, std::size_t len, const char* what);
 

@@ -1,5 +1,10 @@
 // The proxy OTLP API (sp_store_inject_otlp, sp_store_extract_otlp) and its
-// result accessors: a thin shell over otlp_proxy.
+// result accessors: a thin shell over otlp_proxy. Experimental: softprobe.h
+// declares it only under SOFTPROBE_EXPERIMENTAL, defined here before any
+// include can pull the header in.
+#ifndef SOFTPROBE_EXPERIMENTAL
+#define SOFTPROBE_EXPERIMENTAL 1
+#endif
 #include "../otlp_proxy.hpp"
 #include "handles.hpp"
 
@@ -48,10 +53,10 @@ sp_status sp_store_inject_otlp(sp_inject_result** out, sp_store* store, const ch
 void sp_inject_result_free(sp_inject_result* result) { delete result; }
 
 sp_inject_outcome sp_inject_result_outcome(const sp_inject_result* r) {
-  return r ? static_cast<sp_inject_outcome>(r->result.outcome) : SP_INJECT_MISS;
+  return r ? static_cast<sp_inject_outcome>(r->result.outcome) : SP_INJECT_STRICT_MISS;  // never "forward"
 }
 
-int sp_inject_result_http_status(const sp_inject_result* r) { return r ? r->result.http_status : 404; }
+int sp_inject_result_http_status(const sp_inject_result* r) { return r ? r->result.http_status : 500; }
 
 sp_str sp_inject_result_body(const sp_inject_result* r) {
   if (!r) return sp_str{nullptr, 0};

@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "../atomic_file.hpp"
+#include "../case_file.hpp"
 #include "../case_lookup.hpp"
 #include "handles.hpp"
 
@@ -87,11 +88,17 @@ sp_status sp_session_new(sp_session** out, sp_store* store, const char* options_
   });
 }
 
-sp_status sp_store_get_session(sp_session** out, const sp_store* store, const char* id) {
+sp_status sp_store_get_session(sp_session** out, const sp_store* store, const char* id, size_t id_len) {
   return guarded([&] {
     require(out, "out");
-    require(id, "id");
-    auto session = require(store, "store")->store->get(id);
+    require(store, "store");
+    if (!id && id_len) capi::invalid("id is NULL but id_len is " + std::to_string(id_len));
+    if (id_len > kMaxSessionIdBytes)  // not echoed: it could be megabytes
+      throw Error(ErrorCode::unknown_session,
+                  "unknown session: the id is " + std::to_string(id_len) + " bytes, longer than any session id (at most " +
+                      std::to_string(kMaxSessionIdBytes) + ")",
+                  {{"idBytes", id_len}, {"max", kMaxSessionIdBytes}});
+    auto session = store->store->get(capi::text_arg(id, id_len, "session id"));
     *out = new sp_session{std::move(session), store->store};
   });
 }
@@ -188,11 +195,37 @@ sp_status sp_session_find_all_in_case(char** out_json, const sp_session* session
   });
 }
 
-sp_status sp_session_close(char** out_capture_path, sp_session* session, const char* out_path) {
+sp_status sp_session_close(char** out_capture_path, sp_session* session, const char* out_path, size_t len) {
   return guarded([&] {
     require(session, "session");
-    ClosedSession closed = session->store->close(session->session->id(), out_path ? out_path : "");
+    if (!out_path && len) capi::invalid("out_path is NULL but len is " + std::to_string(len));
+    std::string path = capi::text_arg(out_path, len, "out");
+    ClosedSession closed = session->store->close(session->session->id(), path);
     if (out_capture_path) *out_capture_path = capi::dup_string(closed.capture_path);
+  });
+}
+
+sp_status sp_session_export_capture(char** out_json, const sp_session* session) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    const Session& s = live(session);
+    if (s.mode() == SessionMode::replay)
+      throw Error(ErrorCode::wrong_mode, "session " + s.id() + " is a replay session: it captures nothing to export",
+                  {{"sessionId", s.id()}, {"mode", "replay"}});
+    if (s.closed()) throw Error(ErrorCode::session_closed, "session " + s.id() + " is closed", {{"sessionId", s.id()}});
+    *out_json = capi::dup_string(serialize_case(s.captured_case()));
+  });
+}
+
+sp_status sp_session_close_export(char** out_json, sp_session* session) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    require(session, "session");
+    const Session& s = *session->session;
+    if (s.closed()) throw Error(ErrorCode::session_closed, "session " + s.id() + " is closed", {{"sessionId", s.id()}});
+    // The capture is taken and the session closed in one step, then serialized.
+    CaseFile captured = session->store->close_exporting(session->session->id());
+    *out_json = capi::dup_string(serialize_case(captured));
   });
 }
 

@@ -8,19 +8,7 @@ using namespace softprobe;
 using capi::guarded;
 using capi::require;
 
-namespace {
-
-std::string text_arg(const char* s, std::size_t len, const char* what) {
-  if (!s || len == 0) return {};
-  std::string_view v(s, len);
-  if (v.find('\0') != std::string_view::npos)
-    throw Error(ErrorCode::invalid_argument,
-                std::string(what) + ": the path contains a NUL byte (at byte " + std::to_string(v.find('\0')) + ")",
-                {{"field", what}, {"offset", v.find('\0')}});
-  return std::string(v);
-}
-
-}  // namespace
+using capi::text_arg;
 
 extern "C" {
 
@@ -48,12 +36,7 @@ sp_status sp_store_set_max_sessions(sp_store* store, size_t max) {
 }
 
 sp_status sp_session_close_path(char** out_capture_path, sp_session* session, const char* out_path, size_t len) {
-  return guarded([&] {
-    require(session, "session");
-    std::string path = text_arg(out_path, len, "out");
-    ClosedSession closed = session->store->close(session->session->id(), path);
-    if (out_capture_path) *out_capture_path = capi::dup_string(closed.capture_path);
-  });
+  return sp_session_close(out_capture_path, session, out_path, len);
 }
 
 sp_status sp_store_close_all_or_fallback(char** out_json, sp_store* store) {

@@ -2,6 +2,7 @@
 // on the payloads make_payloads.py writes (100-rule session), per call.
 //
 // usage: softprobe_inject_core_bench RULES.json PAYLOAD... (".pb" files are protobuf)
+#define SOFTPROBE_EXPERIMENTAL 1  // the proxy OTLP API is experimental (softprobe.h)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

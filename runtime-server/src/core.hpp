@@ -64,7 +64,7 @@ class CoreSession {
   }
   static CoreSession attach(const CoreStore& store, std::string_view id) {
     sp_session* s = nullptr;
-    check(sp_store_get_session(&s, store.handle(), std::string(id).c_str()));
+    check(sp_store_get_session(&s, store.handle(), id.data(), id.size()));
     return CoreSession(s);
   }
   CoreSession(CoreSession&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}

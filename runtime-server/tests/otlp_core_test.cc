@@ -3,6 +3,7 @@
 //
 // This binary links softprobe_static and uses the core's internal headers, so
 // it must not include softprobe.hpp (see runtime-server/src/core.hpp).
+#define SOFTPROBE_EXPERIMENTAL 1  // the proxy OTLP API is experimental (softprobe.h)
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>

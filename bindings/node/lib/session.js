@@ -4,8 +4,6 @@
 // runtime and to a local mirror session with the same id (same rules, policy
 // and case) that answers this process's own requests in process.
 const fs = require('node:fs/promises');
-const os = require('node:os');
-const path = require('node:path');
 const native = require('./native');
 const context = require('./context');
 const { ruleFromSpec } = require('./rules');
@@ -245,13 +243,8 @@ class SoftprobeSession {
     }
     let traces = [];
     if (this._capturing) {
-      const tmp = path.join(os.tmpdir(), `softprobe-${this._id}-${process.pid}.case.json`);
-      await callAsync({}, native.sessionClose, this._handle, tmp);
-      try {
-        traces = JSON.parse(await fs.readFile(tmp, 'utf8')).traces || [];
-      } finally {
-        await fs.rm(tmp, { force: true });
-      }
+      // The core closes the local mirror and hands over its capture, no file.
+      traces = JSON.parse(await callAsync({}, native.sessionCloseExport, this._handle)).traces || [];
     } else {
       await callAsync({}, native.sessionClose, this._handle, '');
     }

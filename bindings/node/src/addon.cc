@@ -1,5 +1,6 @@
-// addon.cc: module entry. Refuses a core whose major version differs from the
-// one this addon was compiled against, then registers the wrapped types.
+// addon.cc: module entry. Refuses a core whose ABI does not serve the header
+// this addon was compiled against (SOFTPROBE_CHECK_VERSION: before 1.0 the
+// major and minor must match), then registers the wrapped types.
 #include <string>
 
 #include "native.hpp"
@@ -31,11 +32,10 @@ Napi::Value request_fingerprint(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
-  const unsigned loaded = sp_version_number();
-  if (loaded / 10000 != SOFTPROBE_VERSION_MAJOR) {
+  if (!SOFTPROBE_CHECK_VERSION()) {
     throw Napi::Error::New(env, std::string("softprobe: the loaded core is version ") + sp_version_string() +
-                                    " but this addon was built for major version " +
-                                    std::to_string(SOFTPROBE_VERSION_MAJOR) + "; rebuild the addon (npm rebuild softprobe)");
+                                    " but this addon was built for " SOFTPROBE_VERSION_STRING
+                                    ", whose ABI it does not serve; rebuild the addon (npm rebuild softprobe)");
   }
   exports.Set("versionNumber", Napi::Function::New(env, version_number, "versionNumber"));
   exports.Set("versionString", Napi::Function::New(env, version_string, "versionString"));

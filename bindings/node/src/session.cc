@@ -1,6 +1,6 @@
 // session.cc: sp_session as a type-tagged external, its JSON-document calls,
 // and the calls that may block on files or large documents (load-case,
-// load-case-file, close) run on the libuv pool as AsyncWorkers returning
+// load-case-file, close, close-export) run on the libuv pool as AsyncWorkers returning
 // Promises.
 #include <functional>
 #include <utility>
@@ -74,7 +74,7 @@ Napi::Value store_get_session(const Napi::CallbackInfo& info) {
   sp_store* store = unwrap_store(info[0]);
   std::string id = utf8(info[1]);
   sp_session* s = nullptr;
-  check(info.Env(), sp_store_get_session(&s, store, id.c_str()));
+  check(info.Env(), sp_store_get_session(&s, store, id.data(), id.size()));
   return wrap_session(info.Env(), s);
 }
 
@@ -110,8 +110,19 @@ Napi::Value session_close(const Napi::CallbackInfo& info) {
   std::string path = utf8(info[1]);
   return run_async(info, [s, path = std::move(path)](std::string& out) {
     char* written = nullptr;
-    const sp_status st = sp_session_close(&written, s, path.c_str());  // before reading `written`
+    const sp_status st = sp_session_close(&written, s, path.data(), path.size());  // before reading `written`
     return keep(out, st, written);
+  });
+}
+
+// (session) -> Promise<caseJson>: closes without writing a file and resolves
+// with the capture (sp_session_close_export).
+Napi::Value session_close_export(const Napi::CallbackInfo& info) {
+  sp_session* s = unwrap_session(info[0]);
+  return run_async(info, [s](std::string& out) {
+    char* json = nullptr;
+    const sp_status st = sp_session_close_export(&json, s);
+    return keep(out, st, json);
   });
 }
 
@@ -160,6 +171,8 @@ void init_session(Napi::Env env, Napi::Object exports) {
   fn("sessionLoadCase", session_load_case);
   fn("sessionLoadCaseFile", session_load_case_file);
   fn("sessionClose", session_close);
+  fn("sessionCloseExport", session_close_export);
+  fn("sessionExportCapture", get_json<sp_session_export_capture>);
   fn("sessionSetRules", set_json<sp_session_set_rules>);
   fn("sessionSetPolicy", set_json<sp_session_set_policy>);
   fn("sessionSetAuthFixtures", set_json<sp_session_set_auth_fixtures>);

@@ -7,12 +7,13 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "Private: the thin layer over libsoftprobe's C ABI. Use the softprobe package instead.";
 
   // The core is linked statically, so the loaded core is the one this module
-  // was compiled against; the check still guards against a mismatched header.
+  // was compiled against; the check still guards against a mismatched header
+  // (SOFTPROBE_CHECK_VERSION: before 1.0 the major and minor must match).
   unsigned loaded = sp_version_number();
-  if (loaded / 10000 != SOFTPROBE_VERSION_MAJOR) {
+  if (!SOFTPROBE_CHECK_VERSION()) {
     throw py::import_error("softprobe._core was built for libsoftprobe " SOFTPROBE_VERSION_STRING
                            " but the loaded core is " +
-                           std::string(sp_version_string()) + ": reinstall the package");
+                           std::string(sp_version_string()) + ", whose ABI it does not serve: reinstall the package");
   }
   m.attr("VERSION") = sp_version_string();
   m.attr("VERSION_NUMBER") = loaded;

@@ -168,12 +168,27 @@ void bind_session(py::module_& m) {
             sp_status st;
             {
               py::gil_scoped_release nogil;
-              st = sp_session_close(&out, s.get(), out_path.c_str());
+              st = sp_session_close(&out, s.get(), out_path.data(), out_path.size());
             }
             check(st);
             return take_string(out);
           },
-          py::arg("out_path") = "", "sp_session_close: returns the capture path written ('' for replay).");
+          py::arg("out_path") = "", "sp_session_close: returns the capture path written ('' for replay).")
+      .def("export_capture", [](const Session& s) { return get_document(s, sp_session_export_capture); },
+           "sp_session_export_capture: the capture so far as case JSON; the session stays open.")
+      .def(
+          "close_export",
+          [](Session& s) {
+            char* out = nullptr;
+            sp_status st;
+            {
+              py::gil_scoped_release nogil;
+              st = sp_session_close_export(&out, s.get());
+            }
+            check(st);
+            return take_string(out);
+          },
+          "sp_session_close_export: closes without writing a file and returns the capture as case JSON.");
 }
 
 }  // namespace softprobe_py

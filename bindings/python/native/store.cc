@@ -24,7 +24,7 @@ void bind_store(py::module_& m) {
           "get_session",
           [](const Store& store, const std::string& id) {
             sp_session* s = nullptr;
-            check(sp_store_get_session(&s, store.get(), id.c_str()));
+            check(sp_store_get_session(&s, store.get(), id.data(), id.size()));
             return new Session(s);
           },
           py::arg("session_id"), "sp_store_get_session: a new handle to an open session (SP_E_UNKNOWN_SESSION).")

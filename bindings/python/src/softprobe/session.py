@@ -460,29 +460,26 @@ class Session:
     def _close_remote(self, out_path: str) -> str:
         assert self._remote is not None
         remote = self._remote
-        saved: Optional[str] = None
-        if self._records and json.loads(self._native.state()).get("capturedExchanges", 0):
+        case_text = ""
+        traces: list = []
+        if self._records:
             # What this process captured joins the runtime's capture buffer
-            # (the core writes it as OTLP spans; the runtime appends them), so
-            # the runtime writes one case with everything.
-            fd, saved = tempfile.mkstemp(prefix=f"softprobe-{self.id}-", suffix=".case.json")
-            os.close(fd)
-            self._native.close(saved)
+            # (the core hands it over as OTLP spans, no file; the runtime
+            # appends them), so the runtime writes one case with everything.
+            case_text = self._native.close_export()
+            traces = json.loads(case_text).get("traces", [])
         else:
             self._native.close("")
         # The local mirror is closed from here on, whatever the runtime says.
         self._closed = True
         try:
-            if saved is not None:
-                with open(saved, "rb") as f:
-                    case = json.load(f)
-                for trace in case.get("traces", []):
-                    answer = remote.call("POST", "/v1/traces", trace)
-                    rejected = int((answer.get("partialSuccess") or {}).get("rejectedSpans", 0) or 0)
-                    if rejected:
-                        raise UnknownSessionError(
-                            f"the runtime at {remote.base_url} rejected {rejected} captured span(s) of session "
-                            f"{self.id} (closed or expired there)", session_id=self.id, url=remote.url("/v1/traces"))
+            for trace in traces:
+                answer = remote.call("POST", "/v1/traces", trace)
+                rejected = int((answer.get("partialSuccess") or {}).get("rejectedSpans", 0) or 0)
+                if rejected:
+                    raise UnknownSessionError(
+                        f"the runtime at {remote.base_url} rejected {rejected} captured span(s) of session "
+                        f"{self.id} (closed or expired there)", session_id=self.id, url=remote.url("/v1/traces"))
             path = remote.session_path(self.id, "close")
             if out_path:
                 from urllib.parse import quote
@@ -491,18 +488,29 @@ class Session:
             try:
                 answer = remote.call("POST", path, {})
             except UnknownSessionError:
-                if saved is None:
-                    return ""  # a replay session the runtime already dropped: nothing is lost
+                if not traces:
+                    return ""  # nothing captured here and the runtime already dropped it: nothing is lost
                 raise
         except SoftprobeError as exc:
-            if saved is not None:
+            if traces:
                 # Nothing this process captured is lost: say where it is.
-                exc.message += f"; this process's capture is kept in {saved}"
+                exc.message += "; " + _keep_capture(self.id, case_text)
                 exc.args = (exc.message,)
             raise
-        if saved is not None:
-            os.unlink(saved)
         return str(answer.get("capturePath", "") or "")
+
+
+def _keep_capture(session_id: str, case_text: str) -> str:
+    """Writes what this process captured (the case the core exported) to a
+    temporary case file when the runtime could not take it; says where (or
+    why it could not)."""
+    try:
+        fd, saved = tempfile.mkstemp(prefix=f"softprobe-{session_id}-", suffix=".case.json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(case_text)
+        return f"this process's capture is kept in {saved}"
+    except OSError as err:
+        return f"this process's capture could not be kept ({err})"
 
 
 def _text(value: Any) -> str:

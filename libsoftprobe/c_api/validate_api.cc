@@ -1,0 +1,31 @@
+// sp_validate_rules, sp_validate_policy, sp_validate_case: the setters'
+// checks without a session. The same parsers as the setters, so the same
+// status, message and details.
+#include "../case_file.hpp"
+#include "../policy.hpp"
+#include "../rule.hpp"
+#include "handles.hpp"
+
+using namespace softprobe;
+using capi::guarded;
+using capi::require;
+
+extern "C" {
+
+sp_status sp_validate_rules(const char* json, size_t len) {
+  return guarded([&] { (void)parse_rules(capi::parse_json_arg(json, len, "rules document"), RuleLayer::session); });
+}
+
+sp_status sp_validate_policy(const char* json, size_t len) {
+  return guarded([&] { (void)parse_policy(capi::parse_json_arg(json, len, "policy")); });
+}
+
+sp_status sp_validate_case(const char* json, size_t len) {
+  return guarded([&] {
+    require(json, "json");
+    CaseFile c = parse_case(std::string_view(json, len), CaseLimits{});
+    (void)parse_rules(c.rules, RuleLayer::case_rules);
+  });
+}
+
+}  // extern "C"
