@@ -1,5 +1,7 @@
 #include "softprobe/net/io_threads.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <mutex>
@@ -8,21 +10,33 @@
 
 namespace softprobe::net {
 
-struct IoThreads::Impl {
-  // The concurrency hint tells Asio that several threads run the context.
-  explicit Impl(unsigned n) : io(int(n)), guard(boost::asio::make_work_guard(io)) {}
+namespace {
+
+using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+
+// One io_context and the one thread that runs it.
+struct Loop {
+  // Concurrency hint 1: one thread runs this context (other threads may still post to it).
+  Loop() : io(1), guard(boost::asio::make_work_guard(io)) {}
   boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
-  std::vector<std::thread> threads;
+  Guard guard;
+  std::thread thread;
+};
+
+}  // namespace
+
+struct IoThreads::Impl {
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::atomic<std::size_t> next{0};
   std::mutex stop_mu;
 };
 
-IoThreads::IoThreads(unsigned threads) {
+IoThreads::IoThreads(unsigned threads) : impl_(std::make_unique<Impl>()) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  impl_ = std::make_unique<Impl>(threads);
-  impl_->threads.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i)
-    impl_->threads.emplace_back([io = &impl_->io] {
+  impl_->loops.reserve(threads);
+  for (unsigned i = 0; i < threads; ++i) impl_->loops.push_back(std::make_unique<Loop>());
+  for (auto& loop : impl_->loops)
+    loop->thread = std::thread([io = &loop->io] {
       // A handler that throws must not end the thread: run again (Asio allows it).
       for (;;) {
         try {
@@ -36,16 +50,23 @@ IoThreads::IoThreads(unsigned threads) {
 
 IoThreads::~IoThreads() { stop(); }
 
-unsigned IoThreads::size() const noexcept { return unsigned(impl_->threads.size()); }
+unsigned IoThreads::size() const noexcept { return unsigned(impl_->loops.size()); }
 
-boost::asio::io_context& IoThreads::context() noexcept { return impl_->io; }
+boost::asio::io_context& IoThreads::context() noexcept { return impl_->loops.front()->io; }
+
+boost::asio::io_context& IoThreads::next_context() noexcept {
+  std::size_t i = impl_->next.fetch_add(1, std::memory_order_relaxed) % impl_->loops.size();
+  return impl_->loops[i]->io;
+}
 
 void IoThreads::stop() {
   std::lock_guard lock(impl_->stop_mu);
-  impl_->guard.reset();
-  impl_->io.stop();
-  for (auto& t : impl_->threads)
-    if (t.joinable()) t.join();
+  for (auto& loop : impl_->loops) {
+    loop->guard.reset();
+    loop->io.stop();
+  }
+  for (auto& loop : impl_->loops)
+    if (loop->thread.joinable()) loop->thread.join();
 }
 
 }  // namespace softprobe::net

@@ -1,15 +1,15 @@
 // The server: accept loop, connections and exchanges (one translation unit
 // with Beast, to keep the build short).
 //
-// Threads: one io_context run by N threads, and one strand per connection.
-// Chosen over one io_context per thread because connections differ wildly
-// in cost (a keep-alive connection carrying a benchmark vs. 10,000 idle ones):
-// with a shared context any free thread takes the next ready handler, where
-// per-thread contexts pin a connection to the thread it was accepted on.
-// A strand makes each connection's handlers sequential, so a connection's
-// state needs no lock, and Exchange::respond from another thread is a post
-// onto that strand. The shared context's queue lock costs little at 2-8
-// threads.
+// Threads: one io_context per thread (IoThreads), connections handed out
+// round-robin at accept. A connection lives on one thread, so its handlers
+// run in order and its state needs no lock; Exchange::respond from another
+// thread is a post onto that connection's context. Chosen over one context
+// shared by N threads with a strand per connection: measured under wrk, the
+// shared context woke a second thread for nearly every request (an epoll_ctl
+// on Asio's interrupter plus a futex per request) and routed each handler
+// through the strand's queue. The cost of pinning: a connection cannot move
+// to an idle thread, which matters little when requests are short.
 #include "softprobe/net/server.hpp"
 
 #include <array>
@@ -57,17 +57,17 @@ namespace detail {
 class Connection;
 
 struct ServerState : std::enable_shared_from_this<ServerState> {
-  ServerState(asio::io_context& io_, ServerOptions o, Handler h)
-      : io(io_), opt(std::move(o)), handler(std::move(h)), acceptor(asio::make_strand(io_)),
-        retry_timer(acceptor.get_executor()), grace_timer(io_) {
+  ServerState(IoThreads& threads_, ServerOptions o, Handler h)
+      : threads(threads_), opt(std::move(o)), handler(std::move(h)), acceptor(threads_.context()),
+        retry_timer(acceptor.get_executor()), grace_timer(threads_.context()) {
     if (!opt.error_response) opt.error_response = json_error;
     if (opt.max_head_bytes == 0) opt.max_head_bytes = 1;
   }
 
-  asio::io_context& io;
+  IoThreads& threads;
   ServerOptions opt;
   Handler handler;
-  tcp::acceptor acceptor;  // on its own strand
+  tcp::acceptor acceptor;  // on the first loop
   asio::steady_timer retry_timer;
   asio::steady_timer grace_timer;
   std::uint16_t port = 0;
@@ -121,7 +121,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool gone() const noexcept { return gone_.load(std::memory_order_acquire); }
   bool server_stopping() const noexcept { return srv_->stopping.load(std::memory_order_acquire); }
 
-  // All of the following run on the connection's strand.
+  // All of the following run on the connection's loop (its one thread).
   void start();
   void reject_full();
   void on_shutdown();
@@ -145,15 +145,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   static std::size_t buffer_limit(const ServerOptions& o) { return std::max<std::size_t>(o.max_head_bytes, 16384) + 16384; }
 
+  // The connection's one deadline (head, idle, body, write or linger).
+  // arm() only moves deadline_: the timer's wait is started once and, when
+  // it fires early (the deadline moved later since), waits again for the
+  // rest. So the several arm/disarm of each request cost no timer
+  // cancellation, and no aborted completion to dispatch. A wait is cancelled
+  // only when a deadline moves earlier than the pending expiry, and on close
+  // (the wait holds the connection).
   void arm(Millis after);
-  void disarm() {
-    ++timer_gen_;
-    timer_.cancel();
-  }
-  void on_timer(unsigned gen);
+  void disarm() noexcept { deadline_ = Clock::time_point::max(); }
+  void wait_timer();
+  void on_timer_fired();
+  void on_timer();
   void wait_for_request();
   void wait_idle();
-  bool nothing_to_read_now() { return nothing_to_read(socket_); }
   void read_head();
   void on_head(error_code ec);
   // A body being read: held by the pending operations only (never by the
@@ -188,7 +193,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket socket_;
   asio::steady_timer timer_;
   asio::steady_timer delay_timer_;
-  unsigned timer_gen_ = 0;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  bool timer_waiting_ = false;  // a wait on timer_ is pending
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::buffer_body>> parser_;
@@ -263,7 +269,7 @@ std::shared_ptr<void> ServerState::make_slot() {
 }
 
 void ServerState::accept() {
-  acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](const error_code& ec, tcp::socket s) {
+  acceptor.async_accept(threads.next_context(), [self = shared_from_this()](const error_code& ec, tcp::socket s) {
     self->on_accept(ec, std::move(s));
   });
 }
@@ -371,16 +377,28 @@ void ServerState::shutdown(Millis grace, std::function<void(const ShutdownReport
 // ---- a connection ----------------------------------------------------------
 
 void Connection::arm(Millis after) {
-  unsigned gen = ++timer_gen_;
   timed_out_ = false;
-  timer_.expires_after(after);
-  timer_.async_wait([self = shared_from_this(), gen](const error_code& ec) {
-    if (!ec) self->on_timer(gen);
-  });
+  deadline_ = Clock::now() + after;
+  if (!timer_waiting_) return wait_timer();
+  if (timer_.expiry() > deadline_) timer_.expires_at(deadline_);  // earlier: the pending wait ends (aborted) and waits again
 }
 
-void Connection::on_timer(unsigned gen) {
-  if (gen != timer_gen_) return;
+void Connection::wait_timer() {
+  timer_waiting_ = true;
+  timer_.expires_at(deadline_);
+  timer_.async_wait([self = shared_from_this()](const error_code&) { self->on_timer_fired(); });
+}
+
+void Connection::on_timer_fired() {
+  timer_waiting_ = false;
+  if (state_ == State::closed || state_ == State::handed_off) return;
+  if (deadline_ == Clock::time_point::max()) return;  // disarmed: the next arm() starts a wait
+  if (Clock::now() < deadline_) return wait_timer();   // the deadline moved: wait for the rest
+  deadline_ = Clock::time_point::max();
+  on_timer();
+}
+
+void Connection::on_timer() {
   timed_out_ = true;
   switch (state_) {
     case State::idle:
@@ -445,7 +463,14 @@ void Connection::wait_idle() {
   socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
     if (self->state_ != State::idle) return;
     if (ec) return self->close();
-    if (self->nothing_to_read_now()) return self->wait_idle();  // a stale wake-up: still idle
+    // Read what is there ourselves: one recv instead of a peek then Beast's
+    // read. Nothing there is a stale wake-up (Asio's epoll is edge-triggered
+    // and reads speculatively): still idle. 0 bytes: the peer closed.
+    char in[16 * 1024];
+    ssize_t n = ::recv(self->socket_.native_handle(), in, sizeof in, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->wait_idle();
+    if (n <= 0) return self->close();
+    self->buffer_.commit(asio::buffer_copy(self->buffer_.prepare(std::size_t(n)), asio::buffer(in, std::size_t(n))));
     self->head_start_ = Clock::now();
     self->state_ = State::head;
     self->arm(self->opt_.head_timeout);
@@ -993,6 +1018,7 @@ void Connection::close() {
   state_ = State::closed;
   gone_.store(true, std::memory_order_release);
   disarm();
+  timer_.cancel();  // the pending wait holds this connection
   delay_timer_.cancel();
   error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -1026,6 +1052,7 @@ void Connection::hand_off(const std::shared_ptr<ExchangeState>& st, std::functio
   auto finish = [self = shared_from_this(), st, taker = std::move(taker)](error_code ec, int status) mutable {
     if (self->state_ != State::write && self->state_ != State::handler) return;
     self->disarm();
+    self->timer_.cancel();  // the pending wait holds this connection
     self->bare_.reset();
     self->complete(st.get(), status, !ec);
     if (ec) return self->close();
@@ -1148,7 +1175,7 @@ bool Exchange::hand_off(std::function<void(HandOff&&)> taker, std::optional<Resp
 }
 
 Server::Server(IoThreads& io, ServerOptions options, Handler handler)
-    : s_(std::make_shared<detail::ServerState>(io.context(), std::move(options), std::move(handler))) {
+    : s_(std::make_shared<detail::ServerState>(io, std::move(options), std::move(handler))) {
   auto& o = s_->opt;
   error_code ec;
   auto where = [&] {
