@@ -194,6 +194,22 @@ TEST_CASE("front end helper: the gzip bomb inflates to exactly its size", "[fron
   }
 }
 
+TEST_CASE("front end: the front end's flags are accepted on the command line", "[front-end]") {
+  // No fallback here: each must start the runtime as given.
+  for (const auto& flag : Flags{{"--head-timeout", "3s"}, {"--max-connections", "8"}, {"--max-latency-ms", "200"},
+                                {"--shutdown-grace", "2s"}, {"--threads", "2"}, {"--keep-alive-timeout", "1s"}}) {
+    INFO(flag.first << " " << flag.second);
+    std::unique_ptr<RuntimeProcess> rt;
+    try {
+      rt = std::make_unique<RuntimeProcess>(std::vector<std::string>{flag.first, flag.second});
+    } catch (const std::runtime_error& e) {
+      FAIL_CHECK(e.what());
+      continue;
+    }
+    CHECK(health_ms(rt->port(), 3000) >= 0);
+  }
+}
+
 TEST_CASE("front end: 200 slow header senders do not stop /health", "[front-end]") {
   auto rt = start({});
   int port = rt->port();
@@ -449,6 +465,41 @@ TEST_CASE("front end: 1000 simultaneous connects are all answered within 5 s", "
   INFO("answered 200: " << ok << " of " << kClients << " in " << ms_since(t0) << " ms; slowest after sending "
                         << slowest << " ms");
   CHECK(ok == kClients);
+}
+
+TEST_CASE("front end: refusals of a request with a body answer from the head and close", "[front-end]") {
+  auto rt = start({"--token", "s3cret", "--max-body-bytes", "1M"});
+  int port = rt->port();
+  const std::string auth = "Authorization: Bearer s3cret\n";  // header lines for http_request, '\n'-separated
+  struct Case {
+    const char* what;
+    std::string method, target, extra;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"no token", "POST", "/v1/sessions", "", 401},
+      {"a wrong token", "POST", "/v1/sessions", "Authorization: Bearer guess\n", 403},
+      {"an unknown route", "POST", "/v1/nothing-here", auth, 404},
+      {"a wrong method", "PUT", "/v1/sessions", auth, 405},
+      {"a declared length over --max-body-bytes", "POST", "/v1/sessions", auth, 413},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    // The head declares 512 KiB (2 MiB for the 413), and only 1 KiB of it is sent.
+    std::size_t declared = c.status == 413 ? std::size_t(2) << 20 : std::size_t(512) << 10;
+    std::string request = runtime_test::http_request(port, c.method, c.target, "",
+                                                     "Content-Type: application/json\n" + c.extra +
+                                                         "Content-Length: " + std::to_string(declared));
+    request += std::string(1024, ' ');
+    RawSocket s(port);
+    auto t0 = Clock::now();
+    REQUIRE(s.send_all(request));
+    auto r = s.read_response(2000);
+    INFO("after " << ms_since(t0) << " ms");
+    REQUIRE(r);
+    CHECK(r->status == c.status);
+    CHECK(s.wait_closed(2000));
+  }
 }
 
 TEST_CASE("front end: 10 pipelined requests get 10 answers in order on one connection", "[front-end]") {
