@@ -213,7 +213,8 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const GetEnv& getenv
     auto eq = name.find('=');
     std::string bare = name.substr(0, eq);
     static const char* const kFlags[] = {"listen", "host", "port", "token", "max-body-bytes", "session-ttl",
-                                         "log-level", "threads", "keep-alive-timeout", "capture-path",
+                                         "log-level", "threads", "keep-alive-timeout", "head-timeout",
+                                         "shutdown-grace", "max-connections", "max-latency-ms", "capture-path",
                                          "capture-dir", "max-sessions", "allow-origin", "allow-host"};
     if (std::find(std::begin(kFlags), std::end(kFlags), bare) == std::end(kFlags))
       throw ConfigError("unknown flag --" + bare + " (see --help)");
