@@ -6,10 +6,13 @@
 # OTLP JSON hit, OTLP JSON miss, OTLP protobuf hit, OTLP protobuf miss.
 # Prints requests/s, p50, p90 and p99 per case, and checks the runtime's own
 # counters (/metrics) saw as many hits/misses as wrk got answers; then the
-# same load on GET /health as a baseline (the HTTP layer alone).
+# same load on GET /health as a baseline (the HTTP layer alone). Prints the
+# runtime's RSS before the load and after it (VmRSS, and VmHWM: the peak).
 #
 # usage: runtime-server/bench/inject_load.sh [path/to/softprobe-runtime]
-# env:   DURATION=10s CONNECTIONS=8 WRK_THREADS=1 SERVER_THREADS=<CONNECTIONS+8>
+# env:   DURATION=10s CONNECTIONS=8 WRK_THREADS=1
+#        SERVER_THREADS=N  --threads for the runtime (default: the runtime's own default;
+#                          a thread-per-connection build needs CONNECTIONS+8)
 #        PIN=1   pin the runtime to CPU 0 and wrk to CPU 1 (taskset)
 set -euo pipefail
 
@@ -18,7 +21,7 @@ bin=${1:-${SOFTPROBE_RUNTIME_BIN:-$here/../../build-runtime/runtime-server/softp
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-8}
 wrk_threads=${WRK_THREADS:-1}
-server_threads=${SERVER_THREADS:-$((connections + 8))}
+server_threads=${SERVER_THREADS:-}
 pin=${PIN:-0}
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -32,7 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-server_cmd=("$bin" --port 0 --log-level warn --threads "$server_threads")
+server_cmd=("$bin" --port 0 --log-level warn)
+[ -n "$server_threads" ] && server_cmd+=(--threads "$server_threads")
 wrk_cmd=(wrk)
 if [ "$pin" = 1 ]; then
   server_cmd=(taskset -c 0 "${server_cmd[@]}")
@@ -70,9 +74,12 @@ outcome_count() {  # hit | miss
   curl -s "$url/metrics" | awk -v o="softprobe_inject_requests_total{outcome=\"$1\"}" '$1 == o {print $2}'
 }
 
+rss_kib() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
+rss_before=$(rss_kib VmRSS)
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 echo "machine: $(nproc) CPUs ($cpu), $(uname -sr)"
-echo "runtime: $bin --threads $server_threads; wrk -t$wrk_threads -c$connections -d$duration --latency; pinned: $pin"
+echo "runtime: $bin --threads ${server_threads:-default}; wrk -t$wrk_threads -c$connections -d$duration --latency; pinned: $pin"
 echo
 printf '| %-14s | %12s | %9s | %9s | %9s | %10s |\n' case "requests/s" p50 p90 p99 "checked"
 printf '|%s|%s|%s|%s|%s|%s|\n' ---------------- -------------- ----------- ----------- ----------- ------------
@@ -103,3 +110,5 @@ done
 printf '| %-14s | %12s | %9s | %9s | %9s | %10s |\n' "GET /health" \
   "$(awk '/^Requests\/sec:/ {print $2}' "$work/health.txt")" "$(awk '$1 == "50%" {print $2}' "$work/health.txt")" \
   "$(awk '$1 == "90%" {print $2}' "$work/health.txt")" "$(awk '$1 == "99%" {print $2}' "$work/health.txt")" baseline
+echo
+echo "runtime RSS: before the load $((rss_before / 1024)) MiB, after $(($(rss_kib VmRSS) / 1024)) MiB (peak $(($(rss_kib VmHWM) / 1024)) MiB)"
