@@ -168,7 +168,8 @@ void collect(std::vector<Pending>& pending, Clock::time_point deadline) {
   }
 }
 
-std::string gzip_header_lines() { return "Content-Encoding: gzip\n"; }
+// The header line (for http_request) of a gzip body.
+constexpr const char* kGzip = "Content-Encoding: gzip\n";
 
 }  // namespace
 
@@ -360,7 +361,7 @@ TEST_CASE("front end: a gzip bomb is cut at --max-body-bytes, and refused unread
     REQUIRE(cpu0 >= 0);
     RawSocket c(port);
     auto t0 = Clock::now();
-    auto r = c.send_reading(post_json(port, "/v1/inject", bomb, gzip_header_lines()), 5000);
+    auto r = c.send_reading(post_json(port, "/v1/inject", bomb, kGzip), 5000);
     long long ms = ms_since(t0);
     REQUIRE(r);
     INFO(r->body);
@@ -374,7 +375,7 @@ TEST_CASE("front end: a gzip bomb is cut at --max-body-bytes, and refused unread
   SECTION("--token: 401 from the head alone, before the body is sent") {
     auto rt = start({"--max-body-bytes", "1M", "--token", "s3cret"});
     int port = rt->port();
-    std::string request = post_json(port, "/v1/inject", bomb, gzip_header_lines());
+    std::string request = post_json(port, "/v1/inject", bomb, kGzip);
     // Only the head and 4 KiB of the body are sent: the answer cannot wait for the rest.
     RawSocket c(port);
     REQUIRE(c.send_all(request.substr(0, request.size() - bomb.size() + 4096)));
@@ -388,7 +389,7 @@ TEST_CASE("front end: a gzip bomb is cut at --max-body-bytes, and refused unread
     int port = rt->port();
     double cpu0 = runtime_test::cpu_seconds(rt->pid());
     REQUIRE(cpu0 >= 0);
-    std::string request = post_json(port, "/v1/inject", bomb, gzip_header_lines());
+    std::string request = post_json(port, "/v1/inject", bomb, kGzip);
     // Sent while reading: 16 x 128 MiB that must not be inflated.
     int refused = 0;
     for (int i = 0; i < 16; ++i) {
@@ -541,6 +542,7 @@ TEST_CASE("front end: conflicting Content-Length values are a 400 and create not
   REQUIRE(r);
   INFO(r->head << "\n\n" << r->body);
   CHECK(r->status == 400);
+  CHECK(c.wait_closed(2000));  // the framing is lost: the connection cannot go on (RFC 9112, 6.3)
   json list = control(port, get(port, "/v1/sessions"));
   CHECK(list["sessions"].empty());
 }
