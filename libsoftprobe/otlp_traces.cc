@@ -11,6 +11,7 @@
 #include "errors.hpp"
 #include "json_document.hpp"
 #include "otlp_attributes.hpp"
+#include "otlp_json_fast.hpp"
 #include "span_mapping.hpp"
 #include "text.hpp"
 
@@ -104,7 +105,19 @@ HttpExchange json_span(const json& span, const std::string& where, const std::st
 
 }  // namespace
 
+// The fast decoder decides a payload it can decide exactly as the reference
+// does (every well-formed inject or extract body); anything else, including
+// every payload with an error, goes to the reference decoder, which then
+// words the error (JSON syntax with line, column and byte; the
+// $.resourceSpans[...] path). So the errors are the reference's by
+// construction, and the hits, the hot path, never build a DOM.
 std::vector<HttpExchange> decode_traces_json(std::string_view payload) {
+  std::vector<HttpExchange> out;
+  if (decode_traces_json_fast(payload, out)) return out;
+  return decode_traces_json_reference(payload);
+}
+
+std::vector<HttpExchange> decode_traces_json_reference(std::string_view payload) {
   json doc = parse_json_document(payload, "OTLP JSON payload",
                                  {kMaxOtlpNesting, ErrorCode::limit_exceeded, "maxNesting"});
   if (!doc.is_object()) json_fail("$", "an OTLP traces payload must be a JSON object with a \"resourceSpans\" array");

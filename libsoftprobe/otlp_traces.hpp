@@ -33,7 +33,12 @@ inline constexpr std::size_t kMaxOtlpNesting = 64;
 //                         truncated length-delimited field");
 //   Error(limit_exceeded) nesting deeper than kMaxOtlpNesting.
 std::vector<HttpExchange> decode_traces(std::string_view payload, PayloadFormat format);
+// OTLP JSON: simdjson On-Demand (otlp_json_fast) for every payload it can
+// decide, else the reference decoder, which also words every error.
 std::vector<HttpExchange> decode_traces_json(std::string_view payload);
+// The same on nlohmann::json's DOM: the definition the fast decoder is
+// checked against (tests, the otlp_json fuzzer) and its fallback.
+std::vector<HttpExchange> decode_traces_json_reference(std::string_view payload);
 std::vector<HttpExchange> decode_traces_protobuf(std::string_view payload);
 
 // The inject answer: a TracesData with one span that carries `request`'s

@@ -9,7 +9,7 @@ JOBS="${JOBS:-$(nproc)}"
 # runtime's HTTP stack, sanitizer/fuzzer runtimes (clang), benchmarks.
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  nlohmann-json3-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
+  nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libprotozero-dev libasio-dev libboost-dev libcurl4-openssl-dev catch2 libbenchmark-dev pybind11-dev
   clang libclang-rt-14-dev wrk python3-venv
 )
