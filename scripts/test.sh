@@ -40,8 +40,9 @@ built() {
 
 build_tsan() {
   cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_SANITIZE=thread \
-    -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF >/dev/null &&
-    cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_tests softprobe_net_tests
+    -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=ON >/dev/null &&
+    cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_tests softprobe_net_tests \
+      softprobe-runtime softprobe_runtime_front_end_tests
 }
 
 build_fuzz() {
@@ -60,7 +61,11 @@ sanitized_ctest() {
 tsan_concurrency() {
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   "$REPO_ROOT/build-tsan/tests/softprobe_core_tests" "[concurrency]" &&
-    "$REPO_ROOT/build-tsan/tests/net/softprobe_net_tests" "[net-threads]"
+    "$REPO_ROOT/build-tsan/tests/net/softprobe_net_tests" "[net-threads]" &&
+    # The runtime's front end from outside, against the TSan build of the runtime: a race
+    # aborts the runtime (halt_on_error), which fails the tests talking to it.
+    SOFTPROBE_RUNTIME_BIN="$REPO_ROOT/build-tsan/runtime-server/softprobe-runtime" \
+      "$REPO_ROOT/build-tsan/runtime-server/tests/softprobe_runtime_front_end_tests" "[front-end]"
 }
 
 # Every input surface has a target (fuzz/CMakeLists.txt); each runs briefly on its seed corpus.
@@ -99,7 +104,7 @@ if built "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)" cm
   step "C++ tests under ASan+UBSan" sanitized_ctest
 fi
 
-if built "build: ThreadSanitizer, the core's and the HTTP layer's threaded tests (build-tsan/)" build_tsan; then
+if built "build: ThreadSanitizer, the core's, the HTTP layer's and the runtime's threaded tests (build-tsan/)" build_tsan; then
   step "concurrency tests under TSan" tsan_concurrency
 fi
 
