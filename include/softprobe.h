@@ -17,6 +17,7 @@
  *  - Strings in are (pointer, length): a NUL byte inside is refused with
  *    its place, never taken as the end. A NULL pointer with length 0 is
  *    the empty string; a NULL pointer with a length is SP_E_INVALID_ARGUMENT.
+ *    (Two calls still take a C string; their declarations say so.)
  *  - Every fallible call returns an sp_status. On failure, sp_last_error()
  *    gives a message naming the problem and its place, and
  *    sp_last_error_details() a JSON object with structured details; both are
@@ -449,7 +450,9 @@ SOFTPROBE_API sp_status sp_validate_case(const char *json, size_t len);
 SOFTPROBE_API sp_status sp_request_fingerprint(char **out, sp_str method, sp_str host, sp_str path, sp_str body);
 
 /* Log level for the core's JSON-lines log: "debug","info","warn","error","off".
- * Default: $SOFTPROBE_LOG_LEVEL or "warn". Strict misses log at "info". */
+ * Default: $SOFTPROBE_LOG_LEVEL or "warn". Strict misses log at "info".
+ * (`level` is still NUL-terminated: see "changes since 0.1.0" in
+ * docs/c-abi.md.) */
 SOFTPROBE_API sp_status sp_set_log_level(const char *level);
 /* Routes log lines to `handler` (NULL restores stderr). `level` is 0 debug,
  * 1 info, 2 warn, 3 error. Called from any thread, one call at a time. */

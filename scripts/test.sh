@@ -97,6 +97,8 @@ install_apt_packages
 if built "build: RelWithDebInfo, -Werror (build/)" cmake_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSOFTPROBE_BUILD_TESTS=ON -DSOFTPROBE_BUILD_EXAMPLES=ON -DSOFTPROBE_BUILD_RUNTIME=ON -DSOFTPROBE_SANITIZE=; then
   step "C++ tests (ctest)" run_ctest build
+  step "ABI check against the baseline in abi/ (scripts/abi_check.sh)" \
+    "$REPO_ROOT/scripts/abi_check.sh" --lib "$REPO_ROOT/build/libsoftprobe/libsoftprobe.so"
 fi
 
 if built "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)" cmake_build build-asan \
