@@ -3,7 +3,10 @@
 // Properties: no input makes the core fail with SP_E_INTERNAL (every bad
 // payload is a precise SP_E_INVALID_* / SP_E_LIMIT_EXCEEDED); a hit's
 // answer decodes in the format it was written in; a failed extract records
-// nothing.
+// nothing. For JSON also: the fast decoder (simdjson On-Demand) accepts only
+// what the reference decoder (nlohmann) accepts, with the same exchanges,
+// and decode_traces_json ends as the reference does
+// (tests/otlp_json_differential.hpp); a difference aborts.
 #define SOFTPROBE_EXPERIMENTAL 1  // the proxy OTLP API is experimental (softprobe.h)
 #include <softprobe.h>
 
@@ -12,6 +15,9 @@
 #include <cstdlib>
 
 #include "otlp_traces.hpp"
+#ifndef SOFTPROBE_FUZZ_PROTOBUF
+#include "otlp_json_differential.hpp"
+#endif
 
 namespace {
 
@@ -50,6 +56,13 @@ struct Fixture {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Fixture fx;
   const char* payload = reinterpret_cast<const char*>(data);
+
+#ifndef SOFTPROBE_FUZZ_PROTOBUF
+  if (std::string difference = sp_differential::fast_json_disagreement(std::string_view(payload, size)); !difference.empty()) {
+    std::fprintf(stderr, "fast and reference OTLP JSON decoders differ: %s\n", difference.c_str());
+    std::abort();
+  }
+#endif
 
   sp_inject_result* inject = nullptr;
   sp_status st = sp_store_inject_otlp(&inject, fx.store, payload, size, kFormat, kFormat);
