@@ -664,3 +664,34 @@ TEST_CASE("front end: SIGTERM delivers a delayed mock in flight and flushes a ca
       for (const auto& ss : rs["scopeSpans"]) spans += ss["spans"].size();
   CHECK(spans == 2);
 }
+
+TEST_CASE("front end: SIGTERM closes what is still in flight when --shutdown-grace ends, and flushes captures",
+          "[front-end]") {
+  TempDir dir;
+  auto rt = start({}, {{"--shutdown-grace", "1s"}}, {{"SOFTPROBE_CAPTURE_CASE_PATH", dir.file("grace.case.json")}});
+  int port = rt->port();
+  std::string capture = create_session(port, R"({"mode":"capture"})");
+  control(port, post_json(port, "/v1/traces",
+                          otlp_test::to_json({otlp_test::extract_span(capture, "api.example.com", "/kept", 200, "x")})));
+  std::string replay = delayed_session(port, 10000);  // due long after the grace period
+
+  RawSocket c(port);
+  REQUIRE(c.send_all(inject_slow(port, replay)));
+  bool decided = false;
+  for (auto t0 = Clock::now(); !decided && ms_since(t0) < 2000;)
+    decided = control(port, get(port, "/v1/sessions/" + replay + "/stats"))["stats"]["injectedSpans"] == 1;
+  REQUIRE(decided);
+  auto t0 = Clock::now();
+  REQUIRE(::kill(rt->pid(), SIGTERM) == 0);
+  int code = rt->stop(0, std::chrono::seconds(4));  // signal 0: only wait for the exit under way
+  long long ms = ms_since(t0);
+  INFO("exit code " << code << " after " << ms << " ms (-1: still running after 4 s)");
+  CHECK(code == 0);
+  CHECK(ms >= 900);   // the grace period was given
+  CHECK(ms < 3000);   // and not the mock's 10 s
+  CHECK(c.wait_closed(1000));
+  std::ifstream in(dir.file("grace.case.json"));
+  REQUIRE(in);
+  json doc = json::parse(in);
+  CHECK(doc["traces"].dump().find("/kept") != std::string::npos);
+}
