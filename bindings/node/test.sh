@@ -2,7 +2,7 @@
 # Builds the Node.js binding (bindings/node) and runs its tests.
 #
 # Needs: node >= 20.18.1 with npm, cmake >= 3.25, ninja or make, a C++20
-# compiler, nlohmann-json3-dev (the core), and for the remote-runtime test
+# compiler, nlohmann-json3-dev and libsimdjson-dev (the core), and for the remote-runtime test
 # the softprobe-runtime binary: $SOFTPROBE_RUNTIME_BIN, else it is built here
 # (needs libcpp-httplib-dev). Idempotent; the exit code is node --test's.
 set -euo pipefail

@@ -4,7 +4,7 @@
 #
 #   bindings/python/test.sh [pytest args...]
 #
-# Needs (Debian): build-essential cmake ninja-build nlohmann-json3-dev
+# Needs (Debian): build-essential cmake ninja-build nlohmann-json3-dev libsimdjson-dev
 # libcpp-httplib-dev (for the runtime) and python3 with venv. Uses the venv
 # at <repo>/.venv (created when missing; git-ignored). Environment:
 #   SOFTPROBE_RUNTIME_BIN       softprobe-runtime to test the remote mode
