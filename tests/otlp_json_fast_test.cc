@@ -7,8 +7,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "atomic_file.hpp"
@@ -272,4 +274,25 @@ TEST_CASE("fast OTLP JSON: a payload larger than the reusable buffers decodes th
   std::string p = with_value(R"({"stringValue":")" + body + "\"}", "http.request.body");
   check_payload(p, Fast::decides);
   check_payload(with_value(R"({"stringValue":"small after large"})"), Fast::decides);
+}
+
+TEST_CASE("fast OTLP JSON: threads decode at once, each on its own parser", "[otlp][json-fast][concurrency]") {
+  std::vector<std::string> payloads;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus_dir())) payloads.push_back(read_file(entry.path().string()));
+  payloads.push_back(with_value(R"({"arrayValue":{"values":[{"stringValue":"a"},{"intValue":2}]}})"));
+  payloads.push_back(with_span(R"("name":"a","name":"b")"));  // declined: the reference decides
+  std::vector<std::string> expected;
+  for (const auto& p : payloads) expected.push_back(sp_differential::exchanges_text(decode_traces_json_reference(p)));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round)
+        for (std::size_t i = 0; i < payloads.size(); ++i) {
+          std::size_t k = (i + std::size_t(t)) % payloads.size();
+          if (sp_differential::exchanges_text(decode_traces_json(payloads[k])) != expected[k]) ++wrong;
+        }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(wrong == 0);
 }
