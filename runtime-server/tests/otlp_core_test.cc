@@ -408,10 +408,12 @@ TEST_CASE("the proxy OTLP C ABI", "[otlp]") {
   CHECK_THAT(std::string(eb.data, eb.len), Catch::Contains("partialSuccess"));
   sp_extract_result_free(e);
 
-  // NULL-safe accessors and frees.
+  // NULL-safe accessors and frees; a NULL inject result fails closed (a
+  // refusal with 500, never the 404 that tells a proxy to forward).
   sp_inject_result_free(nullptr);
   sp_extract_result_free(nullptr);
-  CHECK(sp_inject_result_http_status(nullptr) == 404);
+  CHECK(sp_inject_result_http_status(nullptr) == 500);
+  CHECK(sp_inject_result_outcome(nullptr) == SP_INJECT_STRICT_MISS);
   CHECK(sp_extract_result_recorded(nullptr) == 0);
 
   // sp_store_close_all closes (and writes) every session.
