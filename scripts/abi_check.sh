@@ -176,8 +176,9 @@ baseline_version="$(sed -n "s/^  'LibraryVersion' => '\(.*\)',$/\1/p" "$baseline
 
 log "ABI check: $VERSION against the baseline $(basename "$baseline") ($baseline_version)"
 set +e
-abi-compliance-checker -l softprobe -binary -old "$baseline" -new "$work/current.dump" \
-  -report-format xml -report-path "$work/report.xml" >"$work/checker.log" 2>&1
+# In $work: the checker writes its logs/ and compat_reports/ into the current directory.
+(cd "$work" && abi-compliance-checker -l softprobe -binary -old "$baseline" -new "$work/current.dump" \
+  -report-format xml -report-path "$work/report.xml") >"$work/checker.log" 2>&1
 rc=$?
 set -e
 grep -E '^(Binary compatibility|Total binary compatibility problems)' "$work/checker.log" || true
