@@ -112,6 +112,18 @@ bool apply_option(Config& c, const std::string& name, const std::string& value, 
   return true;
 }
 
+// Whether `name` is a flag, asked of apply_option itself (the one list of
+// flags), on a scratch configuration: a known flag either takes the probe
+// value or refuses it with a ConfigError; an unknown one returns false.
+bool is_flag(const std::string& name) {
+  Config scratch;
+  try {
+    return apply_option(scratch, name, "1", "--" + name);
+  } catch (const ConfigError&) {
+    return true;
+  }
+}
+
 struct EnvOption {
   const char* env;
   const char* option;
@@ -212,12 +224,7 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const GetEnv& getenv
     std::string name = a.substr(2), value;
     auto eq = name.find('=');
     std::string bare = name.substr(0, eq);
-    static const char* const kFlags[] = {"listen", "host", "port", "token", "max-body-bytes", "session-ttl",
-                                         "log-level", "threads", "keep-alive-timeout", "head-timeout",
-                                         "shutdown-grace", "max-connections", "max-latency-ms", "capture-path",
-                                         "capture-dir", "max-sessions", "allow-origin", "allow-host"};
-    if (std::find(std::begin(kFlags), std::end(kFlags), bare) == std::end(kFlags))
-      throw ConfigError("unknown flag --" + bare + " (see --help)");
+    if (!is_flag(bare)) throw ConfigError("unknown flag --" + bare + " (see --help)");
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name.resize(eq);
