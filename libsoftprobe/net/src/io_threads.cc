@@ -14,11 +14,18 @@ namespace {
 
 using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
 
+// An io_context whose services can be shut down before any context is
+// destroyed (execution_context::shutdown is protected).
+struct Context : boost::asio::io_context {
+  // Concurrency hint 1: one thread runs this context (other threads may still post to it).
+  Context() : boost::asio::io_context(1) {}
+  void shut_down() { shutdown(); }
+};
+
 // One io_context and the one thread that runs it.
 struct Loop {
-  // Concurrency hint 1: one thread runs this context (other threads may still post to it).
-  Loop() : io(1), guard(boost::asio::make_work_guard(io)) {}
-  boost::asio::io_context io;
+  Loop() : guard(boost::asio::make_work_guard(io)) {}
+  Context io;
   Guard guard;
   std::thread thread;
 };
@@ -26,6 +33,14 @@ struct Loop {
 }  // namespace
 
 struct IoThreads::Impl {
+  // Handlers still queued on one loop may hold objects of another (a
+  // connection on loop 2 held by a server's handler on loop 1). Shutting every
+  // loop's services down first destroys those handlers while every context
+  // still exists; only then are the contexts destroyed (as one io_context
+  // does for its own services).
+  ~Impl() {
+    for (auto& loop : loops) loop->io.shut_down();
+  }
   std::vector<std::unique_ptr<Loop>> loops;
   std::atomic<std::size_t> next{0};
   std::mutex stop_mu;
