@@ -85,17 +85,23 @@ fuzz_targets() {
   done
 }
 
+# The bindings link build/'s libsoftprobe.so and use its runtime: they compile
+# none of the core (SOFTPROBE_CORE_BUILD; docs/node.md, docs/python.md).
 binding_tests() {
   local script="$REPO_ROOT/bindings/$1/test.sh"
   [ -f "$script" ] || { echo "no bindings/$1 yet"; return 0; }
-  SOFTPROBE_RUNTIME_BIN="$REPO_ROOT/build/runtime-server/softprobe-runtime" bash "$script"
+  SOFTPROBE_CORE_BUILD="$REPO_ROOT/build" SOFTPROBE_RUNTIME_BIN="$REPO_ROOT/build/runtime-server/softprobe-runtime" \
+    bash "$script"
 }
 
 install_apt_packages
 
+core_built=0 # build/ built: the bindings' steps link its libsoftprobe.so (else they are skipped)
+
 # Every option explicitly: build/ is shared with scripts/demo.sh, whose choices stay in the cache.
 if built "build: RelWithDebInfo, -Werror (build/)" cmake_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSOFTPROBE_BUILD_TESTS=ON -DSOFTPROBE_BUILD_EXAMPLES=ON -DSOFTPROBE_BUILD_RUNTIME=ON -DSOFTPROBE_SANITIZE=; then
+  core_built=1
   step "C++ tests (ctest)" run_ctest build
   step "ABI check against the baseline in abi/ (scripts/abi_check.sh)" \
     "$REPO_ROOT/scripts/abi_check.sh" --lib "$REPO_ROOT/build/libsoftprobe/libsoftprobe.so"
@@ -114,8 +120,10 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && built "build: libFuzzer targets with clang (buil
   step "fuzzing ${FUZZ_SECONDS}s per target" fuzz_targets
 fi
 
-step "Node binding tests" binding_tests node
-step "Python binding tests" binding_tests python
+if [ "$core_built" -eq 1 ]; then
+  step "Node binding tests (on build/'s libsoftprobe.so)" binding_tests node
+  step "Python binding tests (on build/'s libsoftprobe.so)" binding_tests python
+fi
 
 log "summary"
 for f in "${failures[@]}"; do echo "FAILED: $f"; done

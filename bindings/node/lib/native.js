@@ -1,7 +1,10 @@
 'use strict';
 // Loads the Node-API addon (build/Release/softprobe.node, built by cmake-js on
 // `npm install`) and refuses a core whose major version differs from the one
-// this package was written for.
+// this package was written for. The addon itself refuses, at load, a
+// libsoftprobe.so whose ABI does not serve the header it was built against
+// (src/addon.cc; the addon links the shared library when built with
+// SOFTPROBE_CORE_BUILD, docs/node.md).
 const path = require('node:path');
 
 const EXPECTED_MAJOR = 0;
@@ -14,7 +17,10 @@ function load() {
   let lastError;
   for (const file of candidates) {
     try {
-      return require(file);
+      const native = require(file);
+      // Where the addon was loaded from (the version-check test loads a copy beside a different core).
+      Object.defineProperty(native, 'addonFile', { value: file, enumerable: false });
+      return native;
     } catch (err) {
       if (err && err.code === 'MODULE_NOT_FOUND') {
         lastError = err;

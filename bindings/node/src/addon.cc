@@ -1,6 +1,11 @@
 // addon.cc: module entry. Refuses a core whose ABI does not serve the header
 // this addon was compiled against (SOFTPROBE_CHECK_VERSION: before 1.0 the
-// major and minor must match), then registers the wrapped types.
+// major and minor must match), then registers the wrapped types. The addon
+// links libsoftprobe.so when built against an existing build
+// (SOFTPROBE_CORE_BUILD), so the library found at load may be another
+// version than the header's; the error names both and the library's file.
+#include <dlfcn.h>
+
 #include <string>
 
 #include "native.hpp"
@@ -29,12 +34,22 @@ Napi::Value request_fingerprint(const Napi::CallbackInfo& info) {
   return take_string(info.Env(), out);
 }
 
+// The file the loaded sp_version_string comes from (libsoftprobe.so, or this
+// addon when the core is linked in statically).
+std::string core_file() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&sp_version_string), &info) != 0 && info.dli_fname != nullptr) {
+    return info.dli_fname;
+  }
+  return "an unknown file";
+}
+
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   if (!SOFTPROBE_CHECK_VERSION()) {
-    throw Napi::Error::New(env, std::string("softprobe: the loaded core is version ") + sp_version_string() +
-                                    " but this addon was built for " SOFTPROBE_VERSION_STRING
+    throw Napi::Error::New(env, std::string("softprobe: the loaded core is version ") + sp_version_string() + " (" +
+                                    core_file() + ") but this addon was built for " SOFTPROBE_VERSION_STRING
                                     ", whose ABI it does not serve; rebuild the addon (npm rebuild softprobe)");
   }
   exports.Set("versionNumber", Napi::Function::New(env, version_number, "versionNumber"));

@@ -1,19 +1,36 @@
 // softprobe._core: module init, versions and utilities.
+#include <dlfcn.h>
+
 #include "binding.hpp"
 
 using namespace softprobe_py;
 
+namespace {
+// The file the loaded sp_version_string comes from (libsoftprobe.so, or this
+// module when the core is linked in statically).
+std::string core_file() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&sp_version_string), &info) != 0 && info.dli_fname != nullptr) {
+    return info.dli_fname;
+  }
+  return "an unknown file";
+}
+}  // namespace
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "Private: the thin layer over libsoftprobe's C ABI. Use the softprobe package instead.";
 
-  // The core is linked statically, so the loaded core is the one this module
-  // was compiled against; the check still guards against a mismatched header
+  // Built against an existing build (SOFTPROBE_CORE_BUILD), the module links
+  // libsoftprobe.so, and the library found at import may be another version
+  // than the header's: refuse one whose ABI does not serve this header
   // (SOFTPROBE_CHECK_VERSION: before 1.0 the major and minor must match).
+  // Linked statically, the check guards against a mismatched header.
   unsigned loaded = sp_version_number();
   if (!SOFTPROBE_CHECK_VERSION()) {
     throw py::import_error("softprobe._core was built for libsoftprobe " SOFTPROBE_VERSION_STRING
                            " but the loaded core is " +
-                           std::string(sp_version_string()) + ", whose ABI it does not serve: reinstall the package");
+                           std::string(sp_version_string()) + " (" + core_file() +
+                           "), whose ABI it does not serve: reinstall the package");
   }
   m.attr("VERSION") = sp_version_string();
   m.attr("VERSION_NUMBER") = loaded;
