@@ -116,13 +116,13 @@ BENCHMARK(BM_DecideSuffixHit)->Arg(100)->Arg(1000);
 
 // A realistic case: `spans` outbound exchanges with ~1 KiB JSON bodies.
 std::string make_case(int spans) {
-  softprobe::CaseFile c;
+  softprobe::core::CaseFile c;
   c.case_id = "bench";
   std::string body = "{\"items\":[";
   for (int i = 0; i < 20; ++i) body += (i ? "," : "") + std::string("{\"id\":\"item-") + std::to_string(i) + "\",\"price\":12.5,\"tags\":[\"a\",\"b\"]}";
   body += "]}";
   for (int i = 0; i < spans; ++i) {
-    softprobe::HttpExchange ex;
+    softprobe::core::HttpExchange ex;
     ex.trace_id = "5b8efff798038103d269b633813fc60c";
     ex.span_id = "051581bf3cb5" + std::to_string(1000 + i);
     ex.direction = "outbound";
@@ -139,21 +139,21 @@ std::string make_case(int spans) {
     ex.response_body = body;
     c.exchanges.push_back(ex);
   }
-  return softprobe::serialize_case(c);
+  return softprobe::core::serialize_case(c);
 }
 
 void BM_ParseCase(benchmark::State& state) {
   std::string text = make_case(int(state.range(0)));
-  for (auto _ : state) benchmark::DoNotOptimize(softprobe::parse_case(text));
+  for (auto _ : state) benchmark::DoNotOptimize(softprobe::core::parse_case(text));
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(text.size()));
   state.counters["case_bytes"] = double(text.size());
 }
 BENCHMARK(BM_ParseCase)->Arg(100)->Unit(benchmark::kMicrosecond);
 
 void BM_FindInCase(benchmark::State& state) {
-  softprobe::CaseFile c = softprobe::parse_case(make_case(100));
-  auto pred = softprobe::case_predicate_from_json({{"method", "POST"}, {"host", "svc-7.example.com"}, {"path", "/v1/items/97"}});
-  for (auto _ : state) benchmark::DoNotOptimize(&softprobe::find_in_case(c, pred));
+  softprobe::core::CaseFile c = softprobe::core::parse_case(make_case(100));
+  auto pred = softprobe::core::case_predicate_from_json({{"method", "POST"}, {"host", "svc-7.example.com"}, {"path", "/v1/items/97"}});
+  for (auto _ : state) benchmark::DoNotOptimize(&softprobe::core::find_in_case(c, pred));
 }
 BENCHMARK(BM_FindInCase);
 

@@ -1,5 +1,5 @@
 // libFuzzer target: case-file JSON. Property: parsing never crashes or leaks;
-// it either succeeds or throws softprobe::Error; a parsed case written back
+// it either succeeds or throws softprobe::core::Error; a parsed case written back
 // out parses again to the same exchanges.
 #include <cstdint>
 #include <cstdio>
@@ -11,14 +11,14 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  softprobe::CaseFile parsed;
+  softprobe::core::CaseFile parsed;
   try {
-    parsed = softprobe::parse_case(text);
-  } catch (const softprobe::Error&) {
+    parsed = softprobe::core::parse_case(text);
+  } catch (const softprobe::core::Error&) {
     return 0;  // rejected with a precise error: fine
   }
-  softprobe::CaseLimits unlimited{1u << 20, 1u << 20, 1u << 30, 1u << 30};
-  softprobe::CaseFile again = softprobe::parse_case(softprobe::serialize_case(parsed), unlimited);
+  softprobe::core::CaseLimits unlimited{1u << 20, 1u << 20, 1u << 30, 1u << 30};
+  softprobe::core::CaseFile again = softprobe::core::parse_case(softprobe::core::serialize_case(parsed), unlimited);
   if (again.exchanges.size() != parsed.exchanges.size()) std::abort();
   for (std::size_t i = 0; i < parsed.exchanges.size(); ++i) {
     const auto& a = parsed.exchanges[i];

@@ -71,8 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (sp_inject_result_http_status(inject) == 200) {
       sp_str body = sp_inject_result_body(inject);
       try {
-        softprobe::decode_traces(std::string_view(body.data, body.len),
-                                 kFormat == SP_FORMAT_PROTOBUF ? softprobe::PayloadFormat::protobuf : softprobe::PayloadFormat::json);
+        softprobe::core::decode_traces(std::string_view(body.data, body.len),
+                                 kFormat == SP_FORMAT_PROTOBUF ? softprobe::core::PayloadFormat::protobuf : softprobe::core::PayloadFormat::json);
       } catch (...) {
         fail("an inject answer does not decode");
       }

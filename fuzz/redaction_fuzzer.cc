@@ -22,21 +22,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while (!list.empty() && paths.size() < 16) {
     auto nl = list.find('\n');
     std::string_view p = list.substr(0, nl);
-    if (!p.empty() && softprobe::text::is_valid_utf8(p)) paths.push_back(std::string(p));
+    if (!p.empty() && softprobe::core::text::is_valid_utf8(p)) paths.push_back(std::string(p));
     list = nl == std::string_view::npos ? std::string_view() : list.substr(nl + 1);
   }
-  softprobe::Redaction redaction;
+  softprobe::core::Redaction redaction;
   try {
-    redaction = softprobe::redaction_from_json(nlohmann::json{{"bodyJsonPaths", paths}});
-  } catch (const softprobe::Error&) {
+    redaction = softprobe::core::redaction_from_json(nlohmann::json{{"bodyJsonPaths", paths}});
+  } catch (const softprobe::core::Error&) {
     return 0;  // a bad JSONPath is refused with its position: fine
   }
-  softprobe::HttpExchange ex;
+  softprobe::core::HttpExchange ex;
   ex.response_body = std::string(in.substr(split + 2));
   ex.request_body = ex.response_body;
-  const bool was_json = softprobe::try_parse_json_body(ex.response_body).has_value();
+  const bool was_json = softprobe::core::try_parse_json_body(ex.response_body).has_value();
   redaction.apply(ex);
   if (ex.request_body != ex.response_body) std::abort();  // one rule for both bodies
-  if (was_json && !softprobe::try_parse_json_body(ex.response_body)) std::abort();
+  if (was_json && !softprobe::core::try_parse_json_body(ex.response_body)) std::abort();
   return 0;
 }

@@ -12,33 +12,33 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto doc = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return 0;
-  softprobe::RuleList rules;
+  softprobe::core::RuleList rules;
   try {
-    rules = softprobe::parse_rules(doc, softprobe::RuleLayer::session);
-  } catch (const softprobe::Error&) {
+    rules = softprobe::core::parse_rules(doc, softprobe::core::RuleLayer::session);
+  } catch (const softprobe::core::Error&) {
     return 0;
   }
-  softprobe::RuleSet set(softprobe::RuleList{}, rules);
-  softprobe::HeaderView headers[] = {{"content-type", "application/json"}, {"x-tenant", "acme"}};
+  softprobe::core::RuleSet set(softprobe::core::RuleList{}, rules);
+  softprobe::core::HeaderView headers[] = {{"content-type", "application/json"}, {"x-tenant", "acme"}};
   for (const char* host : {"api.example.com", "api.example.com:8443", "localhost"}) {
-    softprobe::RequestView v;
+    softprobe::core::RequestView v;
     v.method = "POST";
     v.host = host;
     v.path = "/v1/items";
     v.body = R"({"amount":42,"items":[{"sku":"a"}]})";
     v.headers = headers;
     v.header_count = 2;
-    softprobe::MatchRequest req(v);
-    const softprobe::Rule* expected = nullptr;
+    softprobe::core::MatchRequest req(v);
+    const softprobe::core::Rule* expected = nullptr;
     for (const auto& r : rules)
-      if (r->priority >= 0 && !r->consume_once && softprobe::rule_matches(*r, req) &&
+      if (r->priority >= 0 && !r->consume_once && softprobe::core::rule_matches(*r, req) &&
           (!expected || std::make_pair(r->priority, r->position) > std::make_pair(expected->priority, expected->position)))
         expected = r.get();
     bool any_once = false;
     for (const auto& r : rules) any_once |= r->consume_once;
-    const softprobe::Rule* got = set.best_match(req, softprobe::RuleSet::Band::non_negative);
+    const softprobe::core::Rule* got = set.best_match(req, softprobe::core::RuleSet::Band::non_negative);
     if (!any_once && got != expected) std::abort();
-    if (!rules.empty()) (void)softprobe::explain_rule(*rules.front(), req);
+    if (!rules.empty()) (void)softprobe::core::explain_rule(*rules.front(), req);
   }
   return 0;
 }

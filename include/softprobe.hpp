@@ -55,6 +55,12 @@ inline sp_str str(std::string_view s) noexcept { return sp_str{s.data(), s.size(
 
 }  // namespace detail
 
+// For a call into softprobe.h made next to these wrappers: check() throws the
+// call's Error unless it returned SP_OK; take_string() copies and frees a
+// string the C API returned (NULL gives "").
+inline void check(sp_status status) { detail::check(status); }
+inline std::string take_string(char* s) { return detail::take(s); }
+
 // Library version actually loaded.
 inline std::string version() { return sp_version_string(); }
 // Whether the loaded library serves this header (SOFTPROBE_CHECK_VERSION).

@@ -8,7 +8,7 @@
 #include "errors.hpp"
 #include "random_id.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -84,4 +84,4 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace softprobe {
+namespace softprobe::core {
 
 // Throws Error(io) naming the path and the OS error.
 void write_file_atomically(const std::string& path, std::string_view contents);
@@ -13,4 +13,4 @@ void write_file_atomically(const std::string& path, std::string_view contents);
 // Reads a whole file; throws Error(io) naming the path and the OS error.
 std::string read_file(const std::string& path);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -5,7 +5,7 @@
 #include "random_id.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -67,4 +67,4 @@ HttpExchange exchange_from_views(const RequestView& req, const ResponseView* res
   return ex;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

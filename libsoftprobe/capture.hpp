@@ -9,7 +9,7 @@
 #include "http_exchange.hpp"
 #include "request.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 struct ResponseView {
   int status = 0;
@@ -30,4 +30,4 @@ HttpExchange exchange_from_views(const RequestView& request, const ResponseView*
 
 std::uint64_t now_unix_nano() noexcept;
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -16,7 +16,7 @@
 #include "random_id.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -384,4 +384,4 @@ std::string CaptureDirectory::write(std::string_view relative, std::string_view 
   return display_path(dir_prefix + final_name);
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-namespace softprobe {
+namespace softprobe::core {
 
 // A capture path, after placeholders are filled: at most this many bytes...
 inline constexpr std::size_t kMaxCapturePathBytes = 1024;
@@ -102,4 +102,4 @@ class CaptureDirectory {
   int fd_ = -1;
 };
 
-}  // namespace softprobe
+}  // namespace softprobe::core

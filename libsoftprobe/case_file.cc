@@ -7,7 +7,7 @@
 #include "span_mapping.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -196,4 +196,4 @@ std::string serialize_case(const CaseFile& c) {
   return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

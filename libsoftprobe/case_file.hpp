@@ -11,7 +11,7 @@
 #include "case_limits.hpp"
 #include "http_exchange.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 struct CaseFile {
   std::string version, case_id, suite, mode, created_at;
@@ -33,4 +33,4 @@ CaseFile case_from_json(const nlohmann::json& doc, const CaseLimits& limits = {}
 // order given, consecutive spans of one trace (and service) grouped.
 std::string serialize_case(const CaseFile& c);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -7,7 +7,7 @@
 #include "json_document.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -121,4 +121,4 @@ void check_capture_fits(const HttpExchange& ex, std::size_t ex_bytes, const Capt
     over("maxCaseBytes", limits.max_case_bytes, used.bytes + ex_bytes, "the case file would have about bytes:");
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -10,7 +10,7 @@
 
 #include "http_exchange.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 // Defaults sized for real traffic (contract section 2, amended 2026-12).
 struct CaseLimits {
@@ -48,4 +48,4 @@ std::size_t estimated_case_bytes(const HttpExchange& ex);
 void check_capture_fits(const HttpExchange& ex, std::size_t ex_bytes, const CaptureUsage& used, const CaseLimits& limits,
                         const std::string& session_id);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -3,7 +3,7 @@
 #include "errors.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -111,4 +111,4 @@ nlohmann::json exchange_match_json(const HttpExchange& ex) {
   return {{"response", response}, {"span", span}};
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -9,7 +9,7 @@
 
 #include "case_file.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 struct CasePredicate {
   std::optional<std::string> direction, method, host, host_suffix, path, path_prefix, service;
@@ -34,4 +34,4 @@ nlohmann::json exchange_match_json(const HttpExchange& ex);
 // {"spanId","traceId","method","host","path","status"}
 nlohmann::json exchange_summary_json(const HttpExchange& ex);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -8,7 +8,7 @@
 
 #include "rule.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 class SessionSnapshot;
 
@@ -36,4 +36,4 @@ struct Decision {
 // strict miss with the closest rule and the predicate that failed.
 nlohmann::json explain_miss(const MissedRequest& miss);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -1,6 +1,6 @@
 #include "errors.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 const char* error_code_name(ErrorCode code) noexcept {
   switch (code) {
@@ -22,4 +22,4 @@ const char* error_code_name(ErrorCode code) noexcept {
   return "unknown";
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace softprobe {
+namespace softprobe::core {
 
 // Values are pinned: they are the C ABI's status codes and never change.
 enum class ErrorCode : int {
@@ -42,4 +42,4 @@ class Error : public std::runtime_error {
 // Short machine name of a code ("invalid_rule"), used in details and logs.
 const char* error_code_name(ErrorCode code) noexcept;
 
-}  // namespace softprobe
+}  // namespace softprobe::core

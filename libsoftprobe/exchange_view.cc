@@ -2,7 +2,7 @@
 
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -62,4 +62,4 @@ ExchangeRequestView::ExchangeRequestView(const HttpExchange& ex) {
   view_.tag_count = tags_.size();
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

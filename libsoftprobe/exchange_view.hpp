@@ -13,7 +13,7 @@
 #include "http_exchange.hpp"
 #include "request.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 class ExchangeRequestView {
  public:
@@ -37,4 +37,4 @@ struct UrlParts {
 };
 UrlParts split_url(std::string_view url) noexcept;
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -2,7 +2,7 @@
 
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t hash) noexcept {
   for (unsigned char c : bytes) {
@@ -24,4 +24,4 @@ std::string request_fingerprint(std::string_view method, std::string_view url_ho
   return text::hex64(fnv1a64(input));
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -14,11 +14,11 @@
 #include <string>
 #include <string_view>
 
-namespace softprobe {
+namespace softprobe::core {
 
 std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 0xcbf29ce484222325ULL) noexcept;
 
 std::string request_fingerprint(std::string_view method, std::string_view url_host, std::string_view path,
                                 std::string_view body);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

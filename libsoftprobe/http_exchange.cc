@@ -2,7 +2,7 @@
 
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 HostPort split_host_port(std::string_view host) noexcept {
   if (!host.empty() && host.front() == '[') {  // IPv6 literal
@@ -20,4 +20,4 @@ int default_port(std::string_view scheme) noexcept {
   return (text::iequals(scheme, "https") || text::iequals(scheme, "wss")) ? 443 : 80;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

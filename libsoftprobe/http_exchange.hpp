@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace softprobe {
+namespace softprobe::core {
 
 // Header names are stored lowercase; repeated values are kept as separate
 // entries, written to a case file as one arrayValue with a string per line.
@@ -46,4 +46,4 @@ HostPort split_host_port(std::string_view host) noexcept;
 // 443 for https/wss, 80 otherwise.
 int default_port(std::string_view scheme) noexcept;
 
-}  // namespace softprobe
+}  // namespace softprobe::core

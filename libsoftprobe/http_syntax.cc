@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-namespace softprobe::http {
+namespace softprobe::core::http {
 
 bool is_token(std::string_view name) noexcept {
   if (name.empty()) return false;
@@ -39,4 +39,4 @@ std::string describe_byte(char ch) {
   }
 }
 
-}  // namespace softprobe::http
+}  // namespace softprobe::core::http

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace softprobe::http {
+namespace softprobe::core::http {
 
 // A field name: a non-empty RFC 9110 token (letters, digits, !#$%&'*+-.^_`|~).
 bool is_token(std::string_view name) noexcept;
@@ -17,4 +17,4 @@ std::size_t invalid_field_value_at(std::string_view value) noexcept;
 // "CR (0x0d)", "NUL (0x00)", "0x7f": for error messages.
 std::string describe_byte(char c);
 
-}  // namespace softprobe::http
+}  // namespace softprobe::core::http

@@ -6,7 +6,7 @@
 
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -119,4 +119,4 @@ std::optional<json> try_parse_json_body(std::string_view text) {
   return doc;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

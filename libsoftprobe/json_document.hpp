@@ -14,7 +14,7 @@
 
 #include "errors.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 struct JsonDocumentOptions {
   std::size_t max_depth = 256;                      // arrays/objects
@@ -39,4 +39,4 @@ std::optional<std::int64_t> json_int_in(const nlohmann::json& v, std::int64_t mi
 // or nullopt when it is not a JSON document under the same rules.
 std::optional<nlohmann::json> try_parse_json_body(std::string_view text);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -4,7 +4,7 @@
 
 #include "errors.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -123,4 +123,4 @@ void JsonPath::select(const nlohmann::json& root, std::vector<const nlohmann::js
 
 void JsonPath::select(nlohmann::json& root, std::vector<nlohmann::json*>& out) const { walk(root, steps_, 0, out); }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace softprobe {
+namespace softprobe::core {
 
 class JsonPath {
  public:
@@ -36,4 +36,4 @@ class JsonPath {
   std::vector<Step> steps_;
 };
 
-}  // namespace softprobe
+}  // namespace softprobe::core

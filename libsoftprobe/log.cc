@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <mutex>
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -22,7 +22,7 @@ void* g_sink_data = nullptr;
 
 }  // namespace
 
-bool parse_log_level(const std::string& name, LogLevel& out) noexcept {
+bool parse_log_level(std::string_view name, LogLevel& out) noexcept {
   if (name == "debug") out = LogLevel::debug;
   else if (name == "info") out = LogLevel::info;
   else if (name == "warn" || name == "warning") out = LogLevel::warn;
@@ -48,9 +48,32 @@ void log_json_line(LogLevel level, const std::string& json_line) noexcept {
   if (g_sink) {
     g_sink(int(level), json_line.c_str(), g_sink_data);
   } else {
-    std::fwrite(json_line.data(), 1, json_line.size(), stderr);
-    std::fputc('\n', stderr);
+    // One write per line (stderr is unbuffered): lines never interleave.
+    std::string line = json_line;
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stderr);
   }
 }
 
-}  // namespace softprobe
+const char* log_level_name(LogLevel level) noexcept {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+    case LogLevel::off: break;
+  }
+  return "off";
+}
+
+void log(LogLevel level, std::string_view msg, const nlohmann::ordered_json& fields) {
+  if (!log_enabled(level)) return;
+  nlohmann::ordered_json line;
+  line["level"] = log_level_name(level);
+  line["msg"] = msg;
+  if (fields.is_object())
+    for (const auto& [key, value] : fields.items()) line[key] = value;
+  log_json_line(level, line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace softprobe::core

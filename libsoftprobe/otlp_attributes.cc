@@ -6,7 +6,7 @@
 #include "json_document.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -136,4 +136,4 @@ nlohmann::ordered_json body_attribute(const std::string& key, const std::string&
   return string_attribute(key, bytes);  // the same rule: text when UTF-8, else bytes
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

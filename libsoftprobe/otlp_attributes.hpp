@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace softprobe {
+namespace softprobe::core {
 
 enum class AttributeKind { string_value, int_value, bool_value, double_value, bytes_value, array_value, kvlist_value, empty };
 
@@ -39,4 +39,4 @@ nlohmann::ordered_json int_attribute(const std::string& key, std::int64_t value)
 // stringValue when `bytes` is valid UTF-8, else base64 bytesValue (contract rule for bodies).
 nlohmann::ordered_json body_attribute(const std::string& key, const std::string& bytes);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

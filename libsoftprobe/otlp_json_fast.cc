@@ -16,7 +16,7 @@
 #include "span_mapping.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -563,4 +563,4 @@ bool decode_traces_json_fast(std::string_view payload, std::vector<HttpExchange>
   return true;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -25,7 +25,7 @@
 
 #include "http_exchange.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 // Documents up to this size reuse one parser and one padded copy per thread;
 // a larger one gets its own, freed when decoding ends (so one large payload
@@ -39,4 +39,4 @@ inline constexpr std::size_t kFastJsonReusableBytes = std::size_t(1) << 20;
 // std::bad_alloc).
 bool decode_traces_json_fast(std::string_view payload, std::vector<HttpExchange>& out);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

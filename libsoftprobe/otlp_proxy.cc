@@ -6,7 +6,7 @@
 #include "errors.hpp"
 #include "exchange_view.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -113,4 +113,4 @@ ExtractResult extract_otlp(const SessionStore& store, std::string_view payload, 
   return result;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

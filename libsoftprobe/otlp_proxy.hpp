@@ -12,7 +12,7 @@
 #include "otlp_traces.hpp"
 #include "session_store.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 enum class InjectOutcome : int {
   hit = 0,              // a rule (or the policy's defaultResponse) answered: 200 + response span
@@ -48,4 +48,4 @@ struct ExtractResult {
 // malformed payload records nothing.
 ExtractResult extract_otlp(const SessionStore& store, std::string_view payload, PayloadFormat in, PayloadFormat out);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

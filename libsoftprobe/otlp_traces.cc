@@ -15,7 +15,7 @@
 #include "span_mapping.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -630,4 +630,4 @@ std::string encode_export_response(std::uint64_t rejected_spans, std::string_vie
   return out;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -15,7 +15,7 @@
 #include "http_exchange.hpp"
 #include "rule.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 enum class PayloadFormat { json = 0, protobuf = 1 };
 
@@ -49,4 +49,4 @@ std::string encode_inject_response(const HttpExchange& request, const Response& 
 // rejected, else partialSuccess {rejectedSpans, errorMessage}.
 std::string encode_export_response(std::uint64_t rejected_spans, std::string_view error_message, PayloadFormat format);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

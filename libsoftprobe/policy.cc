@@ -3,7 +3,7 @@
 #include "errors.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -82,4 +82,4 @@ PolicyVerdict evaluate_policy(const Policy& p, const MatchRequest& req) noexcept
   return PolicyVerdict::none;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -11,7 +11,7 @@
 #include "request.hpp"
 #include "rule.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 // An allowlist/blocklist entry: "api.x.com" (exact, any port), ".x.com"
 // (suffix), "api.x.com:8443" (that port only).
@@ -45,4 +45,4 @@ enum class PolicyVerdict { none, passthrough, strict_miss, mock };
 // Inbound traffic always gets `none` (it passes).
 PolicyVerdict evaluate_policy(const Policy& p, const MatchRequest& req) noexcept;
 
-}  // namespace softprobe
+}  // namespace softprobe::core

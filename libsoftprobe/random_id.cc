@@ -6,7 +6,7 @@
 #include "errors.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -50,4 +50,4 @@ std::string random_hex(std::size_t bytes) {
   return out;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

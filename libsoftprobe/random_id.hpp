@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-namespace softprobe {
+namespace softprobe::core {
 
 // 2*bytes lowercase hex digits from the OS's CSPRNG. Throws Error(internal)
 // when the OS source fails.
@@ -15,4 +15,4 @@ std::string random_hex(std::size_t bytes);
 // 128 random bits as 32 hex digits.
 inline std::string new_session_id() { return random_hex(16); }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -7,7 +7,7 @@
 #include "json_document.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -87,4 +87,4 @@ Redaction redaction_from_json(const nlohmann::json& j) {
   return r;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -9,7 +9,7 @@
 #include "http_exchange.hpp"
 #include "json_path.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 inline constexpr const char* kRedacted = "[REDACTED]";
 
@@ -28,4 +28,4 @@ struct Redaction {
 // Error(invalid_argument) naming the field.
 Redaction redaction_from_json(const nlohmann::json& j);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -6,7 +6,7 @@
 #include "json_document.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 MatchRequest::MatchRequest(const RequestView& v) : view(v), outbound(v.direction != "inbound") {
   HostPort hp = split_host_port(v.host);
@@ -27,4 +27,4 @@ const nlohmann::json* MatchRequest::body_json() const {
   return body_json_ ? &*body_json_ : nullptr;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace softprobe {
+namespace softprobe::core {
 
 struct HeaderView {
   std::string_view name, value;
@@ -53,4 +53,4 @@ class MatchRequest {
   mutable std::optional<nlohmann::json> body_json_;
 };
 
-}  // namespace softprobe
+}  // namespace softprobe::core

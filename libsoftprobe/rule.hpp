@@ -14,7 +14,7 @@
 #include "http_exchange.hpp"
 #include "json_path.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 // Layers in precedence order: on equal priority the later layer wins.
 enum class RuleLayer : int { policy = 0, case_rules = 1, session = 2 };
@@ -93,4 +93,4 @@ void inherit_rule_usage(RuleList& fresh, const RuleList& current);
 std::shared_ptr<const Response> parse_response(const nlohmann::json& j, const std::string& where, bool status_required,
                                                int error_code_value, const nlohmann::json& error_details);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

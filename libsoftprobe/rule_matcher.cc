@@ -4,7 +4,7 @@
 
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -132,4 +132,4 @@ std::vector<PredicateResult> explain_rule(const Rule& rule, const MatchRequest& 
   return out;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -10,7 +10,7 @@
 #include "request.hpp"
 #include "rule.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 bool rule_matches(const Rule& rule, const MatchRequest& req);
 
@@ -23,4 +23,4 @@ struct PredicateResult {
 // Every predicate of the rule with its outcome, in a fixed order.
 std::vector<PredicateResult> explain_rule(const Rule& rule, const MatchRequest& req);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

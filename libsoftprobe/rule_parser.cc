@@ -11,7 +11,7 @@
 #include "json_document.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -305,4 +305,4 @@ RuleList parse_rules(const json& document, RuleLayer layer) {
   return out;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -4,7 +4,7 @@
 
 #include "rule_matcher.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 RuleSet::RuleSet(RuleList case_rules, RuleList session_rules)
     : case_rules_(std::move(case_rules)), session_rules_(std::move(session_rules)) {
@@ -135,4 +135,4 @@ const Rule* RuleSet::closest_rule(const MatchRequest& req) const {
   return best;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -15,7 +15,7 @@
 #include "request.hpp"
 #include "rule.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 class RuleSet {
  public:
@@ -66,4 +66,4 @@ class RuleSet {
   Bucket unindexed_;                 // everything else
 };
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -11,7 +11,7 @@
 #include "rule_matcher.hpp"
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -236,12 +236,10 @@ Decision Session::strict_miss(const MatchRequest& req, std::shared_ptr<const Ses
     recent_misses_.push_back(miss);
     if (recent_misses_.size() > kRecentMisses) recent_misses_.pop_front();
   }
-  if (log_enabled(LogLevel::info)) {
-    nlohmann::ordered_json line = {{"level", "info"},     {"msg", "inject miss"},  {"sessionId", id_},
-                                   {"method", miss->method}, {"host", miss->url_host}, {"path", miss->path},
-                                   {"policy", "strict"},     {"action", "error"},      {"status", 599}};  // contract order
-    log_json_line(LogLevel::info, line.dump());
-  }
+  if (log_enabled(LogLevel::info))
+    log(LogLevel::info, "inject miss",
+        {{"sessionId", id_}, {"method", miss->method}, {"host", miss->url_host}, {"path", miss->path},
+         {"policy", "strict"}, {"action", "error"}, {"status", 599}});  // contract order
   Decision d;
   d.outcome = Action::error;
   d.response = std::move(response);
@@ -461,4 +459,4 @@ nlohmann::json explain_miss(const MissedRequest& miss) {
   return j;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -21,7 +21,7 @@
 #include "request.hpp"
 #include "session_snapshot.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 enum class SessionMode { capture, replay, generate };
 
@@ -149,4 +149,4 @@ class Session {
 // SOFTPROBE_CAPTURE_CASE_PATH, else "./captured.case.json".
 std::string default_capture_path();
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -9,7 +9,7 @@
 #include "policy.hpp"
 #include "rule_set.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 class SessionSnapshot {
  public:
@@ -28,4 +28,4 @@ class SessionSnapshot {
   const nlohmann::json auth_fixtures;
 };
 
-}  // namespace softprobe
+}  // namespace softprobe::core

@@ -7,7 +7,7 @@
 #include "errors.hpp"
 #include "random_id.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 std::shared_ptr<Session> SessionStore::create(SessionOptions options) {
   std::string id = options.session_id.empty() ? new_session_id() : options.session_id;
@@ -175,4 +175,4 @@ std::vector<ClosedSession> SessionStore::close_idle(std::chrono::steady_clock::d
 
 std::vector<ClosedSession> SessionStore::close_all(bool fallback_to_temp) { return close_sessions(list(), fallback_to_temp); }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

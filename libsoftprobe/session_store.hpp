@@ -12,7 +12,7 @@
 
 #include "session.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 struct ClosedSession {
   std::string session_id;
@@ -87,4 +87,4 @@ class SessionStore {
   std::unordered_map<std::string, std::shared_ptr<Session>, StringHash, std::equal_to<>> sessions_;
 };
 
-}  // namespace softprobe
+}  // namespace softprobe::core

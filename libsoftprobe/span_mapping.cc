@@ -5,7 +5,7 @@
 
 #include "text.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 namespace {
 
@@ -171,4 +171,4 @@ std::vector<Attribute> response_attributes(int status, const Headers& headers, c
   return out;
 }
 
-}  // namespace softprobe
+}  // namespace softprobe::core

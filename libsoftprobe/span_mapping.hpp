@@ -9,7 +9,7 @@
 #include "http_exchange.hpp"
 #include "otlp_attributes.hpp"
 
-namespace softprobe {
+namespace softprobe::core {
 
 // Fills `ex` from a span's attributes. `resource_service` is the resource's
 // service.name, used when the span has no sp.service.name. Attributes that are
@@ -28,4 +28,4 @@ nlohmann::ordered_json exchange_to_span(const HttpExchange& ex);
 // and protobuf encoders both write this list (the inject answer).
 std::vector<Attribute> response_attributes(int status, const Headers& headers, const std::string& body);
 
-}  // namespace softprobe
+}  // namespace softprobe::core

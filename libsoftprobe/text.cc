@@ -4,7 +4,7 @@
 
 #include <array>
 
-namespace softprobe::text {
+namespace softprobe::core::text {
 
 namespace {
 constexpr char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
@@ -192,4 +192,4 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-}  // namespace softprobe::text
+}  // namespace softprobe::core::text

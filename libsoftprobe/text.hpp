@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace softprobe::text {
+namespace softprobe::core::text {
 
 std::string to_lower(std::string_view s);
 std::string to_upper(std::string_view s);
@@ -38,4 +38,4 @@ std::size_t json_depth_exceeded_at(std::string_view json, std::size_t max_depth 
 // Appends `s` as a quoted JSON string literal.
 void append_json_string(std::string& out, std::string_view s);
 
-}  // namespace softprobe::text
+}  // namespace softprobe::core::text

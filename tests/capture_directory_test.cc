@@ -12,7 +12,7 @@
 #include "softprobe.h"
 #include "test_support.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using sp_test::expect_error;
 using sp_test::TempDir;
 

@@ -6,7 +6,7 @@
 #include "session_store.hpp"
 #include "test_support.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using sp_test::expect_error;
 using sp_test::Req;
 using nlohmann::json;

@@ -4,7 +4,7 @@
 #include "test_support.hpp"
 #include "text.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using sp_test::expect_error;
 using sp_test::fixture;
 using nlohmann::json;

@@ -7,7 +7,7 @@
 #include "session_store.hpp"
 #include "test_support.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using nlohmann::json;
 
 namespace {

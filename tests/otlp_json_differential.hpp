@@ -18,7 +18,7 @@
 namespace sp_differential {
 
 // Every field of the exchanges, as text (bytes kept as they are).
-inline std::string exchanges_text(const std::vector<softprobe::HttpExchange>& list) {
+inline std::string exchanges_text(const std::vector<softprobe::core::HttpExchange>& list) {
   std::string out;
   auto field = [&](const char* name, const std::string& v) {
     out += name;
@@ -67,7 +67,7 @@ inline std::string exchanges_text(const std::vector<softprobe::HttpExchange>& li
 // How one decoder ended on a payload.
 struct Outcome {
   bool ok = false;
-  softprobe::ErrorCode code = softprobe::ErrorCode::ok;
+  softprobe::core::ErrorCode code = softprobe::core::ErrorCode::ok;
   std::string message;  // the error's, or the exchanges' text
 };
 
@@ -77,36 +77,36 @@ Outcome outcome_of(Decode&& decode) {
   try {
     o.message = exchanges_text(decode());
     o.ok = true;
-  } catch (const softprobe::Error& e) {
+  } catch (const softprobe::core::Error& e) {
     o.code = e.code();
     o.message = e.what();
   } catch (const std::exception& e) {
-    o.code = softprobe::ErrorCode::internal;
-    o.message = std::string("not a softprobe::Error: ") + e.what();
+    o.code = softprobe::core::ErrorCode::internal;
+    o.message = std::string("not a softprobe::core::Error: ") + e.what();
   }
   return o;
 }
 
 inline std::string describe(const Outcome& o) {
   if (o.ok) return "accepted:\n" + o.message;
-  return std::string("refused (") + softprobe::error_code_name(o.code) + "): " + o.message;
+  return std::string("refused (") + softprobe::core::error_code_name(o.code) + "): " + o.message;
 }
 
 // "" when the property holds for `payload`, else what differs. `accepted`
 // (optional) says whether the fast decoder decided the payload itself.
 inline std::string fast_json_disagreement(std::string_view payload, bool* accepted = nullptr) {
-  std::vector<softprobe::HttpExchange> fast;
-  const bool fast_ok = softprobe::decode_traces_json_fast(payload, fast);
+  std::vector<softprobe::core::HttpExchange> fast;
+  const bool fast_ok = softprobe::core::decode_traces_json_fast(payload, fast);
   if (accepted) *accepted = fast_ok;
-  const Outcome reference = outcome_of([&] { return softprobe::decode_traces_json_reference(payload); });
-  if (reference.code == softprobe::ErrorCode::internal) return "the reference decoder failed: " + reference.message;
+  const Outcome reference = outcome_of([&] { return softprobe::core::decode_traces_json_reference(payload); });
+  if (reference.code == softprobe::core::ErrorCode::internal) return "the reference decoder failed: " + reference.message;
   if (fast_ok) {
     if (!reference.ok) return "the fast decoder accepted what the reference " + describe(reference);
     std::string text = exchanges_text(fast);
     if (text != reference.message)
       return "the decoders give different exchanges\nfast:\n" + text + "reference:\n" + reference.message;
   }
-  const Outcome wired = outcome_of([&] { return softprobe::decode_traces_json(payload); });
+  const Outcome wired = outcome_of([&] { return softprobe::core::decode_traces_json(payload); });
   if (wired.ok != reference.ok || wired.code != reference.code || wired.message != reference.message)
     return "decode_traces_json " + describe(wired) + "\nbut the reference " + describe(reference);
   return {};

@@ -19,7 +19,7 @@
 #include "otlp_json_fast.hpp"
 #include "otlp_traces.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include "test_support.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using nlohmann::json;
 
 namespace {

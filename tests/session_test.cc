@@ -6,7 +6,7 @@
 #include "session_store.hpp"
 #include "test_support.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using sp_test::expect_error;
 using sp_test::Req;
 using nlohmann::json;
@@ -118,6 +118,31 @@ TEST_CASE("strict policy: the strict-miss response, stats and log line", "[sessi
   CHECK(last["nearMiss"]["failed"][1]["expected"] == "/v1/users");
   CHECK_THAT(last["explanation"].get<std::string>(), Catch::Contains("closest rule \"users\" did not match: method expected GET"));
   CHECK(explain_miss(*d.miss) == last);
+}
+
+TEST_CASE("the strict-miss log line: contract order, and bytes that are not UTF-8 do not fail the decision", "[session][policy][log]") {
+  static std::vector<std::string> lines;
+  lines.clear();
+  set_log_sink([](int, const char* line, void*) { lines.emplace_back(line); }, nullptr);
+  set_log_level(LogLevel::info);
+  SessionStore store;
+  auto s = replay_session(store, {{"externalHttp", "strict"}});
+  // A C caller may pass any bytes as the path; the line must still be written (with U+FFFD) and
+  // the request must still get its 599 (the line's dump used to throw, which failed the call).
+  Decision d = decide(*s, sp_test::get("api.example.com", "/caf\xe9"));
+  set_log_level(LogLevel::warn);
+  set_log_sink(nullptr, nullptr);
+  CHECK(d.strict_miss);
+  CHECK(d.response->status == 599);
+  REQUIRE(lines.size() == 1);
+  nlohmann::ordered_json line = nlohmann::ordered_json::parse(lines[0]);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : line.items()) keys.push_back(key);
+  CHECK(keys == std::vector<std::string>{"level", "msg", "sessionId", "method", "host", "path", "policy", "action", "status"});
+  CHECK(line["level"] == "info");
+  CHECK(line["msg"] == "inject miss");
+  CHECK(line["path"] == "/caf\xef\xbf\xbd");
+  CHECK(line["status"] == 599);
 }
 
 TEST_CASE("the request fingerprint is stable and documented", "[fingerprint]") {

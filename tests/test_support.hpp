@@ -15,7 +15,7 @@
 namespace sp_test {
 
 inline std::string fixture_path(const std::string& name) { return std::string(SOFTPROBE_TEST_FIXTURES) + "/" + name; }
-inline std::string fixture(const std::string& name) { return softprobe::read_file(fixture_path(name)); }
+inline std::string fixture(const std::string& name) { return softprobe::core::read_file(fixture_path(name)); }
 
 // Owns the strings a RequestView points into.
 struct Req {
@@ -24,12 +24,12 @@ struct Req {
   int port = 0;
   std::vector<std::pair<std::string, std::string>> headers, tags;
 
-  softprobe::RequestView view() {
+  softprobe::core::RequestView view() {
     hv.clear();
     tv.clear();
     for (auto& [n, v] : headers) hv.push_back({n, v});
     for (auto& [k, v] : tags) tv.push_back({k, v});
-    softprobe::RequestView v;
+    softprobe::core::RequestView v;
     v.direction = direction;
     v.method = method;
     v.scheme = scheme;
@@ -47,8 +47,8 @@ struct Req {
   }
 
  private:
-  std::vector<softprobe::HeaderView> hv;
-  std::vector<softprobe::TagView> tv;
+  std::vector<softprobe::core::HeaderView> hv;
+  std::vector<softprobe::core::TagView> tv;
 };
 
 inline Req get(std::string host, std::string path) {
@@ -75,17 +75,17 @@ struct TempDir {
   }
 };
 
-// Runs `fn`, expects softprobe::Error with `code`, returns it for inspection.
+// Runs `fn`, expects softprobe::core::Error with `code`, returns it for inspection.
 template <class Fn>
-softprobe::Error expect_error(softprobe::ErrorCode code, Fn&& fn) {
+softprobe::core::Error expect_error(softprobe::core::ErrorCode code, Fn&& fn) {
   try {
     fn();
-  } catch (const softprobe::Error& e) {
+  } catch (const softprobe::core::Error& e) {
     INFO("message: " << e.what());
     CHECK(e.code() == code);
     return e;
   }
-  FAIL("expected softprobe::Error " << softprobe::error_code_name(code));
+  FAIL("expected softprobe::core::Error " << softprobe::core::error_code_name(code));
   throw;  // unreachable
 }
 

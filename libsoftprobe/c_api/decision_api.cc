@@ -5,7 +5,7 @@
 #include "../capture.hpp"
 #include "handles.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using capi::guarded;
 using capi::require;
 using capi::checked_view;

@@ -7,7 +7,7 @@
 #include "../text.hpp"
 #include "handles.hpp"
 
-namespace softprobe::capi {
+namespace softprobe::core::capi {
 
 namespace {
 thread_local std::string t_message;
@@ -39,9 +39,9 @@ std::string text_arg(const char* s, std::size_t len, const char* what) {
   return std::string(v);
 }
 
-}  // namespace softprobe::capi
+}  // namespace softprobe::core::capi
 
-using namespace softprobe;
+using namespace softprobe::core;
 
 extern "C" {
 

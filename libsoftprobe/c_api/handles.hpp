@@ -14,20 +14,20 @@
 #include "softprobe.h"
 
 struct sp_store {
-  std::shared_ptr<softprobe::SessionStore> store;
+  std::shared_ptr<softprobe::core::SessionStore> store;
 };
 
 struct sp_session {
-  std::shared_ptr<softprobe::Session> session;
-  std::shared_ptr<softprobe::SessionStore> store;
+  std::shared_ptr<softprobe::core::Session> session;
+  std::shared_ptr<softprobe::core::SessionStore> store;
 };
 
 struct sp_decision {
-  softprobe::Decision decision;
+  softprobe::core::Decision decision;
   std::string rule_label;
 };
 
-namespace softprobe::capi {
+namespace softprobe::core::capi {
 
 void set_last_error(sp_status status, const std::string& message, const std::string& details_json);
 void clear_last_error() noexcept;
@@ -93,4 +93,4 @@ std::string text_arg(const char* s, std::size_t len, const char* what);
 // Parses JSON text crossing the ABI; `what` names it in the error.
 nlohmann::json parse_json_arg(const char* text, std::size_t len, const char* what);
 
-}  // namespace softprobe::capi
+}  // namespace softprobe::core::capi

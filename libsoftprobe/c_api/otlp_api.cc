@@ -8,7 +8,7 @@
 #include "../otlp_proxy.hpp"
 #include "handles.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using capi::guarded;
 using capi::require;
 

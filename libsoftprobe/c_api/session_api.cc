@@ -6,7 +6,7 @@
 #include "../case_lookup.hpp"
 #include "handles.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using capi::guarded;
 using capi::require;
 

@@ -4,7 +4,7 @@
 #include "../capture_directory.hpp"
 #include "handles.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using capi::guarded;
 using capi::require;
 

@@ -6,7 +6,7 @@
 #include "../rule.hpp"
 #include "handles.hpp"
 
-using namespace softprobe;
+using namespace softprobe::core;
 using capi::guarded;
 using capi::require;
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "json_document.hpp"  // the core's one JSON entry point (its internal C++ API)
 #include "logger.hpp"
 
 namespace softprobe::runtime::control {
@@ -21,9 +22,9 @@ bool require_body(Call& c, const char* what) {
   return false;
 }
 
-CoreSession session_of(Runtime& rt, const Call& c) { return CoreSession::attach(rt.store, c.session_id); }
+softprobe::Session session_of(Runtime& rt, const Call& c) { return rt.store.attach(c.session_id); }
 
-void send_revision(Call& c, const CoreSession& s, std::uint64_t revision) {
+void send_revision(Call& c, const softprobe::Session& s, std::uint64_t revision) {
   send_json(c.res, 200, dump({{"sessionId", s.id()}, {"sessionRevision", revision}}));
 }
 
@@ -33,18 +34,18 @@ using Getter = sp_status (*)(char**, const sp_session*);
 // The mutating routes: one document in, {"sessionId","sessionRevision"} out.
 void set_document(Runtime& rt, Call& c, Setter setter, const char* what) {
   if (!require_body(c, what)) return;
-  CoreSession s = session_of(rt, c);
+  softprobe::Session s = session_of(rt, c);
   std::uint64_t revision = 0;  // the revision this call produced, even with concurrent writers
-  check(setter(&revision, s.handle(), c.body.data(), c.body.size()));
+  softprobe::check(setter(&revision, s.handle(), c.body.data(), c.body.size()));
   send_revision(c, s, revision);
 }
 
 // The reading routes: the core's JSON document, as it is.
 void get_document(Runtime& rt, Call& c, Getter getter) {
-  CoreSession s = session_of(rt, c);
+  softprobe::Session s = session_of(rt, c);
   char* out = nullptr;
-  check(getter(&out, s.handle()));
-  send_json(c.res, 200, take(out));
+  softprobe::check(getter(&out, s.handle()));
+  send_json(c.res, 200, softprobe::take_string(out));
 }
 
 }  // namespace
@@ -68,15 +69,15 @@ void metrics(Runtime& rt, Call& c) {
 void create_session(Runtime& rt, Call& c) {
   // An empty body is a replay session with the default policy.
   bool empty = c.body.find_first_not_of(" \t\r\n") == std::string::npos;
-  std::optional<CoreSession> created;
+  std::optional<softprobe::Session> created;
   try {
-    created.emplace(CoreSession::create(rt.store, empty ? std::string() : c.body));
-  } catch (const CoreError& e) {
+    created.emplace(rt.store.start_session(empty ? std::string() : c.body));
+  } catch (const softprobe::Error& e) {
     if (e.status() == SP_E_LIMIT_EXCEEDED && e.details().find("\"maxSessions\"") != std::string::npos)
       return send_error(c.res, 429, "too_many_sessions", e.what(), e.details());
     throw;
   }
-  CoreSession& s = *created;
+  softprobe::Session& s = *created;
   rt.metrics.session_created();
   log(LogLevel::info, "session created", {{"sessionId", s.id()}, {"mode", s.mode()}});
   send_revision(c, s, s.revision());
@@ -84,8 +85,8 @@ void create_session(Runtime& rt, Call& c) {
 
 void list_sessions(Runtime& rt, Call& c) {
   char* out = nullptr;
-  check(sp_store_list_sessions(&out, rt.store.handle()));
-  send_json(c.res, 200, take(out));
+  softprobe::check(sp_store_list_sessions(&out, rt.store.handle()));
+  send_json(c.res, 200, softprobe::take_string(out));
 }
 
 void load_case(Runtime& rt, Call& c) {
@@ -113,26 +114,25 @@ void state(Runtime& rt, Call& c) { get_document(rt, c, sp_session_state); }
 void strict_misses(Runtime& rt, Call& c) { get_document(rt, c, sp_session_strict_misses); }
 
 void close(Runtime& rt, Call& c) {
-  // The body is {} or empty; anything else must at least be a JSON object.
-  // (The only body the runtime parses itself: nlohmann would stop at a NUL
-  // byte and take "{}\0garbage" for "{}".)
-  if (auto nul = c.body.find('\0'); nul != std::string::npos) {
-    send_error(c.res, 400, "invalid_request",
-               "the close body contains a NUL byte (byte " + std::to_string(nul) + "): send {} or nothing");
-    return;
-  }
+  // The body is {} or empty; anything else must at least be a JSON object,
+  // read by the core's one JSON entry point (NUL bytes, nesting and syntax
+  // errors refused with their place).
   if (c.body.find_first_not_of(" \t\r\n") != std::string::npos) {
-    auto body = nlohmann::json::parse(c.body, nullptr, false);
+    nlohmann::json body;
+    try {
+      body = core::parse_json_document(c.body, "the close body");
+    } catch (const core::Error& e) {
+      send_error(c.res, 400, "invalid_request", std::string(e.what()) + ": send {} or nothing");
+      return;
+    }
     if (!body.is_object()) {
       send_error(c.res, 400, "invalid_request", "the close body must be empty or a JSON object ({})");
       return;
     }
   }
-  CoreSession s = session_of(rt, c);
+  softprobe::Session s = session_of(rt, c);
   std::string out_path = c.query("out").value_or(std::string());
-  char* written = nullptr;
-  check(sp_session_close_path(&written, s.handle(), out_path.data(), out_path.size()));
-  std::string path = take(written);
+  std::string path = s.close(out_path);
   rt.metrics.sessions_closed(CloseReason::api, 1);
   ordered_json out = {{"sessionId", s.id()}, {"closed", true}};
   if (!path.empty()) out["capturePath"] = path;

@@ -1,6 +1,6 @@
 // The HTTP control API (contract section 6): each handler parses the call,
 // asks the core, and serializes its answer. Core failures arrive as
-// CoreError and are turned into the error envelope by the server.
+// softprobe::Error and are turned into the error envelope by the server.
 #pragma once
 
 #include "http_response.hpp"

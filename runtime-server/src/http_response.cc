@@ -59,7 +59,7 @@ const char* error_code_for(sp_status status) noexcept {
   }
 }
 
-void send_core_error(net::Response& res, const CoreError& e) {
+void send_core_error(net::Response& res, const softprobe::Error& e) {
   send_error(res, http_status_for(e.status()), error_code_for(e.status()), e.what(), e.details());
 }
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "core.hpp"
+#include "softprobe.hpp"
 #include "softprobe/net/http.hpp"
 
 namespace softprobe::runtime {
@@ -39,7 +39,7 @@ int http_status_for(sp_status status) noexcept;
 const char* error_code_for(sp_status status) noexcept;
 
 // A core failure as an error response, with the core's message and details.
-void send_core_error(net::Response& res, const CoreError& e);
+void send_core_error(net::Response& res, const softprobe::Error& e);
 void send_core_error(net::Response& res, sp_status status);  // reads sp_last_error() on this thread
 
 }  // namespace softprobe::runtime

@@ -74,7 +74,7 @@ bool configure_store(Runtime& rt, CaptureLocation& where) {
     std::cerr << "softprobe-runtime: " << why << " (set --capture-dir to a writable directory)\n";
     return false;
   }
-  auto doc = nlohmann::json::parse(take(report), nullptr, false);
+  auto doc = nlohmann::json::parse(softprobe::take_string(report), nullptr, false);
   if (doc.is_object() && doc["removedTempFiles"].is_array() && !doc["removedTempFiles"].empty())
     log(LogLevel::warn, "removed temporary files left by an interrupted write",
         {{"captureDir", where.dir}, {"files", doc["removedTempFiles"]}});

@@ -4,7 +4,7 @@
 
 #include "config.hpp"
 #include "metrics.hpp"
-#include "core.hpp"
+#include "softprobe.hpp"
 
 namespace softprobe::runtime {
 
@@ -14,7 +14,7 @@ struct Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   const Config config;
-  CoreStore store;
+  softprobe::Store store;
   Metrics metrics;
 };
 

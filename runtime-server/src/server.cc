@@ -9,7 +9,6 @@
 #include "auth.hpp"
 #include "control_routes.hpp"
 #include "http_response.hpp"
-#include "json_guard.hpp"
 #include "logger.hpp"
 #include "otlp_routes.hpp"
 
@@ -210,17 +209,8 @@ void Server::serve(net::Exchange& ex, RouteMatch route, Method method) {
   net::Response res;
   Call call{req, res, route.session_id, std::move(ex.body()), {}};
   try {
-    if (route.id != RouteId::inject && route.id != RouteId::traces) {
-      if (auto at = json_too_deep(call.body)) {
-        send_error(res, 400, "invalid_request",
-                   "the JSON body nests objects and arrays deeper than " + std::to_string(kMaxJsonNesting) +
-                       " levels (at byte " + std::to_string(*at) + ")");
-        ex.respond(std::move(res));
-        return;
-      }
-    }
     dispatch(rt_, route.id, method, call);
-  } catch (const CoreError& e) {
+  } catch (const softprobe::Error& e) {
     if (route.id == RouteId::inject) rt_.metrics.inject(InjectLabel::invalid);
     if (e.status() == SP_E_IO || e.status() == SP_E_INTERNAL)
       log(LogLevel::error, "request failed",

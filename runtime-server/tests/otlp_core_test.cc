@@ -1,8 +1,8 @@
 // Unit tests of the core's OTLP layer (libsoftprobe/otlp_traces, otlp_proxy,
 // exchange_view) through its internal C++ API, and of its C ABI.
 //
-// This binary links softprobe_static and uses the core's internal headers, so
-// it must not include softprobe.hpp (see runtime-server/src/core.hpp).
+// This binary links softprobe_static and uses the core's internal headers
+// (namespace softprobe::core).
 #define SOFTPROBE_EXPERIMENTAL 1  // the proxy OTLP API is experimental (softprobe.h)
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -19,24 +19,24 @@
 
 using otlp_test::Attr;
 using otlp_test::Span;
-using softprobe::ErrorCode;
-using softprobe::HttpExchange;
-using softprobe::PayloadFormat;
+using softprobe::core::ErrorCode;
+using softprobe::core::HttpExchange;
+using softprobe::core::PayloadFormat;
 
 namespace {
 
 std::vector<HttpExchange> decode(const std::vector<Span>& spans, PayloadFormat f, const std::string& service = "") {
   std::string payload = f == PayloadFormat::json ? otlp_test::to_json(spans, service) : otlp_test::to_protobuf(spans, service);
-  return softprobe::decode_traces(payload, f);
+  return softprobe::core::decode_traces(payload, f);
 }
 
 // The code and message of what `fn` throws; fails the test if it throws
-// anything but softprobe::Error (or nothing).
+// anything but softprobe::core::Error (or nothing).
 template <class Fn>
 std::pair<ErrorCode, std::string> error_of(Fn&& fn) {
   try {
     fn();
-  } catch (const softprobe::Error& e) {
+  } catch (const softprobe::core::Error& e) {
     return {e.code(), e.what()};
   } catch (const std::exception& e) {
     FAIL("unexpected exception type: " << e.what());
@@ -89,8 +89,8 @@ TEST_CASE("OTLP JSON and protobuf decode to the same exchanges", "[otlp]") {
     CHECK(ex.request_body == std::string("\x00\x01binary", 8));
     CHECK(ex.status == 201);
     CHECK(ex.response_body == "{\"ok\":true}");
-    CHECK(ex.request_headers == softprobe::Headers{{"accept", "application/json"}, {"x-trace", "t1"}});
-    CHECK(ex.response_headers == softprobe::Headers{{"content-type", "application/json"}});
+    CHECK(ex.request_headers == softprobe::core::Headers{{"accept", "application/json"}, {"x-trace", "t1"}});
+    CHECK(ex.response_headers == softprobe::core::Headers{{"content-type", "application/json"}});
     std::map<std::string, std::string> tags(ex.tags.begin(), ex.tags.end());
     CHECK(tags["custom.count"] == "42");
     CHECK(tags["custom.flag"] == "true");
@@ -120,7 +120,7 @@ TEST_CASE("the request view fills host, path, query and scheme from url.full and
   ex.method = "GET";
   ex.url_full = "https://user@api.example.com:8443/a/b?x=1#frag";
   {
-    softprobe::ExchangeRequestView v(ex);
+    softprobe::core::ExchangeRequestView v(ex);
     CHECK(v.view().scheme == "https");
     CHECK(v.view().host == "api.example.com:8443");
     CHECK(v.view().path == "/a/b");
@@ -130,7 +130,7 @@ TEST_CASE("the request view fills host, path, query and scheme from url.full and
   HttpExchange envoy;
   envoy.request_headers = {{":authority", "svc:9000"}, {":path", "/p?q=2"}, {":scheme", "http"}};
   {
-    softprobe::ExchangeRequestView v(envoy);
+    softprobe::core::ExchangeRequestView v(envoy);
     CHECK(v.view().host == "svc:9000");
     CHECK(v.view().path == "/p");
     CHECK(v.view().query == "q=2");
@@ -141,17 +141,17 @@ TEST_CASE("the request view fills host, path, query and scheme from url.full and
   explicit_ex.path = "/x";
   explicit_ex.direction = "inbound";
   {
-    softprobe::ExchangeRequestView v(explicit_ex);
+    softprobe::core::ExchangeRequestView v(explicit_ex);
     CHECK(v.view().host == "h");
     CHECK(v.view().path == "/x");
     CHECK(v.view().direction == "inbound");
   }
   HttpExchange bare;
-  CHECK(softprobe::ExchangeRequestView(bare).view().path == "/");
+  CHECK(softprobe::core::ExchangeRequestView(bare).view().path == "/");
 }
 
 TEST_CASE("malformed JSON payloads throw errors that say where", "[otlp]") {
-  auto json_error = [](const std::string& text) { return error_of([&] { softprobe::decode_traces_json(text); }); };
+  auto json_error = [](const std::string& text) { return error_of([&] { softprobe::core::decode_traces_json(text); }); };
   CHECK(json_error("{").first == ErrorCode::invalid_json);
   CHECK(json_error("[]").first == ErrorCode::invalid_case);
   CHECK(json_error("[]").second == "$: an OTLP traces payload must be a JSON object with a \"resourceSpans\" array");
@@ -170,12 +170,12 @@ TEST_CASE("malformed JSON payloads throw errors that say where", "[otlp]") {
   CHECK(binary_header.first == ErrorCode::invalid_case);
   CHECK_THAT(binary_header.second, Catch::Contains("attributes[0]: bytesValue of \"http.request.header.x\" is not UTF-8"));
   // Strings in JSON may be nested deeply without counting as nesting.
-  CHECK_NOTHROW(softprobe::decode_traces_json(R"({"resourceSpans":[],"x":")" + std::string(500, '[') + R"("})"));
+  CHECK_NOTHROW(softprobe::core::decode_traces_json(R"({"resourceSpans":[],"x":")" + std::string(500, '[') + R"("})"));
 }
 
 TEST_CASE("malformed protobuf payloads throw errors that say where", "[otlp]") {
   using namespace std::string_literals;
-  auto pb_error = [](const std::string& data) { return error_of([&] { softprobe::decode_traces_protobuf(data); }); };
+  auto pb_error = [](const std::string& data) { return error_of([&] { softprobe::core::decode_traces_protobuf(data); }); };
   CHECK(pb_error("\x0a\x05\x12\x03\x12\x01"s).second == "protobuf: resourceSpans[0]: truncated length-delimited field");
   CHECK(pb_error("\x08\x01"s).second == "protobuf: resourceSpans[0]: has wire type varint, expected length-delimited");
   CHECK(pb_error("\x0a\x01"s).second == "protobuf: resourceSpans[0]: truncated length-delimited field");
@@ -249,11 +249,11 @@ TEST_CASE("malformed protobuf payloads throw errors that say where", "[otlp]") {
 
 TEST_CASE("every truncation and random corruption of a protobuf payload fails cleanly", "[otlp]") {
   std::string valid = otlp_test::to_protobuf({full_span(), otlp_test::inject_span("s", "h", "/p")}, "svc");
-  REQUIRE(softprobe::decode_traces_protobuf(valid).size() == 2);
+  REQUIRE(softprobe::core::decode_traces_protobuf(valid).size() == 2);
   auto clean = [](const std::string& data) {
     try {
-      softprobe::decode_traces_protobuf(data);
-    } catch (const softprobe::Error& e) {
+      softprobe::core::decode_traces_protobuf(data);
+    } catch (const softprobe::core::Error& e) {
       std::string what = e.what();
       return what.rfind("protobuf: ", 0) == 0;
     } catch (...) {
@@ -276,7 +276,7 @@ TEST_CASE("every truncation and random corruption of a protobuf payload fails cl
 }
 
 TEST_CASE("the inject answer round-trips in both encodings", "[otlp]") {
-  softprobe::Response resp;
+  softprobe::core::Response resp;
   resp.status = 202;
   resp.headers = {{"X-B", "2"}, {"x-a", "1"}, {"x-b", "3"}};
   resp.body = std::string("\x00\xfe", 2);
@@ -285,7 +285,7 @@ TEST_CASE("the inject answer round-trips in both encodings", "[otlp]") {
   req.span_id = "051581bf3cb55c13";
   req.method = "GET";
   for (PayloadFormat f : {PayloadFormat::json, PayloadFormat::protobuf}) {
-    std::string payload = softprobe::encode_inject_response(req, resp, f);
+    std::string payload = softprobe::core::encode_inject_response(req, resp, f);
     auto answer = f == PayloadFormat::json ? otlp_test::read_answer_json(payload) : otlp_test::read_answer_protobuf(payload);
     CHECK(answer.status == 202);
     CHECK(answer.headers == std::map<std::string, std::string>{{"x-a", "1"}, {"x-b", "2, 3"}});
@@ -295,23 +295,23 @@ TEST_CASE("the inject answer round-trips in both encodings", "[otlp]") {
     CHECK(answer.span_id == req.span_id);
     CHECK(answer.name == "HTTP GET");
     // And the core reads its own answer back.
-    auto decoded = softprobe::decode_traces(payload, f);
+    auto decoded = softprobe::core::decode_traces(payload, f);
     REQUIRE(decoded.size() == 1);
     CHECK(decoded[0].status == 202);
     CHECK(decoded[0].response_body == resp.body);
   }
   resp.body = "plain text";
-  auto answer = otlp_test::read_answer_json(softprobe::encode_inject_response(req, resp, PayloadFormat::json));
+  auto answer = otlp_test::read_answer_json(softprobe::core::encode_inject_response(req, resp, PayloadFormat::json));
   CHECK_FALSE(answer.body_was_bytes);
   CHECK(answer.body == "plain text");
 }
 
 TEST_CASE("the export response is empty, or a partialSuccess", "[otlp]") {
-  CHECK(softprobe::encode_export_response(0, "", PayloadFormat::json) == "{}");
-  CHECK(softprobe::encode_export_response(0, "", PayloadFormat::protobuf).empty());
-  CHECK(nlohmann::json::parse(softprobe::encode_export_response(3, "why", PayloadFormat::json)) ==
+  CHECK(softprobe::core::encode_export_response(0, "", PayloadFormat::json) == "{}");
+  CHECK(softprobe::core::encode_export_response(0, "", PayloadFormat::protobuf).empty());
+  CHECK(nlohmann::json::parse(softprobe::core::encode_export_response(3, "why", PayloadFormat::json)) ==
         nlohmann::json::parse(R"({"partialSuccess":{"rejectedSpans":"3","errorMessage":"why"}})"));
-  std::string pb = softprobe::encode_export_response(3, "why", PayloadFormat::protobuf);
+  std::string pb = softprobe::core::encode_export_response(3, "why", PayloadFormat::protobuf);
   protozero::pbf_reader r(pb);
   REQUIRE(r.next(1));
   protozero::pbf_reader ps = r.get_message();
@@ -322,9 +322,9 @@ TEST_CASE("the export response is empty, or a partialSuccess", "[otlp]") {
 }
 
 TEST_CASE("inject_otlp and extract_otlp against a store", "[otlp]") {
-  softprobe::SessionStore store;
-  softprobe::SessionOptions options;
-  options.mode = softprobe::SessionMode::capture;
+  softprobe::core::SessionStore store;
+  softprobe::core::SessionOptions options;
+  options.mode = softprobe::core::SessionMode::capture;
   options.policy = nlohmann::json::parse(R"({"externalHttp":"strict","externalAllowlist":["allowed.example.com"]})");
   auto session = store.create(options);
   session->set_rules(nlohmann::json::parse(
@@ -332,31 +332,31 @@ TEST_CASE("inject_otlp and extract_otlp against a store", "[otlp]") {
   const std::string& id = session->id();
   for (PayloadFormat f : {PayloadFormat::json, PayloadFormat::protobuf}) {
     auto payload = [&](const Span& s) { return f == PayloadFormat::json ? otlp_test::to_json({s}) : otlp_test::to_protobuf({s}); };
-    auto hit = softprobe::inject_otlp(store, payload(otlp_test::inject_span(id, "api.example.com", "/x")), f, f);
-    CHECK(hit.outcome == softprobe::InjectOutcome::hit);
+    auto hit = softprobe::core::inject_otlp(store, payload(otlp_test::inject_span(id, "api.example.com", "/x")), f, f);
+    CHECK(hit.outcome == softprobe::core::InjectOutcome::hit);
     CHECK(hit.http_status == 200);
     CHECK(hit.rule == "r");
-    auto strict = softprobe::inject_otlp(store, payload(otlp_test::inject_span(id, "api.example.com", "/y")), f, f);
-    CHECK(strict.outcome == softprobe::InjectOutcome::strict_miss);
+    auto strict = softprobe::core::inject_otlp(store, payload(otlp_test::inject_span(id, "api.example.com", "/y")), f, f);
+    CHECK(strict.outcome == softprobe::core::InjectOutcome::strict_miss);
     CHECK(strict.http_status == 200);
-    auto miss = softprobe::inject_otlp(store, payload(otlp_test::inject_span(id, "allowed.example.com", "/y")), f, f);
-    CHECK(miss.outcome == softprobe::InjectOutcome::miss);
+    auto miss = softprobe::core::inject_otlp(store, payload(otlp_test::inject_span(id, "allowed.example.com", "/y")), f, f);
+    CHECK(miss.outcome == softprobe::core::InjectOutcome::miss);
     CHECK(miss.http_status == 404);
     CHECK(miss.body.empty());
-    auto unknown = softprobe::inject_otlp(store, payload(otlp_test::inject_span("nope", "api.example.com", "/x")), f, f);
-    CHECK(unknown.outcome == softprobe::InjectOutcome::unknown_session);
+    auto unknown = softprobe::core::inject_otlp(store, payload(otlp_test::inject_span("nope", "api.example.com", "/x")), f, f);
+    CHECK(unknown.outcome == softprobe::core::InjectOutcome::unknown_session);
     CHECK(unknown.http_status == 404);
     CHECK(unknown.session_id == "nope");
     // Only an extract span: no inject span to decide.
     auto only_extract = error_of([&] {
-      softprobe::inject_otlp(store, payload(otlp_test::extract_span(id, "h", "/", 200, "")), f, f);
+      softprobe::core::inject_otlp(store, payload(otlp_test::extract_span(id, "h", "/", 200, "")), f, f);
     });
     CHECK_THAT(only_extract.second, Catch::Contains("no span with sp.span.type \"inject\""));
 
     std::vector<Span> spans = {otlp_test::extract_span(id, "h", "/a", 200, "a"), otlp_test::extract_span("ghost", "h", "/b", 200, "b"),
                                otlp_test::inject_span(id, "h", "/c")};
     std::string p = f == PayloadFormat::json ? otlp_test::to_json(spans) : otlp_test::to_protobuf(spans);
-    auto extracted = softprobe::extract_otlp(store, p, f, f);
+    auto extracted = softprobe::core::extract_otlp(store, p, f, f);
     CHECK(extracted.recorded == 1);
     CHECK(extracted.rejected == 1);
     CHECK(extracted.ignored == 1);

@@ -261,11 +261,14 @@ TEST_CASE("a failed mutating call changes nothing and does not bump the revision
               400, "invalid_request", "$.traces[0].resourceSpans[0].scopeSpans[0].spans[0]");
   check_error(c->Post((base + "/fixtures/auth").c_str(), R"({"tokens":"no"})", kJson), 400, "invalid_request", "tokens");
   check_error(c->Post((base + "/close").c_str(), "[1,2]", kJson), 400, "invalid_request");
-  // Absurd nesting is refused before the core walks it (it would exhaust the stack).
+  // Absurd nesting is refused by the core's JSON entry point before anything walks it (it would
+  // exhaust the stack), with its place.
   std::string deep = R"({"version":1,"rules":[{"when":{},"then":{"action":"mock","response":{"body":)" +
                      std::string(200000, '[') + std::string(200000, ']') + "}}}]}";
   check_error(c->Post((base + "/rules").c_str(), deep, kJson), 400, "invalid_request", "deeper than 256 levels");
-  check_error(c->Post((base + "/load-case").c_str(), std::string(300, '{'), kJson), 400, "invalid_request", "at byte 256");
+  check_error(c->Post((base + "/load-case").c_str(), std::string(300, '{'), kJson), 400, "invalid_request", "(byte 256)");
+  check_error(c->Post((base + "/close").c_str(), std::string(300, '['), kJson), 400, "invalid_request", "deeper than 256 levels");
+  check_error(c->Post((base + "/close").c_str(), std::string("{}\0{", 4), kJson), 400, "invalid_request", "NUL byte");
   // Brackets inside strings do not count.
   CHECK(c->Post((base + "/fixtures/auth").c_str(), R"({"tokens":[")" + std::string(1000, '[') + R"("]})", kJson)->status == 200);
 
