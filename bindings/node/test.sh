@@ -37,6 +37,12 @@ if [ -n "${SOFTPROBE_CORE_BUILD:-}" ]; then
   fi
 fi
 
+# cmake-js configures only a new build/: configure an existing one again, so it follows
+# SOFTPROBE_CORE_BUILD (set, unset or changed) instead of keeping the core it had.
+if [ -f build/CMakeCache.txt ]; then
+  cmake -S "$here" -B build >/dev/null
+fi
+
 # Installs the locked dependencies; the package's install script builds the
 # addon with cmake-js (incrementally when build/ is already there).
 npm ci --no-audit --no-fund
