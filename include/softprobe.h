@@ -131,9 +131,17 @@ typedef struct sp_header {
   sp_str value;
 } sp_header;
 
-#define SP_REQUEST_VERSION 1
+#define SP_REQUEST_VERSION 2
 /* One observed request. All views are borrowed for the duration of the call.
- * Initialize with SP_REQUEST_INIT so new fields added later start zeroed. */
+ * Initialize with SP_REQUEST_INIT so new fields added later start zeroed.
+ *
+ * Give the request as it was sent and let the core normalize it (the
+ * canonical request, docs/requests.md): either `url` (version >= 2) or the
+ * split fields scheme/host/port/path/query, and the header lines as sent
+ * (any case, repeated lines as separate entries). Every entry point (decide,
+ * record, the OTLP APIs, the fingerprint of a strict miss) uses the same
+ * canonical form. Version 1 callers (no `url`) keep working: the core reads
+ * `url` only when version >= 2. */
 typedef struct sp_request {
   unsigned version;         /* SP_REQUEST_VERSION */
   sp_str direction;         /* "outbound" (the default when empty) or "inbound" */
@@ -149,9 +157,16 @@ typedef struct sp_request {
   size_t header_count;
   const sp_header *tags;    /* trace tags (span attributes) for `traceTags` predicates */
   size_t tag_count;
+  /* Version 2. The URL as the client had it: absolute
+   * ("https://api.example.com:8443/v1/items?a=1"; userinfo and fragment are
+   * dropped), or a request-target ("/v1/items?a=1") with `scheme` and `host`
+   * (or else the Host header) giving the rest. When set, `path` and `query`
+   * must be empty, and an absolute URL also excludes `scheme` and `host`
+   * (SP_E_INVALID_ARGUMENT naming the field). At most 64 KiB. */
+  sp_str url;
 } sp_request;
 #define SP_REQUEST_INIT \
-  { SP_REQUEST_VERSION, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0 }
+  { SP_REQUEST_VERSION, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0, {0, 0} }
 
 #define SP_RESPONSE_VERSION 1
 /* An observed response, for capture. */
@@ -444,6 +459,20 @@ SOFTPROBE_API sp_status sp_validate_policy(const char *json, size_t len);
 SOFTPROBE_API sp_status sp_validate_case(const char *json, size_t len);
 
 /* ---- Utilities -------------------------------------------------------------- */
+
+/* The canonical form of `request` (docs/requests.md), as a JSON object
+ * {"scheme","host","port","urlHost","path","query","url","headers"}: scheme
+ * and host lowercase (an IPv6 literal in brackets, RFC 5952 form), port the
+ * effective port, urlHost with ":port" only when not the scheme default, the
+ * path and query under the one percent-encoding rule, headers an object of
+ * lowercase name -> array of values in the order sent (names in first-seen
+ * order; "host" added when none was sent), plus "fingerprint" (the request
+ * fingerprint over this form and the body). No session needed. Errors:
+ * SP_E_INVALID_ARGUMENT naming the field, the problem and the byte
+ * ("request.url: invalid port \"8x\" at byte 17"; details {field, offset, problem});
+ * SP_E_LIMIT_EXCEEDED over the URL, header count or header value limits
+ * (details {limit, max, actual}). Caller frees *out_json with sp_string_free. */
+SOFTPROBE_API sp_status sp_canonical_request(char **out_json, const sp_request *request);
 
 /* The request fingerprint (16 hex digits; definition in docs/fingerprint.md).
  * `host` is url.host (":port" only when not the scheme default). Caller frees. */

@@ -99,12 +99,13 @@ ExtractResult extract_otlp(const SessionStore& store, std::string_view payload, 
       continue;
     }
     try {
+      canonicalize_exchange(span);  // recorded in the same canonical form as the bindings' requests
       if (session->record(std::move(span))) ++result.recorded;
       else ++result.ignored;  // a replay session keeps no capture
     } catch (const Error& e) {
       ++result.rejected;
       if (e.code() == ErrorCode::session_closed) reasons.unknown_session(id);
-      else if (e.code() == ErrorCode::limit_exceeded) reasons.over_limit(e.what());
+      else if (e.code() == ErrorCode::limit_exceeded || e.code() == ErrorCode::invalid_argument) reasons.over_limit(e.what());
       else throw;
     }
   }

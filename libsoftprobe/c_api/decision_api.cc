@@ -2,7 +2,9 @@
 // per-request path. Views in, no JSON.
 #include <vector>
 
+#include "../canonical_request.hpp"
 #include "../capture.hpp"
+#include "../fingerprint.hpp"
 #include "handles.hpp"
 
 using namespace softprobe::core;
@@ -12,9 +14,11 @@ using capi::checked_view;
 
 namespace {
 
-// Small requests keep their header views on the stack.
+// The request as the caller sent it, made canonical once (canonical_request.hpp):
+// decide, record and sp_canonical_request all see the same form.
 struct RequestAdapter {
   RequestView v;
+  CanonicalRequest canonical;
   HeaderView header_buf[32];
   std::vector<HeaderView> header_heap;
   TagView tag_buf[16];
@@ -22,20 +26,17 @@ struct RequestAdapter {
 
   explicit RequestAdapter(const sp_request* r) {
     require(r, "request");
-    if (r->version != SP_REQUEST_VERSION)
-      capi::invalid("request.version is " + std::to_string(r->version) + "; this core understands " +
+    if (r->version < 1 || r->version > SP_REQUEST_VERSION)
+      capi::invalid("request.version is " + std::to_string(r->version) + "; this core understands 1 to " +
                     std::to_string(SP_REQUEST_VERSION) + " (initialize requests with SP_REQUEST_INIT)");
     if (r->header_count && !r->headers) capi::invalid("request.headers is NULL but header_count > 0");
     if (r->tag_count && !r->tags) capi::invalid("request.tags is NULL but tag_count > 0");
     if (r->direction.len) v.direction = checked_view(r->direction, "request.direction");
     v.method = checked_view(r->method, "request.method");
-    if (r->scheme.len) v.scheme = checked_view(r->scheme, "request.scheme");
-    v.host = checked_view(r->host, "request.host");
-    v.port = r->port;
-    v.path = checked_view(r->path, "request.path");
-    v.query = checked_view(r->query, "request.query");
     v.service = checked_view(r->service, "request.service");
     v.body = checked_view(r->body, "request.body");
+
+    // The header lines as sent, viewed for the canonical form (which copies them).
     HeaderView* headers = header_buf;
     if (r->header_count > std::size(header_buf)) {
       header_heap.resize(r->header_count);
@@ -44,8 +45,34 @@ struct RequestAdapter {
     for (std::size_t i = 0; i < r->header_count; ++i)
       headers[i] = {checked_view(r->headers[i].name, "request.headers[].name"),
                     checked_view(r->headers[i].value, "request.headers[].value")};
+    RequestInput in;
+    if (r->version >= 2) in.url = checked_view(r->url, "request.url");  // a version 1 struct has no url field
+    in.scheme = checked_view(r->scheme, "request.scheme");
+    in.authority = checked_view(r->host, "request.host");
+    in.port = r->port;
+    in.path = checked_view(r->path, "request.path");
+    in.query = checked_view(r->query, "request.query");
+    in.headers = headers;
+    in.header_count = r->header_count;
+    in.where = "request.";
+    canonical = canonical_request(in);
+
+    v.scheme = canonical.scheme;
+    v.host = canonical.host;
+    v.port = canonical.port;
+    v.path = canonical.path;
+    v.query = canonical.query;
+    if (canonical.headers.size() > std::size(header_buf)) {
+      header_heap.resize(canonical.headers.size());
+      headers = header_heap.data();
+    } else {
+      headers = header_buf;
+    }
+    for (std::size_t i = 0; i < canonical.headers.size(); ++i)
+      headers[i] = {canonical.headers[i].first, canonical.headers[i].second};
     v.headers = headers;
-    v.header_count = r->header_count;
+    v.header_count = canonical.headers.size();
+
     TagView* tags = tag_buf;
     if (r->tag_count > std::size(tag_buf)) {
       tag_heap.resize(r->tag_count);
@@ -119,6 +146,16 @@ sp_status sp_decision_explain(char** out_json, const sp_decision* d) {
       j = {{"outcome", action_name(d->decision.outcome)}, {"fromPolicy", d->decision.from_policy}};
       if (d->decision.rule) j["rule"] = d->rule_label;
     }
+    *out_json = capi::dup_string(j.dump());
+  });
+}
+
+sp_status sp_canonical_request(char** out_json, const sp_request* request) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    RequestAdapter req(request);
+    auto j = nlohmann::ordered_json::parse(canonical_request_json(req.canonical));
+    j["fingerprint"] = request_fingerprint(req.v.method, req.canonical.url_host, req.canonical.path, req.v.body);
     *out_json = capi::dup_string(j.dump());
   });
 }
