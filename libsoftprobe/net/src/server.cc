@@ -233,6 +233,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 constexpr std::size_t kChunk = 16 * 1024;
+// What an idle keep-alive connection reads its next request's first bytes into
+// (a request's head and a small body usually fit: one recv).
+constexpr std::size_t kIdleReadBytes = 2048;
 
 // Beast refuses any version but 1.0 and 1.1 as bad_version; a well-formed
 // request line with another version ("GET / HTTP/2.0") deserves 505, not 400.
@@ -460,17 +463,16 @@ void Connection::wait_for_request() {
 }
 
 void Connection::wait_idle() {
-  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
+  // A read, not a readiness wait: Asio tries it at once (on a busy keep-alive
+  // connection the next request is often there already: one recv and no
+  // epoll call), and otherwise parks it on the reactor without touching the
+  // epoll set. (async_wait re-registered the socket with epoll_ctl for every
+  // request, one syscall per request.) The price is kIdleReadBytes of buffer
+  // per idle connection.
+  socket_.async_read_some(buffer_.prepare(kIdleReadBytes), [self = shared_from_this()](const error_code& ec, std::size_t n) {
     if (self->state_ != State::idle) return;
-    if (ec) return self->close();
-    // Read what is there ourselves: one recv instead of a peek then Beast's
-    // read. Nothing there is a stale wake-up (Asio's epoll is edge-triggered
-    // and reads speculatively): still idle. 0 bytes: the peer closed.
-    char in[16 * 1024];
-    ssize_t n = ::recv(self->socket_.native_handle(), in, sizeof in, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->wait_idle();
-    if (n <= 0) return self->close();
-    self->buffer_.commit(asio::buffer_copy(self->buffer_.prepare(std::size_t(n)), asio::buffer(in, std::size_t(n))));
+    if (ec) return self->close();  // eof: the peer closed; or aborted by the idle timeout
+    self->buffer_.commit(n);
     self->head_start_ = Clock::now();
     self->state_ = State::head;
     self->arm(self->opt_.head_timeout);
