@@ -102,6 +102,7 @@ typedef enum sp_status {
   SP_E_SESSION_CLOSED = -10,  /* the session was closed */
   SP_E_WRONG_MODE = -11,      /* the call does not apply to the session's mode */
   SP_E_OUT_OF_MEMORY = -12,
+  SP_E_RUNTIME = -13,         /* a remote runtime could not be reached, or refused a call (message: the URL and its answer) */
   SP_E_INTERNAL = -99         /* a bug: please report it with sp_last_error() */
 } sp_status;
 
@@ -466,7 +467,7 @@ SOFTPROBE_API sp_status sp_validate_case(const char *json, size_t len);
  * effective port, urlHost with ":port" only when not the scheme default, the
  * path and query under the one percent-encoding rule, headers an object of
  * lowercase name -> array of values in the order sent (names in first-seen
- * order; "host" added when none was sent), plus "fingerprint" (the request
+ * order; "host" added when neither it nor ":authority" was sent), plus "fingerprint" (the request
  * fingerprint over this form and the body). No session needed. Errors:
  * SP_E_INVALID_ARGUMENT naming the field, the problem and the byte
  * ("request.url: invalid port \"8x\" at byte 17"; details {field, offset, problem});

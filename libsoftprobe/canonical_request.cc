@@ -388,7 +388,7 @@ CanonicalRequest canonical_request(const RequestInput& in, const RequestLimits& 
     if (auto at = http::invalid_field_value_at(h.value); at != std::string::npos)
       bad(field + ".value", at, "byte " + http::describe_byte(h.value[at]) + " not allowed in a header value");
     c.headers.emplace_back(text::to_lower(h.name), std::string(h.value));
-    if (c.headers.back().first == "host") has_host = true;
+    if (c.headers.back().first == "host" || c.headers.back().first == ":authority") has_host = true;
   }
   if (!has_host && !c.url_host.empty()) c.headers.insert(c.headers.begin(), {"host", c.url_host});
   return c;

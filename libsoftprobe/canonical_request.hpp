@@ -12,7 +12,8 @@
 //   query    without '?': the same escape rules with the WHATWG special-query
 //            set; parameter order and '+' untouched
 //   headers  names lowercased, values as sent, repeated lines kept in order;
-//            a "host" line (the url_host) added first when none was sent
+//            a "host" line (the url_host) added first when neither "host"
+//            nor an HTTP/2 ":authority" was sent
 //
 // Input a URL string (absolute, or a request-target with scheme and authority
 // given apart) or the split fields; an OTLP url.path that carries "?query"

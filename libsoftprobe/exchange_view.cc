@@ -72,8 +72,7 @@ ExchangeRequestView::ExchangeRequestView(const HttpExchange& ex) : canonical_(ex
   if (!ex.direction.empty()) view_.direction = ex.direction;
   view_.method = ex.method;
   view_.scheme = canonical_.scheme;
-  view_.host = canonical_.host;
-  view_.port = canonical_.port;
+  view_.host = canonical_.url_host;  // ":port" only when not the scheme default (RequestView's form)
   view_.path = canonical_.path;
   view_.query = canonical_.query;
   view_.service = ex.service;

@@ -152,6 +152,15 @@ TEST_CASE("canonical request: headers lowercased, repeated lines kept in order, 
   std::vector<HeaderView> with_host = {{"HOST", "other"}};
   auto d = from_url("http://h/", with_host);
   CHECK(d.headers == Headers{{"host", "other"}});
+  // HTTP/2: ":authority" stands for Host, so none is added.
+  std::vector<HeaderView> h2 = {{":authority", "svc:9000"}, {":path", "/p"}};
+  RequestInput in;
+  in.path = "/p";
+  in.headers = h2.data();
+  in.header_count = h2.size();
+  auto e = canonical_request(in);
+  CHECK(e.url_host == "svc:9000");
+  CHECK(e.headers == Headers{{":authority", "svc:9000"}, {":path", "/p"}});
 }
 
 TEST_CASE("canonical request: bad input names the problem and the byte") {

@@ -58,8 +58,7 @@ struct RequestAdapter {
     canonical = canonical_request(in);
 
     v.scheme = canonical.scheme;
-    v.host = canonical.host;
-    v.port = canonical.port;
+    v.host = canonical.url_host;  // ":port" only when not the scheme default (RequestView's form)
     v.path = canonical.path;
     v.query = canonical.query;
     if (canonical.headers.size() > std::size(header_buf)) {
