@@ -259,19 +259,19 @@ class SoftprobeSession {
 
   // ---- used by the interceptors ----
 
-  /** @internal Decides one outbound request in the core. */
-  _decide(method, protocol, hostname, port, pathname, search, body, headers) {
-    const scheme = protocol === 'https:' ? 'https' : 'http';
-    const p = typeof port === 'number' ? port : port ? Number(port) : 0;
-    const query = search && search.charCodeAt(0) === 63 ? search.slice(1) : search;
-    const host = hostname.indexOf(':') >= 0 && hostname.charCodeAt(0) !== 91 ? `[${hostname}]` : hostname;
+  /**
+   * @internal Decides one outbound request in the core. `url` is the absolute
+   * URL string as the client had it and `headers` the flat [name, value, ...]
+   * lines as sent: the core makes them canonical (docs/requests.md).
+   */
+  _decide(method, url, body, headers) {
     let d;
     try {
-      d = native.sessionDecide(this._handle, 'outbound', method, scheme, host, p, pathname, query, this._service, body, headers);
+      d = native.sessionDecide(this._handle, 'outbound', method, url, this._service, body, headers);
     } catch (err) {
       if (err && err.code === 'SP_E_SESSION_CLOSED') {
         throw new SoftprobeError(
-          `softprobe session ${this._id} is closed, so ${method} ${host}${pathname} cannot be answered; ` +
+          `softprobe session ${this._id} is closed, so ${method} ${url} cannot be answered; ` +
             'close the session only after the code inside run() has finished',
           { code: 'SESSION_CLOSED' }
         );
@@ -292,16 +292,13 @@ class SoftprobeSession {
     return this._capturing;
   }
 
-  /** @internal Records one observed exchange (status 0: no response). */
+  /** @internal Records one observed exchange (status 0: no response); `url` as in _decide. */
   _recordExchange(method, url, reqHeaders, reqBody, status, respHeaders, respBody, startMs, endMs) {
-    const scheme = url.protocol === 'https:' ? 'https' : 'http';
-    const port = url.port ? Number(url.port) : 0;
-    const query = url.search && url.search.charCodeAt(0) === 63 ? url.search.slice(1) : url.search;
     try {
-      native.sessionRecord(this._handle, 'outbound', method, scheme, url.hostname, port, url.pathname, query, this._service,
+      native.sessionRecord(this._handle, 'outbound', method, url, this._service,
         reqBody, reqHeaders, status, respHeaders, respBody, startMs, endMs);
     } catch (err) {
-      process.emitWarning(`softprobe: could not record ${method} ${url.hostname}${url.pathname} in session ${this._id}: ${err.message}`, {
+      process.emitWarning(`softprobe: could not record ${method} ${url} in session ${this._id}: ${err.message}`, {
         code: 'SOFTPROBE_CAPTURE',
       });
     }

@@ -4,8 +4,9 @@
 // accessors and freed at once; and sp_session_record for capture.
 //
 // JS signature shared by decide and record (the request part):
-//   (session, direction, method, scheme, host, port, path, query, service,
-//    body: Buffer|Uint8Array|string|undefined, headers: [name, value, ...]|undefined)
+//   (session, direction, method, url: the absolute URL as the client had it,
+//    service, body: Buffer|Uint8Array|string|undefined,
+//    headers: [name, value, ...] as sent, any case, repeated names repeated)
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -100,20 +101,18 @@ void read_headers(napi_env env, napi_value arr, std::vector<sp_header>& out) {
 struct RequestArgs {
   sp_request req = SP_REQUEST_INIT;
   std::vector<sp_header> headers;
-  // info[first..first+9]: direction, method, scheme, host, port, path, query, service, body, headers
+  // info[first..first+5]: direction, method, url, service, body, headers.
+  // The URL and the header lines go to the core as the client had them: the
+  // core makes the request canonical (docs/requests.md).
   RequestArgs(const Napi::CallbackInfo& info, size_t first) {
     napi_env env = info.Env();
     Scratch& s = scratch();
     req.direction = s.str(env, info[first]);
     req.method = s.str(env, info[first + 1]);
-    req.scheme = s.str(env, info[first + 2]);
-    req.host = s.str(env, info[first + 3]);
-    req.port = info[first + 4].IsNumber() ? info[first + 4].As<Napi::Number>().Int32Value() : 0;
-    req.path = s.str(env, info[first + 5]);
-    req.query = s.str(env, info[first + 6]);
-    req.service = s.str(env, info[first + 7]);
-    req.body = s.bytes(env, info[first + 8]);
-    read_headers(env, info[first + 9], headers);
+    req.url = s.str(env, info[first + 2]);
+    req.service = s.str(env, info[first + 3]);
+    req.body = s.bytes(env, info[first + 4]);
+    read_headers(env, info[first + 5], headers);
     req.headers = headers.data();
     req.header_count = headers.size();
   }
@@ -170,20 +169,20 @@ Napi::Value session_record(const Napi::CallbackInfo& info) {
   sp_session* session = unwrap_session(info[0]);
   scratch().reset();
   RequestArgs args(info, 1);
-  const int status = info[11].IsNumber() ? info[11].As<Napi::Number>().Int32Value() : 0;
+  const int status = info[7].IsNumber() ? info[7].As<Napi::Number>().Int32Value() : 0;
   std::vector<sp_header>& rh = header_buffer();
-  read_headers(env, info[12], rh);
+  read_headers(env, info[8], rh);
   sp_response resp = SP_RESPONSE_INIT;
   resp.status = status;
   resp.headers = rh.data();
   resp.header_count = rh.size();
-  resp.body = scratch().bytes(env, info[13]);
+  resp.body = scratch().bytes(env, info[9]);
   auto unix_ns = [](const Napi::Value& v) -> uint64_t {
     if (!v.IsNumber()) return 0;
     double ms = v.As<Napi::Number>().DoubleValue();
     return ms > 0 ? static_cast<uint64_t>(ms * 1e6) : 0;
   };
-  check(env, sp_session_record(session, &args.req, status > 0 ? &resp : nullptr, unix_ns(info[14]), unix_ns(info[15])));
+  check(env, sp_session_record(session, &args.req, status > 0 ? &resp : nullptr, unix_ns(info[10]), unix_ns(info[11])));
   return env.Undefined();
 }
 

@@ -75,7 +75,7 @@ async function interceptedFetch(session, input, init) {
   for (let hops = 0; ; hops++) {
     if (d.signal && d.signal.aborted) throw d.signal.reason;
     const url = d.url;
-    const decision = session._decide(d.method, url.protocol, url.hostname, url.port, url.pathname, url.search, d.body, d.headers);
+    const decision = session._decide(d.method, url.href, d.body, d.headers);
     if (typeof decision === 'number') return forward(session, decision, d, input, init);
     if (decision[4] > 0) await c.delay(decision[4], d.signal);
     const status = decision[1];

@@ -293,13 +293,13 @@ class InterceptedRequest extends http.OutgoingMessage {
     const p = st.parsed;
     const body = st.chunks.length === 0 ? undefined : st.chunks.length === 1 ? st.chunks[0] : Buffer.concat(st.chunks);
     st.body = body;
-    const q = this.path.indexOf('?');
-    st.pathname = q < 0 ? this.path : this.path.slice(0, q);
-    st.query = q < 0 ? '' : this.path.slice(q + 1);
+    // The URL as this request will send it (the core makes it canonical): the
+    // path exactly as given, the port always written (the core elides a default).
+    st.url = `${p.protocol}//${p.hostname.includes(':') ? `[${p.hostname}]` : p.hostname}:${p.port}${this.path}`;
     st.headers = this._softprobeHeaders();
     let decision;
     try {
-      decision = st.session._decide(this.method, p.protocol, p.hostname, p.port === p.defaultPort ? 0 : p.port, st.pathname, st.query, body, st.headers);
+      decision = st.session._decide(this.method, st.url, body, st.headers);
     } catch (err) {
       this.destroy(err);
       return;
@@ -315,20 +315,14 @@ class InterceptedRequest extends http.OutgoingMessage {
     }
   }
 
+  /** The header lines as the application set them, one entry per value (the core lowercases and adds Host). */
   _softprobeHeaders() {
     const flat = [];
-    const names = this.getHeaderNames();
-    let hasHost = false;
-    for (const n of names) {
-      if (n === 'host') hasHost = true;
+    const raw = this.getRawHeaderNames();
+    for (const n of raw) {
       const v = this.getHeader(n);
       if (Array.isArray(v)) for (const x of v) flat.push(n, String(x));
       else flat.push(n, String(v));
-    }
-    if (!hasHost) {
-      const p = this[kState].parsed;
-      const h = p.hostname.includes(':') ? `[${p.hostname}]` : p.hostname;
-      flat.push('host', p.port === p.defaultPort ? h : `${h}:${p.port}`);
     }
     return flat;
   }
@@ -379,13 +373,11 @@ class InterceptedRequest extends http.OutgoingMessage {
     for (const n of this.getHeaderNames()) real.setHeader(n, this.getHeader(n));
     if (st.timeoutMs > 0) real.setTimeout(st.timeoutMs);
     const start = c.nowMs();
-    const p = st.parsed;
-    const url = { protocol: p.protocol, hostname: p.hostname, port: p.port === p.defaultPort ? '' : String(p.port), pathname: st.pathname, search: st.query };
     let recorded = false;
     const recordOnce = (status, headers, body) => {
       if (recorded || !record) return;
       recorded = true;
-      st.session._recordExchange(this.method, url, st.headers, st.body, status, headers, body, start, c.nowMs());
+      st.session._recordExchange(this.method, st.url, st.headers, st.body, status, headers, body, start, c.nowMs());
     };
     real.on('response', (res) => {
       this.res = res;

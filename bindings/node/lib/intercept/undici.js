@@ -66,25 +66,14 @@ async function readBody(body) {
  * or answers it through the handler.
  */
 async function intercept(session, opts, handler, target, decided) {
-  const origin = new URL(typeof opts.origin === 'string' ? opts.origin : String(opts.origin));
-  const path = opts.path || '/';
-  const q = path.indexOf('?');
-  const url = {
-    protocol: origin.protocol,
-    hostname: origin.hostname,
-    port: origin.port,
-    pathname: q < 0 ? path : path.slice(0, q),
-    search: q < 0 ? '' : path.slice(q + 1),
-  };
+  // The origin and the path as the dispatch sends them: the core makes the URL
+  // and the header lines canonical.
+  const url = String(opts.origin).replace(/\/$/, '') + (opts.path || '/');
   const method = (opts.method || 'GET').toUpperCase();
   const headers = c.flattenHeaders(opts.headers);
-  let hasHost = false;
-  for (let i = 0; i < headers.length; i += 2) if (headers[i].toLowerCase() === 'host') hasHost = true;
-  if (!hasHost) headers.push('host', origin.host);
   const body = await readBody(opts.body);
   const dispatcher = target || innerDispatcher();
-  const decision =
-    decided !== undefined ? decided : session._decide(method, url.protocol, url.hostname, url.port, url.pathname, url.search, body, headers);
+  const decision = decided !== undefined ? decided : session._decide(method, url, body, headers);
   if (typeof decision === 'number') {
     const record = session._shouldRecord(decision);
     const forwarded = body === opts.body ? opts : { ...opts, body };
