@@ -220,11 +220,15 @@ struct Authority {
 };
 
 // "Host:8080", "[::1]:80", "host:" (an empty port is none, as in WHATWG).
-Authority parse_authority(std::string_view a, std::string_view field, std::size_t base) {
+// `bare_ipv6`: the split fields may give an IPv6 literal without brackets
+// ("::1", as Python's clients report it); a URL may not.
+Authority parse_authority(std::string_view a, std::string_view field, std::size_t base, bool bare_ipv6) {
   Authority out;
   std::string_view port;
   std::size_t port_at = 0;
-  if (!a.empty() && a.front() == '[') {
+  if (bare_ipv6 && !a.empty() && a.front() != '[' && a.find(':') != a.rfind(':')) {
+    out.host = canonical_ipv6(a, field, base);
+  } else if (!a.empty() && a.front() == '[') {
     auto close = a.find(']');
     if (close == std::string_view::npos) bad(field, base + a.size(), "IPv6 literal without its closing ']'");
     out.host = canonical_ipv6(a.substr(1, close - 1), field, base + 1);
@@ -362,7 +366,7 @@ CanonicalRequest canonical_request(const RequestInput& in, const RequestLimits& 
       authority_field = "headers[host]";
     }
   }
-  Authority a = parse_authority(authority, authority_field, authority_base);
+  Authority a = parse_authority(authority, authority_field, authority_base, authority_field == "host");
   c.host = std::move(a.host);
   if (in.port < 0 || in.port > 65535) bad("port", 0, "port " + std::to_string(in.port) + " out of range 0-65535");
   const int fallback = default_port(c.scheme);

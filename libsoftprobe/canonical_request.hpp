@@ -48,7 +48,7 @@ struct RequestLimits {
 struct RequestInput {
   std::string_view url;
   std::string_view scheme;     // "" means "http"
-  std::string_view authority;  // "host", "host:port", "[v6]:port" (errors call it "host")
+  std::string_view authority;  // "host", "host:port", "[v6]:port", or a bare "v6" (errors call it "host")
   int port = 0;                // 0: none (then authority's port, else the scheme default)
   std::string_view path;       // may carry "?query" when `query` is empty
   std::string_view query;      // without '?'

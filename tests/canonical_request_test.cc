@@ -55,6 +55,11 @@ TEST_CASE("canonical request: IPv6 literals keep their brackets, in RFC 5952 for
   CHECK(from_url("http://[::ffff:1.2.3.4]/").host == "[::ffff:102:304]");
   CHECK(from_url("http://[1:2:3:4:5:6:7:8]:443/").url_host == "[1:2:3:4:5:6:7:8]:443");
   CHECK(from_url("http://[::]/").host == "[::]");
+  RequestInput bare;  // the split fields may give a bare IPv6 literal (Python's clients do)
+  bare.authority = "0:0::1";
+  bare.port = 8080;
+  CHECK(canonical_request(bare).url_host == "[::1]:8080");
+  CHECK(url_error("http://::1/x").find("invalid port") != std::string::npos);  // a URL needs the brackets
   CHECK(url_error("http://[::1/x").find("IPv6 literal without its closing ']'") != std::string::npos);
   CHECK(url_error("http://[1::2::3]/").find("a second '::'") != std::string::npos);
   CHECK(url_error("http://[12345::]/").find("more than 4 digits") != std::string::npos);

@@ -21,8 +21,11 @@ struct RequestView {
   std::vector<sp_header> headers;
   std::vector<py::object> keep;
 
+  // `url`: the URL or request-target as the client had it (sp_request.url);
+  // then path and query are empty and the core splits and normalizes it.
   RequestView(py::handle method, py::handle scheme, py::handle host, int port, py::handle path, py::handle query,
-              py::handle header_pairs, py::handle body, py::handle direction, py::handle service) {
+              py::handle header_pairs, py::handle body, py::handle direction, py::handle service, py::handle url) {
+    req.url = view_of(url, "url");
     req.method = view_of(method, "method");
     req.scheme = view_of(scheme, "scheme");
     req.host = view_of(host, "host");
@@ -69,8 +72,9 @@ py::str find(const Session& s, const std::string& predicate,
 }
 
 Decision* decide(Session& s, py::handle method, py::handle scheme, py::handle host, int port, py::handle path,
-                 py::handle query, py::handle headers, py::handle body, py::handle direction, py::handle service) {
-  RequestView v(method, scheme, host, port, path, query, headers, body, direction, service);
+                 py::handle query, py::handle headers, py::handle body, py::handle direction, py::handle service,
+                 py::handle url) {
+  RequestView v(method, scheme, host, port, path, query, headers, body, direction, service, url);
   sp_decision* d = nullptr;
   sp_status st;
   if (v.req.body.len >= kReleaseGilBodyBytes) {
@@ -86,8 +90,8 @@ Decision* decide(Session& s, py::handle method, py::handle scheme, py::handle ho
 void record(Session& s, py::handle method, py::handle scheme, py::handle host, int port, py::handle path,
             py::handle query, py::handle headers, py::handle body, py::object status, py::handle response_headers,
             py::handle response_body, uint64_t start_unix_nano, uint64_t end_unix_nano, py::handle direction,
-            py::handle service) {
-  RequestView v(method, scheme, host, port, path, query, headers, body, direction, service);
+            py::handle service, py::handle url) {
+  RequestView v(method, scheme, host, port, path, query, headers, body, direction, service, url);
   sp_response resp = SP_RESPONSE_INIT;
   std::vector<sp_header> resp_headers;
   bool has_response = !status.is_none();
@@ -154,13 +158,16 @@ void bind_session(py::module_& m) {
           py::arg("predicate_json"), "sp_session_find_all_in_case: {matches:[...]} in file order.")
       .def("decide", &decide, py::arg("method"), py::arg("scheme"), py::arg("host"), py::arg("port"), py::arg("path"),
            py::arg("query"), py::arg("headers"), py::arg("body"), py::arg("direction") = py::none(),
-           py::arg("service") = py::none(),
-           "sp_session_decide: str/bytes views, headers as [(name, value)]; no JSON is built or parsed.")
+           py::arg("service") = py::none(), py::arg("url") = py::none(),
+           "sp_session_decide: str/bytes views, headers as [(name, value)] as sent; no JSON is built or parsed. "
+           "`url` (absolute, or a request-target with scheme/host/port) replaces path and query; the core "
+           "makes the request canonical (docs/requests.md).")
       .def("record", &record, py::arg("method"), py::arg("scheme"), py::arg("host"), py::arg("port"), py::arg("path"),
            py::arg("query"), py::arg("headers"), py::arg("body"), py::arg("status"), py::arg("response_headers"),
            py::arg("response_body"), py::arg("start_unix_nano") = 0, py::arg("end_unix_nano") = 0,
-           py::arg("direction") = py::none(), py::arg("service") = py::none(),
-           "sp_session_record: one observed exchange; status None records a request without a response.")
+           py::arg("direction") = py::none(), py::arg("service") = py::none(), py::arg("url") = py::none(),
+           "sp_session_record: one observed exchange; status None records a request without a response. "
+           "`url` as in decide.")
       .def(
           "close",
           [](Session& s, const std::string& out_path) {

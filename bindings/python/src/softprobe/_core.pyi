@@ -72,6 +72,7 @@ class Session:
         body: Optional[_Text],
         direction: Optional[_Text] = None,
         service: Optional[_Text] = None,
+        url: Optional[_Text] = None,
     ) -> Decision: ...
     def record(
         self,
@@ -90,6 +91,7 @@ class Session:
         end_unix_nano: int = 0,
         direction: Optional[_Text] = None,
         service: Optional[_Text] = None,
+        url: Optional[_Text] = None,
     ) -> None: ...
     def close(self, out_path: str = "") -> str: ...
     def export_capture(self) -> str: ...

@@ -127,48 +127,53 @@ class Session:
 
     # ---- deciding (used by the interceptors) ----------------------------------------
 
-    def _decide(self, method: Any, scheme: Any, host: Any, port: int, path: Any, query: Any, headers: Any,
-                body: Any) -> _core.Decision:
+    # The interceptors hand the core the URL as the client had it: an absolute
+    # URL, or a request-target ("/a?b", as sent) with the scheme, host and port
+    # of the connection. Header lines go as sent. The core makes the request
+    # canonical (docs/requests.md); nothing here splits or normalizes.
+
+    def _decide(self, method: Any, url: Any, headers: Any, body: Any, scheme: Any = "", host: Any = "",
+                port: int = 0) -> _core.Decision:
         """The core's decision for one request of a context where this session
         is active. After close, the request is decided by the session's policy
         alone (strict: the strict-miss answer; allow: passthrough): a closed
         session never lets traffic through undecided."""
         if not self._closed:
             try:
-                return self._native.decide(method, scheme, host, port, path, query, headers, body, None,
-                                           self._service)
+                return self._native.decide(method, scheme, host, port, "", "", headers, body, None, self._service, url)
             except SessionClosedError:
                 pass  # closed through another handle to the same session
-        return self._policy_session().decide(method, scheme, host, port, path, query, headers, body, None,
-                                             self._service)
+        return self._policy_session().decide(method, scheme, host, port, "", "", headers, body, None, self._service,
+                                             url)
 
-    def _record(self, method: Any, scheme: Any, host: Any, port: int, path: Any, query: Any, headers: Any, body: Any,
-                status: int, response_headers: Any, response_body: bytes, start: int, end: int) -> None:
+    def _record(self, method: Any, url: Any, headers: Any, body: Any, status: int, response_headers: Any,
+                response_body: bytes, start: int, end: int, scheme: Any = "", host: Any = "", port: int = 0) -> None:
         """Records one forwarded exchange. A session closed while the
         response was being read records nothing (its case is already
         written): the client still gets its response, and the loss is logged."""
         try:
-            self._native.record(method, scheme, host, port, path, query, headers, body, status, response_headers,
-                                response_body, start, end, None, self._service)
+            self._native.record(method, scheme, host, port, "", "", headers, body, status, response_headers,
+                                response_body, start, end, None, self._service, url)
         except SessionClosedError:
-            logger.warning("softprobe session %s was closed before %s %s://%s%s could be recorded; the exchange is "
-                           "not in its case", self.id, _text(method), _text(scheme), _text(host), _text(path))
+            logger.warning("softprobe session %s was closed before %s %s could be recorded; the exchange is "
+                           "not in its case", self.id, _text(method), _shown_url(url, scheme, host, port))
         except SoftprobeError as e:
             # Over the capture's limits (the case must load back with them):
             # capture never changes what the application sees, so the client
             # still gets its response; the loss is logged with the limit to raise.
             if e.status_name != "SP_E_LIMIT_EXCEEDED":
                 raise
-            logger.warning("softprobe session %s did not record %s %s://%s%s: %s", self.id, _text(method),
-                           _text(scheme), _text(host), _text(path), e)
+            logger.warning("softprobe session %s did not record %s %s: %s", self.id, _text(method),
+                           _shown_url(url, scheme, host, port), e)
 
-    def _decide_unframed(self, method: str, scheme: str, host: str, port: int, path: str, query: str) -> _core.Decision:
+    def _decide_unframed(self, method: str, url: str, scheme: str = "", host: str = "",
+                         port: int = 0) -> _core.Decision:
         """The decision for a request the interceptor could not frame (its
         body or headers cannot be read reliably): no rule may answer it, so
         only the session's policy decides (strict: the strict-miss answer,
         counted like any other; allow or an allowlisted host: passthrough)."""
-        return self._policy_session().decide(method, scheme, host, port, path, query, None, None, None,
-                                             self._service)
+        return self._policy_session().decide(method, scheme, host, port, "", "", None, None, None, self._service,
+                                             url)
 
     def _policy_session(self) -> _core.Session:
         """A rule-less core session with this session's id and current policy,
@@ -515,6 +520,15 @@ def _keep_capture(session_id: str, case_text: str) -> str:
 
 def _text(value: Any) -> str:
     return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def _shown_url(url: Any, scheme: Any, host: Any, port: int) -> str:
+    """A request for log messages only (the core has the canonical form):
+    a request-target shown with the origin it was sent to."""
+    text = _text(url)
+    if not text.startswith("/") or not host:
+        return text
+    return f"{_text(scheme) or 'http'}://{_text(host)}{':' + str(port) if port else ''}{text}"
 
 
 def _policy_can_refuse(policy: Any) -> bool:

@@ -75,12 +75,3 @@ def restore(cls: type, name: str, original: Any) -> None:
     without a session."""
     if getattr(cls.__dict__.get(name), "_softprobe", False):
         setattr(cls, name, original)
-
-
-def default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
-
-
-def url_of(scheme: str, host: str, port: Optional[int], path: str, query: str) -> str:
-    netloc = host if not port or port == default_port(scheme) else f"{host}:{port}"
-    return f"{scheme}://{netloc}{path}{'?' + query if query else ''}"

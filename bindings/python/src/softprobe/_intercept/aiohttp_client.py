@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .._context import active_session, bypass
-from ._common import ERROR, logger, mark_patch, note_strict_miss, now_ns, records, restore, url_of
+from ._common import ERROR, logger, mark_patch, note_strict_miss, now_ns, records, restore
 from ._wire import recorded_headers, serialize_response
 
 # The serialized answer (and its latency in seconds) for the request being
@@ -239,18 +239,16 @@ def install() -> Optional[Callable[[], None]]:
         session = active_session.get()
         if session is None or bypass.get():
             return await handler(req)
-        url = req.url
-        host = url.raw_host or ""
-        port = url.port or 0
+        # The URL and header lines as aiohttp sends them: the core makes them canonical.
+        url = str(req.url)
         headers: List[Tuple[str, str]] = list(req.headers.items())
         body = await _payload_bytes(req.body)
         start = now_ns()
-        d = session._decide(req.method, url.scheme, host, port, url.raw_path, url.raw_query_string, headers, body)
+        d = session._decide(req.method, url, headers, body)
         outcome = d.outcome
         if outcome <= ERROR:
             if d.is_strict_miss:
-                note_strict_miss(session, d, req.method, url_of(url.scheme, host, port, url.raw_path,
-                                                                url.raw_query_string))
+                note_strict_miss(session, d, req.method, url)
             status, rheaders, rbody = d.response()
             token = _answer.set((serialize_response(status, rheaders, rbody, head=req.method == "HEAD"),
                                  d.latency_ms / 1000.0))
@@ -270,7 +268,7 @@ def install() -> Optional[Callable[[], None]]:
             if not _heads_pending:
                 _raw_bodies.clear()
         received = list(resp.headers.items())
-        full_url = url_of(url.scheme, host, port, url.raw_path, url.raw_query_string)
+        full_url = url
         status = resp.status  # finish keeps no reference to resp (its finalizer records a dropped response)
 
         def finish(data: bytes, complete: bool, encoded: bool) -> None:
@@ -281,8 +279,7 @@ def install() -> Optional[Callable[[], None]]:
             if not complete:
                 logger.warning("softprobe session %s: %s %s was closed by the client before its end; recorded with "
                                "the %d body bytes received", session.id, req.method, full_url, len(data))
-            session._record(req.method, url.scheme, host, port, url.raw_path, url.raw_query_string, headers, body,
-                            status, pairs, data, start, now_ns())
+            session._record(req.method, url, headers, body, status, pairs, data, start, now_ns())
 
         if not _tee(resp, finish, raw):
             data = await resp.read()  # a payload this module does not know: recorded whole, as read

@@ -49,10 +49,10 @@ import time
 from typing import Any, Callable, List, Optional, Tuple
 
 from .._context import active_session, bypass, bypassed
-from . import _common
-from ._common import ERROR, logger, mark_patch, note_strict_miss, now_ns, records, restore, url_of
+from ..errors import SoftprobeError
+from ._common import ERROR, logger, mark_patch, note_strict_miss, now_ns, records, restore
 from ._tee import ResponseFramer, TeeFile, note_partial
-from ._wire import CHUNKED, ParsedRequest, body_framing, parse_request, recorded_headers, serialize_response, split_authority, split_target
+from ._wire import CHUNKED, ParsedRequest, body_framing, parse_request, recorded_headers, serialize_response
 
 _idle_lock = threading.Lock()
 _idle_pipe: Optional[Tuple[int, int]] = None
@@ -76,18 +76,21 @@ def _idle_fileno() -> int:
         return _idle_pipe[0]
 
 
-class _PendingCapture:
-    __slots__ = ("session", "request", "scheme", "host", "port", "path", "query", "start")
+def _display_url(origin: Tuple[str, str, int], target: str) -> str:
+    """The request for log and error messages only (the core has the canonical form)."""
+    scheme, host, port = origin
+    if not scheme:
+        return target
+    return f"{scheme}://{host}{':' + str(port) if port else ''}{target}"
 
-    def __init__(self, session: Any, request: ParsedRequest, scheme: str, host: str, port: int, path: str, query: str,
-                 start: int) -> None:
+
+class _PendingCapture:
+    __slots__ = ("session", "request", "origin", "start")
+
+    def __init__(self, session: Any, request: ParsedRequest, origin: Tuple[str, str, int], start: int) -> None:
         self.session = session
         self.request = request
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.path = path
-        self.query = query
+        self.origin = origin  # (scheme, host, port) for the request-target
         self.start = start
 
 
@@ -175,29 +178,28 @@ class _Wire:
             return buf.endswith(b"\r\n\r\n") and b"0\r\n" in buf
         return len(buf) >= self._need
 
-    def _target(self, authority: Optional[str], t_scheme: Optional[str]) -> Tuple[str, str, int]:
-        scheme = t_scheme or self._scheme
-        host, port = split_authority(authority) if authority else (self._conn.host, 0)
-        if not port:
-            port = self._conn.port or _common.default_port(scheme)
-        return scheme, host, port
+    def _origin(self, host_header: Optional[str]) -> Tuple[str, str, int]:
+        """(scheme, host, port) a request-target is relative to: the Host line
+        as sent (the core parses it), else the connection's host and port. An
+        absolute-form target carries its own, which the core reads first."""
+        if host_header:
+            return self._scheme, host_header, 0
+        return self._scheme, self._conn.host, self._conn.port or 0
 
     def _dispatch(self, req: ParsedRequest, raw: bytes) -> None:
         session = self._session
-        t_scheme, authority, path, query = split_target(req.target)
-        if authority is None:
-            authority = req.header("host") or ""
-        scheme, host, port = self._target(authority, t_scheme)
-        d = session._decide(req.method, scheme, host, port, path, query, req.headers, req.body)
+        # The request-target exactly as sent and the header lines as sent: the core makes them canonical.
+        origin = self._origin(req.header("host")) if req.target.startswith("/") else ("", "", 0)
+        d = session._decide(req.method, req.target, req.headers, req.body, *origin)
         outcome = d.outcome
         if outcome <= ERROR:
             if d.is_strict_miss:
-                note_strict_miss(session, d, req.method, url_of(scheme, host, port, path, query))
+                note_strict_miss(session, d, req.method, _display_url(origin, req.target))
             status, headers, body = d.response()
             self._answer = (serialize_response(status, headers, body, head=req.method == "HEAD"), d.latency_ms)
             return
         if records(session, outcome):
-            self._capture = _PendingCapture(session, req, scheme, host, port, path, query, self._start)
+            self._capture = _PendingCapture(session, req, origin, self._start)
         self._real_socket().sendall(raw)
 
     def _unframeable(self, why: str) -> None:
@@ -211,16 +213,20 @@ class _Wire:
         line = data.split(b"\r\n", 1)[0].split(b" ")
         method = line[0].decode("latin-1") if _TOKEN.match(line[0]) else "UNKNOWN"
         target = line[1].decode("latin-1", "replace") if len(line) > 1 else "/"
-        t_scheme, authority, path, query = split_target(target if target.startswith("/") or "://" in target else "/")
+        if not (target.startswith("/") or "://" in target):
+            target = "/"
+        # The Host line cannot be read from unframeable bytes: the connection's origin.
+        origin = self._origin(None) if target.startswith("/") else ("", "", 0)
         try:
-            scheme, host, port = self._target(authority, t_scheme)
-        except ValueError:
-            scheme, host, port = self._target(None, None)
-        d = session._decide_unframed(method, scheme, host, port, path, query)
+            d = session._decide_unframed(method, target, *origin)
+        except SoftprobeError:  # a target the core cannot parse: decide the connection's origin
+            origin = self._origin(None)
+            target = "/"
+            d = session._decide_unframed(method, target, *origin)
         if d.outcome <= ERROR:
             self._unframed = _DROP
             if d.is_strict_miss:
-                note_strict_miss(session, d, method, url_of(scheme, host, port, path, query), why)
+                note_strict_miss(session, d, method, _display_url(origin, target), why)
             if self._answer is None and self._capture is None:
                 status, headers, body = d.response()
                 self._answer = (serialize_response(status, headers, body, head=method == "HEAD"), d.latency_ms)
@@ -283,16 +289,16 @@ class _Wire:
         the body received so far, when the client closes it earlier)."""
 
         def finish(framer: ResponseFramer, complete: bool) -> None:
-            url = url_of(p.scheme, p.host, p.port, p.path, p.query)
+            url = _display_url(p.origin, p.request.target)
             if not framer.head_done:
                 logger.warning("softprobe session %s: %s %s ended before its response head; nothing is recorded",
                                p.session.id, p.request.method, url)
                 return
             if not complete:
                 note_partial(p.session, p.request.method, url, framer)
-            p.session._record(p.request.method, p.scheme, p.host, p.port, p.path, p.query, p.request.headers,
-                              p.request.body, framer.status, recorded_headers(framer.headers, body_decoded=False),
-                              framer.body(), p.start, now_ns())
+            p.session._record(p.request.method, p.request.target, p.request.headers, p.request.body, framer.status,
+                              recorded_headers(framer.headers, body_decoded=False), framer.body(), p.start, now_ns(),
+                              *p.origin)
 
         return TeeFile(raw, ResponseFramer(p.request.method), finish)
 

@@ -41,10 +41,8 @@ def install() -> Optional[Callable[[], None]]:
     ReadTimeout = httpx.ReadTimeout
 
     def decide(session: Any, request: Any, body: bytes) -> Any:
-        url = request.url
-        path, _, query = url.raw_path.partition(b"?")
-        return session._decide(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
-                               request.headers.raw, body)
+        # The URL and header lines as httpx sends them: the core makes them canonical.
+        return session._decide(request.method, str(request.url), request.headers.raw, body)
 
     reasons: Dict[int, bytes] = {}
 
@@ -77,15 +75,14 @@ def install() -> Optional[Callable[[], None]]:
 
     def recorder(session: Any, request: Any, body: bytes, resp: Any, start: int) -> Callable[[bytes, bool], None]:
         url = request.url
-        path, _, query = url.raw_path.partition(b"?")
         pairs = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in resp.headers.raw]
 
         def finish(data: bytes, complete: bool) -> None:
             if not complete:
                 logger.warning("softprobe session %s: %s %s was closed by the client before its end; recorded with "
                                "the %d body bytes received", session.id, request.method, url, len(data))
-            session._record(request.method, url.scheme, url.raw_host, url.port or 0, path, query,
-                            request.headers.raw, body, resp.status_code, recorded_headers(pairs, body_decoded=False),
+            session._record(request.method, str(url), request.headers.raw, body, resp.status_code,
+                            recorded_headers(pairs, body_decoded=False),
                             data, start, now_ns())
 
         return finish

@@ -35,33 +35,6 @@ from ._wire import reason_phrase, recorded_headers
 _decided: ContextVar[Optional[Tuple[Any, Any, int]]] = ContextVar("softprobe_requests_decided", default=None)
 
 
-def _split_url(url: str) -> Tuple[str, str, int, str, str]:
-    """(scheme, host, port, path, query) of an absolute http(s) URL; port 0
-    when the URL has none (the core applies the scheme default)."""
-    scheme, _, rest = url.partition("://")
-    slash = rest.find("/")
-    qmark = rest.find("?")
-    if slash < 0 or (0 <= qmark < slash):
-        cut = qmark if qmark >= 0 else len(rest)
-        authority, target = rest[:cut], "/" + rest[cut:]
-    else:
-        authority, target = rest[:slash], rest[slash:]
-    target = target.split("#", 1)[0]
-    path, _, query = target.partition("?")
-    authority = authority.rpartition("@")[2]
-    port = 0
-    if authority.startswith("["):
-        close = authority.find("]")
-        host = authority[1:close]
-        if authority[close + 1 : close + 2] == ":":
-            port = int(authority[close + 2 :])
-    else:
-        host, sep, p = authority.partition(":")
-        if sep and p:
-            port = int(p)
-    return scheme.lower(), host.lower(), port, path or "/", query
-
-
 def _body_bytes(request: Any) -> bytes:
     body = request.body
     if body is None:
@@ -132,9 +105,8 @@ def _original_response(headers: List[Tuple[str, str]]) -> Any:
 
 
 def _decide(session: Any, request: Any) -> Any:
-    scheme, host, port, path, query = _split_url(request.url)
-    return session._decide(request.method, scheme, host, port, path, query, list(request.headers.items()),
-                           _body_bytes(request))
+    # The prepared URL and header lines as requests sends them: the core makes them canonical.
+    return session._decide(request.method, request.url, list(request.headers.items()), _body_bytes(request))
 
 
 def install() -> Optional[Callable[[], None]]:
@@ -207,7 +179,6 @@ def install() -> Optional[Callable[[], None]]:
         resp = original_send(adapter, request, True, timeout, verify, cert, proxies)
         raw = resp.raw
         fp = getattr(raw, "_fp", None)
-        scheme, host, port, path, query = _split_url(request.url)
         url = request.url
         req_headers = list(request.headers.items())
         req_body = _body_bytes(request)
@@ -215,7 +186,7 @@ def install() -> Optional[Callable[[], None]]:
         def finish(framer: ResponseFramer, complete: bool) -> None:
             if not complete:
                 note_partial(session, request.method, url, framer)
-            session._record(request.method, scheme, host, port, path, query, req_headers, req_body, framer.status,
+            session._record(request.method, url, req_headers, req_body, framer.status,
                             recorded_headers(framer.headers, body_decoded=False), framer.body(), start, now_ns())
 
         if isinstance(fp, http.client.HTTPResponse) and fp.fp is not None:
