@@ -17,6 +17,7 @@ const char* error_code_name(ErrorCode code) noexcept {
     case ErrorCode::session_closed: return "session_closed";
     case ErrorCode::wrong_mode: return "wrong_mode";
     case ErrorCode::out_of_memory: return "out_of_memory";
+    case ErrorCode::runtime: return "runtime";
     case ErrorCode::internal: return "internal";
   }
   return "unknown";

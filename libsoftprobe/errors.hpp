@@ -24,6 +24,7 @@ enum class ErrorCode : int {
   session_closed = -10,
   wrong_mode = -11,
   out_of_memory = -12,
+  runtime = -13,  // a remote runtime could not be reached, or refused a call for a reason the core did not foresee
   internal = -99,
 };
 

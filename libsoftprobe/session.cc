@@ -33,6 +33,8 @@ std::string iso8601_now() {
 
 nlohmann::json empty_rules_document() { return {{"version", 1}, {"rules", nlohmann::json::array()}}; }
 
+}  // namespace
+
 void validate_auth_fixtures(const nlohmann::json& f) {
   auto fail = [](const std::string& field, const std::string& what) {
     throw Error(ErrorCode::invalid_argument, "fixtures." + field + ": " + what, {{"field", field}});
@@ -43,8 +45,6 @@ void validate_auth_fixtures(const nlohmann::json& f) {
     if (key == "metadata" && !v.is_object()) fail(key, "must be an object");
   }
 }
-
-}  // namespace
 
 const char* session_mode_name(SessionMode m) noexcept {
   switch (m) {

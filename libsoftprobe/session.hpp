@@ -42,6 +42,9 @@ struct SessionOptions {
 
 // Reads {"sessionId","mode","policy","caseId","suite","redaction","limits"}; unknown keys
 // and bad values are Error(invalid_argument) naming the field.
+// Checks an auth fixtures document as set_auth_fixtures does; throws Error(invalid_argument).
+void validate_auth_fixtures(const nlohmann::json& fixtures);
+
 SessionOptions session_options_from_json(const nlohmann::json& j);
 
 class CaptureDirectory;

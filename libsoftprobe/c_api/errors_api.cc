@@ -69,6 +69,7 @@ const char* sp_status_name(sp_status status) {
     case SP_E_SESSION_CLOSED: return "SP_E_SESSION_CLOSED";
     case SP_E_WRONG_MODE: return "SP_E_WRONG_MODE";
     case SP_E_OUT_OF_MEMORY: return "SP_E_OUT_OF_MEMORY";
+    case SP_E_RUNTIME: return "SP_E_RUNTIME";
     case SP_E_INTERNAL: return "SP_E_INTERNAL";
   }
   return "SP_E_UNKNOWN_STATUS";

@@ -47,6 +47,7 @@ int http_status_for(sp_status status) noexcept {
     case SP_E_IO:
     case SP_E_OUT_OF_MEMORY:
     case SP_E_INTERNAL: return 500;
+    case SP_E_RUNTIME: return 502;  // the runtime does not call another runtime today
   }
   return 500;
 }

@@ -1,0 +1,162 @@
+#include "remote/remote_session.hpp"
+
+#include "case_file.hpp"
+#include "errors.hpp"
+#include "json_document.hpp"
+#include "policy.hpp"
+#include "rule.hpp"
+#include "session.hpp"
+#include "session_store.hpp"
+
+namespace softprobe::core::remote {
+
+namespace {
+
+nlohmann::json parse(std::string_view text, const char* what) { return parse_json_document(text, what); }
+
+std::int64_t count(const nlohmann::json& stats, const char* key) {
+  auto it = stats.find(key);
+  return it != stats.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+
+}  // namespace
+
+RemoteSession::RemoteSession(std::shared_ptr<RuntimeClient> client, SessionStore& store, std::shared_ptr<Session> mirror)
+    : client_(std::move(client)), store_(store), mirror_(std::move(mirror)), id_(mirror_->id()) {}
+
+std::shared_ptr<RemoteSession> RemoteSession::create(std::shared_ptr<RuntimeClient> client, SessionStore& store,
+                                                     std::string_view options_json) {
+  // Checked here first: a bad option fails before the runtime holds a session.
+  nlohmann::json options = options_json.empty() ? nlohmann::json::object() : parse(options_json, "session options");
+  SessionOptions checked = session_options_from_json(options);
+  if (!checked.session_id.empty())
+    throw Error(ErrorCode::invalid_argument, "sessionId: the runtime chooses a remote session's id (attach to use one)",
+                {{"field", "sessionId"}});
+  nlohmann::json created = client->call("POST", "/v1/sessions", options.dump(), CallKind::session_options);
+  if (!created.contains("sessionId") || !created["sessionId"].is_string())
+    throw Error(ErrorCode::runtime, "the runtime's answer to POST /v1/sessions has no sessionId: " + created.dump());
+  checked.session_id = created["sessionId"].get<std::string>();
+  std::shared_ptr<Session> mirror;
+  try {
+    mirror = store.create(checked);
+  } catch (...) {
+    // The mirror could not be made (a local session limit): do not leave the runtime's behind.
+    try {
+      client->call("POST", RuntimeClient::session_path(checked.session_id, "close"), "{}");
+    } catch (const Error&) {
+    }
+    throw;
+  }
+  return std::shared_ptr<RemoteSession>(new RemoteSession(std::move(client), store, std::move(mirror)));
+}
+
+std::shared_ptr<RemoteSession> RemoteSession::attach(std::shared_ptr<RuntimeClient> client, SessionStore& store,
+                                                     std::string_view session_id) {
+  nlohmann::json state = client->call("GET", RuntimeClient::session_path(session_id, "state"));
+  if (auto existing = store.find(session_id))
+    return std::shared_ptr<RemoteSession>(new RemoteSession(std::move(client), store, std::move(existing)));
+  nlohmann::json options = {{"sessionId", std::string(session_id)}};
+  if (state.contains("mode") && state["mode"].is_string()) options["mode"] = state["mode"];
+  if (state.contains("policy") && state["policy"].is_object()) options["policy"] = state["policy"];
+  std::shared_ptr<Session> mirror = store.create(session_options_from_json(options));
+  if (state.contains("rules") && state["rules"].is_object()) mirror->set_rules(state["rules"]);
+  if (state.contains("fixtures") && state["fixtures"].is_object() && !state["fixtures"].empty())
+    mirror->set_auth_fixtures(state["fixtures"]);
+  return std::shared_ptr<RemoteSession>(new RemoteSession(std::move(client), store, std::move(mirror)));
+}
+
+std::uint64_t RemoteSession::set_rules(std::string_view json) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  nlohmann::json doc = parse(json, "rules document");
+  (void)parse_rules(doc, RuleLayer::session);  // the setter's own check, before anything is sent
+  client_->call("POST", RuntimeClient::session_path(id_, "rules"), json, CallKind::rules);
+  return mirror_->set_rules(doc);
+}
+
+std::uint64_t RemoteSession::set_policy(std::string_view json) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  nlohmann::json doc = parse(json, "policy");
+  (void)parse_policy(doc);
+  client_->call("POST", RuntimeClient::session_path(id_, "policy"), json, CallKind::policy);
+  return mirror_->set_policy(doc);
+}
+
+std::uint64_t RemoteSession::set_auth_fixtures(std::string_view json) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  nlohmann::json doc = parse(json, "auth fixtures");
+  validate_auth_fixtures(doc);
+  client_->call("POST", RuntimeClient::session_path(id_, "fixtures/auth"), json, CallKind::fixtures);
+  return mirror_->set_auth_fixtures(doc);
+}
+
+std::uint64_t RemoteSession::load_case(std::string_view json) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  auto loaded = std::make_shared<const CaseFile>(parse_case(json, mirror_->limits()));
+  (void)parse_rules(loaded->rules, RuleLayer::case_rules);
+  client_->call("POST", RuntimeClient::session_path(id_, "load-case"), json, CallKind::case_file);
+  return mirror_->load_case(std::move(loaded));
+}
+
+nlohmann::json RemoteSession::merge_stats(const nlohmann::json& runtime, const nlohmann::json& local) {
+  nlohmann::json merged = local;
+  const nlohmann::json empty = nlohmann::json::object();
+  const nlohmann::json& rs = runtime.contains("stats") && runtime["stats"].is_object() ? runtime["stats"] : empty;
+  const nlohmann::json& ls = local.contains("stats") && local["stats"].is_object() ? local["stats"] : empty;
+  nlohmann::json stats = ls;
+  for (const char* key : {"injectedSpans", "extractedSpans", "strictMisses"}) stats[key] = count(rs, key) + count(ls, key);
+  if (!ls.contains("lastStrictMiss") && rs.contains("lastStrictMiss")) stats["lastStrictMiss"] = rs["lastStrictMiss"];
+  nlohmann::json hits = ls.contains("ruleHits") && ls["ruleHits"].is_object() ? ls["ruleHits"] : nlohmann::json::object();
+  if (rs.contains("ruleHits") && rs["ruleHits"].is_object())
+    for (const auto& [rule, n] : rs["ruleHits"].items())
+      if (n.is_number_integer()) hits[rule] = count(hits, rule.c_str()) + n.get<std::int64_t>();
+  stats["ruleHits"] = hits;
+  merged["stats"] = stats;
+  merged["sources"] = {{"runtime", runtime}, {"local", local}};
+  return merged;
+}
+
+nlohmann::json RemoteSession::stats() const {
+  nlohmann::json local = mirror_->stats_json();
+  nlohmann::json runtime = client_->call("GET", RuntimeClient::session_path(id_, "stats"));
+  return merge_stats(runtime, local);
+}
+
+nlohmann::json RemoteSession::close(std::string_view out) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  if (!mirror_->closed()) {
+    if (mirror_->mode() == SessionMode::replay) {
+      (void)store_.close(id_, "");
+    } else {
+      // Taken and closed in one step (no record gets in between), then sent. What could not be
+      // sent stays here, so calling close again sends the rest: nothing captured is lost.
+      nlohmann::json captured = parse(serialize_case(store_.close_exporting(id_)), "the mirror's capture");
+      for (auto& trace : captured["traces"]) unsent_traces_.push_back(trace.dump());
+    }
+  }
+  while (!unsent_traces_.empty()) {
+    nlohmann::json answer = client_->call("POST", "/v1/traces", unsent_traces_.front());
+    // OTLP partial success: spans the runtime did not take are an error, not a silent loss.
+    if (answer.contains("partialSuccess") && answer["partialSuccess"].is_object()) {
+      const nlohmann::json& partial = answer["partialSuccess"];
+      const nlohmann::json count = partial.contains("rejectedSpans") ? partial["rejectedSpans"] : nlohmann::json("?");
+      std::string rejected = count.is_string() ? count.get<std::string>() : count.dump();  // int64 is a string in OTLP JSON
+      std::string why = partial.contains("errorMessage") && partial["errorMessage"].is_string()
+                            ? partial["errorMessage"].get<std::string>()
+                            : "";
+      throw Error(ErrorCode::runtime,
+                  "the runtime did not take " + rejected + " captured span(s) of session " + id_ + ": " + why +
+                      " (this process's capture is kept: close again once the runtime can take it)",
+                  {{"sessionId", id_}, {"partialSuccess", partial}});
+    }
+    unsent_traces_.erase(unsent_traces_.begin());
+  }
+  std::string route = "close";
+  if (!out.empty()) route += "?out=" + RuntimeClient::query_escape(out);
+  nlohmann::json answer = client_->call("POST", RuntimeClient::session_path(id_, route), "{}");
+  nlohmann::json result = {{"sessionId", id_}, {"closed", true}};
+  if (answer.contains("capturePath")) result["capturePath"] = answer["capturePath"];
+  result["runtime"] = answer;
+  return result;
+}
+
+}  // namespace softprobe::core::remote

@@ -1,0 +1,216 @@
+// The core's remote mode (libsoftprobe/remote/) against the real runtime
+// binary: every control call reaches the runtime and the local mirror, bad
+// documents fail before anything is sent, refused calls change neither side,
+// stats are added, attach copies what the control API serves, and close hands
+// this process's capture to the runtime, which writes one case.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+
+#include "capture.hpp"
+#include "errors.hpp"
+#include "remote/remote_session.hpp"
+#include "request.hpp"
+#include "runtime_process.hpp"
+#include "session.hpp"
+#include "session_store.hpp"
+
+using namespace softprobe::core;
+using namespace softprobe::core::remote;
+using nlohmann::json;
+using runtime_test::RuntimeProcess;
+using runtime_test::TempDir;
+
+namespace {
+
+const char* kRules = R"({"version":1,"rules":[{"name":"users","when":{"host":"api.test","path":"/users"},
+  "then":{"action":"mock","response":{"status":200,"body":"[1]"}}}]})";
+
+std::shared_ptr<RuntimeClient> client_for(const RuntimeProcess& rt, std::string token = {}) {
+  RuntimeClientOptions o;
+  o.base_url = rt.url();
+  o.token = std::move(token);
+  o.timeout = std::chrono::milliseconds(5000);
+  return std::make_shared<RuntimeClient>(o);
+}
+
+Decision decide(Session& s, const char* host, const char* path) {
+  RequestView v;
+  v.method = "GET";
+  v.host = host;
+  v.path = path;
+  return s.decide(v);
+}
+
+template <typename Fn>
+Error error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e;
+  }
+  FAIL("no error");
+  return Error(ErrorCode::ok, "");
+}
+
+}  // namespace
+
+TEST_CASE("remote: rules and policy reach the runtime and the mirror; bad ones reach neither", "[remote]") {
+  RuntimeProcess rt;
+  auto client = client_for(rt);
+  SessionStore store;
+  auto s = RemoteSession::create(client, store, R"({"mode":"replay","policy":{"externalHttp":"strict"}})");
+  REQUIRE(s->id().size() == 32);
+  CHECK(store.find(s->id()) != nullptr);  // the mirror has the runtime's id
+
+  std::uint64_t rev = s->set_rules(kRules);
+  CHECK(rev == s->mirror().revision());
+  json remote_rules = client->call("GET", RuntimeClient::session_path(s->id(), "rules"));
+  CHECK(remote_rules["rules"][0]["name"] == "users");
+  CHECK(decide(s->mirror(), "api.test", "/users").outcome == Action::mock);
+  CHECK(decide(s->mirror(), "api.test", "/other").strict_miss);
+
+  // A bad document fails locally with the setter's error; the runtime keeps the old rules.
+  std::string runtime_state_before = client->call("GET", RuntimeClient::session_path(s->id(), "state")).dump();
+  Error bad = error_of([&] { s->set_rules(R"({"version":1,"rules":[{"when":{},"then":{"action":"dance"}}]})"); });
+  CHECK(bad.code() == ErrorCode::invalid_rule);
+  CHECK(error_of([&] { s->set_policy(R"({"externalHttp":"sometimes"})"); }).code() == ErrorCode::invalid_policy);
+  CHECK(error_of([&] { s->set_rules("{"); }).code() == ErrorCode::invalid_json);
+  CHECK(error_of([&] { s->set_auth_fixtures(R"({"tokens":"no"})"); }).code() == ErrorCode::invalid_argument);
+  CHECK(client->call("GET", RuntimeClient::session_path(s->id(), "state")).dump() == runtime_state_before);
+  CHECK(s->mirror().revision() == rev);
+
+  CHECK(s->set_policy(R"({"externalHttp":"allow"})") > rev);
+  CHECK(client->call("GET", RuntimeClient::session_path(s->id(), "state"))["policy"]["externalHttp"] == "allow");
+  CHECK(decide(s->mirror(), "api.test", "/other").outcome == Action::passthrough);
+}
+
+TEST_CASE("remote: a call the runtime refuses changes nothing here either", "[remote]") {
+  RuntimeProcess rt;
+  auto client = client_for(rt);
+  SessionStore store;
+  auto s = RemoteSession::create(client, store, "");
+  s->set_rules(kRules);
+  std::uint64_t rev = s->mirror().revision();
+  // The runtime loses the session (closed by another process): the mirror keeps its rules.
+  client->call("POST", RuntimeClient::session_path(s->id(), "close"), "{}");
+  Error gone = error_of([&] { s->set_rules(R"({"version":1,"rules":[]})"); });
+  CHECK(gone.code() == ErrorCode::unknown_session);
+  CHECK(s->mirror().revision() == rev);
+  CHECK(s->mirror().rules_document()["rules"].size() == 1);
+}
+
+TEST_CASE("remote: stats add the runtime's and this process's counters", "[remote]") {
+  RuntimeProcess rt;
+  auto client = client_for(rt);
+  SessionStore store;
+  auto s = RemoteSession::create(client, store, R"({"policy":{"externalHttp":"strict"}})");
+  s->set_rules(kRules);
+  decide(s->mirror(), "api.test", "/users");
+  decide(s->mirror(), "api.test", "/nope");
+  json st = s->stats();
+  CHECK(st["sessionId"] == s->id());
+  CHECK(st["stats"]["strictMisses"] == 1);
+  CHECK(st["stats"]["lastStrictMiss"]["path"] == "/nope");
+  CHECK(st["sources"]["local"]["stats"]["strictMisses"] == 1);
+  CHECK(st["sources"]["runtime"]["stats"]["strictMisses"] == 0);
+
+  json runtime = {{"stats", {{"injectedSpans", 5}, {"strictMisses", 2}, {"ruleHits", {{"users", 3}, {"other", 1}}}}}};
+  json local = {{"sessionId", "x"}, {"stats", {{"injectedSpans", 1}, {"strictMisses", 0}, {"ruleHits", {{"users", 2}}}}}};
+  json merged = RemoteSession::merge_stats(runtime, local);
+  CHECK(merged["stats"]["injectedSpans"] == 6);
+  CHECK(merged["stats"]["strictMisses"] == 2);
+  CHECK(merged["stats"]["extractedSpans"] == 0);
+  CHECK(merged["stats"]["ruleHits"] == json{{"users", 5}, {"other", 1}});
+  CHECK(merged["sessionId"] == "x");
+}
+
+TEST_CASE("remote: attach copies mode, policy, rules and fixtures into a new mirror", "[remote]") {
+  RuntimeProcess rt;
+  auto client = client_for(rt);
+  SessionStore other_process;
+  auto started = RemoteSession::create(client, other_process, R"({"mode":"replay","policy":{"externalHttp":"strict"}})");
+  started->set_rules(kRules);
+  started->set_auth_fixtures(R"({"tokens":["t1"]})");
+
+  SessionStore here;
+  auto attached = RemoteSession::attach(client, here, started->id());
+  CHECK(attached->id() == started->id());
+  CHECK(attached->mirror().rules_document()["rules"][0]["name"] == "users");
+  CHECK(attached->mirror().state_json()["fixtures"]["tokens"][0] == "t1");
+  CHECK(decide(attached->mirror(), "api.test", "/nope").strict_miss);
+  CHECK(error_of([&] { RemoteSession::attach(client, here, "0123456789abcdef0123456789abcdef"); }).code() ==
+        ErrorCode::unknown_session);
+}
+
+TEST_CASE("remote: close hands this process's capture to the runtime, which writes one case", "[remote]") {
+  TempDir dir;
+  RuntimeProcess rt({"--capture-dir", dir.path()});
+  auto client = client_for(rt);
+  SessionStore store;
+  auto s = RemoteSession::create(client, store, R"({"mode":"capture","caseId":"remote-close"})");
+  // Recorded as a binding records what this process's client sent (sp_session_record).
+  RequestView req;
+  req.method = "GET";
+  req.host = "api.test";
+  req.path = "/captured-here";
+  ResponseView resp;
+  resp.status = 200;
+  resp.body = "ok";
+  REQUIRE(s->mirror().record(exchange_from_views(req, &resp, {}, s->id())));
+  json closed = s->close("remote-close.case.json");
+  CHECK(closed["closed"] == true);
+  REQUIRE(closed.contains("capturePath"));
+  CHECK(store.find(s->id()) == nullptr);  // the mirror is closed, and wrote no file of its own
+  std::ifstream in(closed["capturePath"].get<std::string>());
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK_THAT(text.str(), Catch::Contains("/captured-here"));
+  CHECK_THAT(text.str(), Catch::Contains("remote-close"));
+
+  // The runtime lost the session (closed by someone else): its refusal of the spans is an
+  // error that says so, never a silent loss.
+  auto lost = RemoteSession::create(client, store, R"({"mode":"capture"})");
+  REQUIRE(lost->mirror().record(exchange_from_views(req, &resp, {}, lost->id())));
+  client->call("POST", RuntimeClient::session_path(lost->id(), "close"), "{}");
+  Error refused = error_of([&] { lost->close(""); });
+  CHECK(refused.code() == ErrorCode::runtime);
+  CHECK_THAT(refused.what(), Catch::Contains("did not take 1 captured span(s)"));
+  CHECK(error_of([&] { lost->close(""); }).code() == ErrorCode::runtime);  // still kept, still refused
+}
+
+TEST_CASE("remote: an unreachable runtime, a bad URL and a bad token say what to fix", "[remote]") {
+  auto client_of = [](std::string url, std::string token = {}) {
+    RuntimeClientOptions o;
+    o.base_url = std::move(url);
+    o.token = std::move(token);
+    RuntimeClient c(o);
+  };
+  CHECK(error_of([&] { client_of("ftp://127.0.0.1:1"); }).code() == ErrorCode::invalid_argument);
+  CHECK_THAT(error_of([&] { client_of("not a url"); }).what(), Catch::Contains("is not a URL"));
+  CHECK_THAT(error_of([&] { client_of("http://127.0.0.1:1/?q=1"); }).what(), Catch::Contains("query"));
+  CHECK_THAT(error_of([&] { client_of("http://127.0.0.1:1", "tok\nen"); }).what(), Catch::Contains("LF"));
+
+  RuntimeProcess rt({"--token", "s3cret"});
+  SessionStore store;
+  Error denied = error_of([&] { RemoteSession::create(client_for(rt, "wrong"), store, ""); });
+  CHECK(denied.code() == ErrorCode::runtime);
+  CHECK_THAT(denied.what(), Catch::Contains("check the token"));
+  CHECK(store.size() == 0);
+  auto ok = RemoteSession::create(client_for(rt, "s3cret"), store, "");
+  CHECK(store.size() == 1);
+
+  // Nothing listens on the port of a stopped runtime.
+  std::string url = rt.url();
+  rt.stop(SIGTERM);
+  RuntimeClientOptions o;
+  o.base_url = url;
+  o.timeout = std::chrono::milliseconds(2000);
+  Error unreachable = error_of([&] { RemoteSession::create(std::make_shared<RuntimeClient>(o), store, ""); });
+  CHECK(unreachable.code() == ErrorCode::runtime);
+  CHECK_THAT(unreachable.what(), Catch::Contains("could not be reached"));
+  CHECK_THAT(unreachable.what(), Catch::Contains(url));
+}
