@@ -189,6 +189,36 @@ typedef struct sp_store sp_store;
 SOFTPROBE_API sp_status sp_store_new(sp_store **out);
 SOFTPROBE_API void sp_store_free(sp_store *store);
 
+/* Remote mode: a store whose sessions are held by the softprobe-runtime at
+ * `url` (its control API, contract section 6), each with a local mirror
+ * session of the same id that decides this process's requests in process
+ * (sp_session_decide and sp_session_record never call the network).
+ *  - url: "http://127.0.0.1:8080" (http or https, no query; at most 2048
+ *    bytes); token: sent as "Authorization: Bearer <token>" (NULL/0: none;
+ *    at most 4096 bytes); timeout_ms bounds each call (0: 10000).
+ *  - sp_session_new creates the session in the runtime, then the mirror;
+ *    sp_store_get_session attaches to a runtime session (started here or by
+ *    another process): its mode, policy, rules and auth fixtures are copied
+ *    into a new mirror (its loaded case is not: load it again).
+ *  - The setters (rules, policy, fixtures, case) check the document locally
+ *    first (the same errors as embedded mode), then send it, and apply it to
+ *    the mirror only once the runtime took it: a refused call changes neither
+ *    side. A session's mutations are serialized across handles.
+ *  - sp_session_stats adds the runtime's counters and the mirror's, both kept
+ *    under "sources". sp_session_close of a capture session hands what this
+ *    process captured to the runtime (POST /v1/traces), then closes the
+ *    runtime's session with out_path (a path on the runtime's machine); what
+ *    could not be sent is kept and sent by the next close.
+ *    sp_session_close_export and sp_session_export_capture give
+ *    SP_E_WRONG_MODE (the capture belongs to the runtime).
+ * Errors: SP_E_INVALID_ARGUMENT for a bad URL or token; SP_E_RUNTIME when the
+ * runtime cannot be reached or refuses (the message names the URL and says
+ * what it answered; 401/403: check the token). No call is made here. */
+SOFTPROBE_API sp_status sp_store_new_remote(sp_store **out, const char *url, size_t url_len, const char *token,
+                                            size_t token_len, uint64_t timeout_ms);
+/* 1 when `store` is a remote store (sp_store_new_remote), else 0. */
+SOFTPROBE_API int sp_store_is_remote(const sp_store *store);
+
 /* Lists sessions: {"sessions":[{"sessionId","mode","sessionRevision"}]}.
  * *out_json is owned by the caller (sp_string_free). */
 SOFTPROBE_API sp_status sp_store_list_sessions(char **out_json, const sp_store *store);

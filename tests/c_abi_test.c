@@ -380,6 +380,31 @@ static void lengths(sp_store *store) {
   sp_session_free(s);
 }
 
+/* Remote mode without a runtime: argument errors, and a runtime that is not there. */
+static void remote_offline(void) {
+  sp_store *remote = NULL, *local = NULL;
+  sp_session *s = NULL;
+  CHECK(sp_store_new_remote(&remote, "ftp://127.0.0.1:1", 17, NULL, 0, 0) == SP_E_INVALID_ARGUMENT);
+  CHECK(contains(sp_last_error(), "must use http or https"));
+  CHECK(remote == NULL);
+  CHECK(sp_store_new_remote(&remote, NULL, 0, NULL, 0, 0) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_store_new_remote(&remote, "http://127.0.0.1:1", 18, "a\rb", 3, 0) == SP_E_INVALID_ARGUMENT);
+  CHECK(contains(sp_last_error(), "CR"));
+  /* Port 1 on loopback: nothing listens there, the connection is refused at once. */
+  CHECK(sp_store_new_remote(&remote, "http://127.0.0.1:1", 18, NULL, 0, 2000) == SP_OK);
+  CHECK(sp_store_is_remote(remote) == 1);
+  CHECK(sp_store_new(&local) == SP_OK);
+  CHECK(sp_store_is_remote(local) == 0);
+  CHECK(sp_store_is_remote(NULL) == 0);
+  CHECK(sp_session_new(&s, remote, NULL, 0) == SP_E_RUNTIME);
+  CHECK(contains(sp_last_error(), "could not be reached"));
+  CHECK(contains(sp_last_error(), "http://127.0.0.1:1"));
+  CHECK(strcmp(sp_status_name(SP_E_RUNTIME), "SP_E_RUNTIME") == 0);
+  CHECK(sp_store_list_sessions(NULL, remote) == SP_E_INVALID_ARGUMENT);
+  sp_store_free(local);
+  sp_store_free(remote);
+}
+
 int main(void) {
   sp_store *store = NULL;
   sp_session *session = NULL, *again = NULL;
@@ -560,6 +585,7 @@ int main(void) {
   export_capture(store);
   lengths(store);
   canonical(store);
+  remote_offline();
 
   sp_session_free(session);
   sp_store_free(store);

@@ -10,16 +10,23 @@
 
 #include "../decision.hpp"
 #include "../errors.hpp"
+#include "../remote/remote_session.hpp"
 #include "../session_store.hpp"
 #include "softprobe.h"
 
 struct sp_store {
   std::shared_ptr<softprobe::core::SessionStore> store;
+  // Remote mode (sp_store_new_remote): the runtime's client, and one
+  // RemoteSession per session id, shared by every handle to it (so its
+  // mutations stay serialized).
+  std::shared_ptr<softprobe::core::remote::RuntimeClient> runtime;
+  std::shared_ptr<softprobe::core::remote::RemoteSessions> remotes;
 };
 
 struct sp_session {
-  std::shared_ptr<softprobe::core::Session> session;
+  std::shared_ptr<softprobe::core::Session> session;  // the local session (in remote mode: the mirror)
   std::shared_ptr<softprobe::core::SessionStore> store;
+  std::shared_ptr<softprobe::core::remote::RemoteSession> remote;  // null in embedded mode
 };
 
 struct sp_decision {

@@ -14,6 +14,15 @@ namespace {
 
 Session& live(const sp_session* s) { return *require(s, "session")->session; }
 
+// The session's RemoteSession in remote mode, else null.
+remote::RemoteSession* remote_of(const sp_session* s) { return require(s, "session")->remote.get(); }
+
+[[noreturn]] void capture_is_the_runtimes(const sp_session* s) {
+  throw Error(ErrorCode::wrong_mode,
+              "session " + s->session->id() + " is held by a remote runtime: its capture goes there (sp_session_close)",
+              {{"sessionId", s->session->id()}});
+}
+
 std::shared_ptr<const CaseFile> loaded_case_of(const sp_session* s) {
   auto c = live(s).snapshot()->loaded_case;
   if (!c) throw Error(ErrorCode::invalid_argument, "no case is loaded in session " + live(s).id() + ": call load-case first");
@@ -47,7 +56,7 @@ extern "C" {
 sp_status sp_store_new(sp_store** out) {
   return guarded([&] {
     require(out, "out");
-    *out = new sp_store{std::make_shared<SessionStore>()};
+    *out = new sp_store{std::make_shared<SessionStore>(), nullptr, nullptr};
   });
 }
 
@@ -83,8 +92,13 @@ sp_status sp_session_new(sp_session** out, sp_store* store, const char* options_
     require(store, "store");
     nlohmann::json options;
     if (options_json && len > 0) options = capi::parse_json_arg(options_json, len, "session options");
+    if (store->runtime) {
+      auto remote = store->remotes->create(store->runtime, *store->store, std::string_view(options_json ? options_json : "", len));
+      *out = new sp_session{remote->mirror_ptr(), store->store, remote};
+      return;
+    }
     auto session = store->store->create(session_options_from_json(options));
-    *out = new sp_session{std::move(session), store->store};
+    *out = new sp_session{std::move(session), store->store, nullptr};
   });
 }
 
@@ -98,8 +112,14 @@ sp_status sp_store_get_session(sp_session** out, const sp_store* store, const ch
                   "unknown session: the id is " + std::to_string(id_len) + " bytes, longer than any session id (at most " +
                       std::to_string(kMaxSessionIdBytes) + ")",
                   {{"idBytes", id_len}, {"max", kMaxSessionIdBytes}});
-    auto session = store->store->get(capi::text_arg(id, id_len, "session id"));
-    *out = new sp_session{std::move(session), store->store};
+    std::string session_id = capi::text_arg(id, id_len, "session id");
+    if (store->runtime) {
+      auto remote = store->remotes->attach(store->runtime, *store->store, session_id);
+      *out = new sp_session{remote->mirror_ptr(), store->store, remote};
+      return;
+    }
+    auto session = store->store->get(session_id);
+    *out = new sp_session{std::move(session), store->store, nullptr};
   });
 }
 
@@ -117,6 +137,7 @@ sp_status sp_session_load_case(uint64_t* out_revision, sp_session* session, cons
   return guarded([&] {
     Session& s = live(session);
     require(json, "json");
+    if (auto* r = remote_of(session)) return give_revision(out_revision, r->load_case(std::string_view(json, len)));
     give_revision(out_revision, s.load_case(std::make_shared<const CaseFile>(parse_case(std::string_view(json, len), s.limits()))));
   });
 }
@@ -127,6 +148,7 @@ sp_status sp_session_load_case_file(uint64_t* out_revision, sp_session* session,
     require(path, "path");
     std::string text = read_file(path);
     try {
+      if (auto* r = remote_of(session)) return give_revision(out_revision, r->load_case(text));
       give_revision(out_revision, s.load_case(std::make_shared<const CaseFile>(parse_case(text, s.limits()))));
     } catch (const Error& e) {
       nlohmann::json details = e.details();
@@ -137,7 +159,10 @@ sp_status sp_session_load_case_file(uint64_t* out_revision, sp_session* session,
 }
 
 sp_status sp_session_set_rules(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
-  return guarded([&] { give_revision(out_revision, live(session).set_rules(capi::parse_json_arg(json, len, "rules document"))); });
+  return guarded([&] {
+    if (auto* r = remote_of(session)) return give_revision(out_revision, r->set_rules(capi::text_arg(json, len, "rules document")));
+    give_revision(out_revision, live(session).set_rules(capi::parse_json_arg(json, len, "rules document")));
+  });
 }
 
 sp_status sp_session_get_rules(char** out_json, const sp_session* session) {
@@ -148,17 +173,27 @@ sp_status sp_session_get_rules(char** out_json, const sp_session* session) {
 }
 
 sp_status sp_session_set_policy(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
-  return guarded([&] { give_revision(out_revision, live(session).set_policy(capi::parse_json_arg(json, len, "policy"))); });
+  return guarded([&] {
+    if (auto* r = remote_of(session)) return give_revision(out_revision, r->set_policy(capi::text_arg(json, len, "policy")));
+    give_revision(out_revision, live(session).set_policy(capi::parse_json_arg(json, len, "policy")));
+  });
 }
 
 sp_status sp_session_set_auth_fixtures(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
-  return guarded(
-      [&] { give_revision(out_revision, live(session).set_auth_fixtures(capi::parse_json_arg(json, len, "auth fixtures"))); });
+  return guarded([&] {
+    if (auto* r = remote_of(session))
+      return give_revision(out_revision, r->set_auth_fixtures(capi::text_arg(json, len, "auth fixtures")));
+    give_revision(out_revision, live(session).set_auth_fixtures(capi::parse_json_arg(json, len, "auth fixtures")));
+  });
 }
 
 sp_status sp_session_stats(char** out_json, const sp_session* session) {
   return guarded([&] {
     require(out_json, "out_json");
+    if (auto* r = remote_of(session)) {
+      *out_json = capi::dup_string(r->stats().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      return;
+    }
     *out_json = capi::dup_string(live(session).stats_json().dump());
   });
 }
@@ -200,6 +235,14 @@ sp_status sp_session_close(char** out_capture_path, sp_session* session, const c
     require(session, "session");
     if (!out_path && len) capi::invalid("out_path is NULL but len is " + std::to_string(len));
     std::string path = capi::text_arg(out_path, len, "out");
+    if (auto* r = remote_of(session)) {
+      nlohmann::json result = r->close(path);
+      if (out_capture_path)
+        *out_capture_path = capi::dup_string(result.contains("capturePath") && result["capturePath"].is_string()
+                                                 ? result["capturePath"].get<std::string>()
+                                                 : std::string());
+      return;
+    }
     ClosedSession closed = session->store->close(session->session->id(), path);
     if (out_capture_path) *out_capture_path = capi::dup_string(closed.capture_path);
   });
@@ -209,6 +252,7 @@ sp_status sp_session_export_capture(char** out_json, const sp_session* session) 
   return guarded([&] {
     require(out_json, "out_json");
     const Session& s = live(session);
+    if (remote_of(session)) capture_is_the_runtimes(session);
     if (s.mode() == SessionMode::replay)
       throw Error(ErrorCode::wrong_mode, "session " + s.id() + " is a replay session: it captures nothing to export",
                   {{"sessionId", s.id()}, {"mode", "replay"}});
@@ -221,6 +265,7 @@ sp_status sp_session_close_export(char** out_json, sp_session* session) {
   return guarded([&] {
     require(out_json, "out_json");
     require(session, "session");
+    if (remote_of(session)) capture_is_the_runtimes(session);
     const Session& s = *session->session;
     if (s.closed()) throw Error(ErrorCode::session_closed, "session " + s.id() + " is closed", {{"sessionId", s.id()}});
     // The capture is taken and the session closed in one step, then serialized.

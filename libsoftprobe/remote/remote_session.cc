@@ -159,4 +159,27 @@ nlohmann::json RemoteSession::close(std::string_view out) {
   return result;
 }
 
+std::shared_ptr<RemoteSession> RemoteSessions::remember(std::shared_ptr<RemoteSession> s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = by_id_.begin(); it != by_id_.end();) it = it->second.expired() ? by_id_.erase(it) : std::next(it);
+  by_id_[s->id()] = s;
+  return s;
+}
+
+std::shared_ptr<RemoteSession> RemoteSessions::create(std::shared_ptr<RuntimeClient> client, SessionStore& store,
+                                                      std::string_view options_json) {
+  return remember(RemoteSession::create(std::move(client), store, options_json));
+}
+
+std::shared_ptr<RemoteSession> RemoteSessions::attach(std::shared_ptr<RuntimeClient> client, SessionStore& store,
+                                                      std::string_view session_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_id_.find(std::string(session_id));
+    if (it != by_id_.end())
+      if (auto held = it->second.lock(); held && !held->mirror().closed()) return held;
+  }
+  return remember(RemoteSession::attach(std::move(client), store, session_id));
+}
+
 }  // namespace softprobe::core::remote

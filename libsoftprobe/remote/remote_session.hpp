@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "remote/runtime_client.hpp"
@@ -80,6 +81,22 @@ class RemoteSession {
   std::string id_;
   std::mutex mutate_mu_;
   std::vector<std::string> unsent_traces_;  // captured traces the runtime does not have yet
+};
+
+// The RemoteSession objects of one store, by id, so that every handle to a
+// session shares one (and one mutation order). Entries of sessions nobody
+// holds any more are dropped as they are found.
+class RemoteSessions {
+ public:
+  std::shared_ptr<RemoteSession> create(std::shared_ptr<RuntimeClient> client, SessionStore& store,
+                                        std::string_view options_json);
+  std::shared_ptr<RemoteSession> attach(std::shared_ptr<RuntimeClient> client, SessionStore& store,
+                                        std::string_view session_id);
+
+ private:
+  std::shared_ptr<RemoteSession> remember(std::shared_ptr<RemoteSession> s);
+  std::mutex mu_;
+  std::unordered_map<std::string, std::weak_ptr<RemoteSession>> by_id_;
 };
 
 }  // namespace softprobe::core::remote

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -17,6 +18,7 @@
 #include "runtime_process.hpp"
 #include "session.hpp"
 #include "session_store.hpp"
+#include "softprobe.h"
 
 using namespace softprobe::core;
 using namespace softprobe::core::remote;
@@ -213,4 +215,52 @@ TEST_CASE("remote: an unreachable runtime, a bad URL and a bad token say what to
   CHECK(unreachable.code() == ErrorCode::runtime);
   CHECK_THAT(unreachable.what(), Catch::Contains("could not be reached"));
   CHECK_THAT(unreachable.what(), Catch::Contains(url));
+}
+
+TEST_CASE("remote through the C ABI: sp_store_new_remote, then the usual session calls", "[remote][c-abi]") {
+  RuntimeProcess rt({"--token", "t0k"});
+  sp_store* store = nullptr;
+  REQUIRE(sp_store_new_remote(&store, rt.url().data(), rt.url().size(), "t0k", 3, 5000) == SP_OK);
+  const std::string options = R"({"policy":{"externalHttp":"strict"}})";
+  sp_session* s = nullptr;
+  REQUIRE(sp_session_new(&s, store, options.data(), options.size()) == SP_OK);
+  std::string id = sp_session_id(s);
+  std::uint64_t rev = 0;
+  CHECK(sp_session_set_rules(&rev, s, kRules, std::strlen(kRules)) == SP_OK);
+  CHECK(rev == sp_session_revision(s));
+  const char* bad = R"({"externalHttp":1})";
+  CHECK(sp_session_set_policy(nullptr, s, bad, std::strlen(bad)) == SP_E_INVALID_POLICY);
+
+  // The decision is the mirror's: no network call.
+  sp_request req = SP_REQUEST_INIT;
+  req.method = {"GET", 3};
+  req.host = {"api.test", 8};
+  req.path = {"/users", 6};
+  sp_decision* d = nullptr;
+  REQUIRE(sp_session_decide(&d, s, &req) == SP_OK);
+  CHECK(sp_decision_outcome(d) == SP_OUTCOME_MOCK);
+  sp_decision_free(d);
+
+  // Another handle (as another binding object) attaches to the same session.
+  sp_session* again = nullptr;
+  REQUIRE(sp_store_get_session(&again, store, id.data(), id.size()) == SP_OK);
+  CHECK(sp_session_revision(again) == rev);
+  char* out = nullptr;
+  REQUIRE(sp_session_stats(&out, again) == SP_OK);
+  json st = json::parse(out);
+  sp_string_free(out);
+  CHECK(st["sources"]["runtime"]["sessionId"] == id);
+  CHECK(sp_session_close_export(&out, s) == SP_E_WRONG_MODE);
+
+  CHECK(sp_session_close(&out, s, nullptr, 0) == SP_OK);
+  sp_string_free(out);
+  // The runtime's session is gone too.
+  sp_session* gone = nullptr;
+  sp_store* other = nullptr;
+  REQUIRE(sp_store_new_remote(&other, rt.url().data(), rt.url().size(), "t0k", 3, 5000) == SP_OK);
+  CHECK(sp_store_get_session(&gone, other, id.data(), id.size()) == SP_E_UNKNOWN_SESSION);
+  sp_session_free(again);
+  sp_session_free(s);
+  sp_store_free(other);
+  sp_store_free(store);
 }
