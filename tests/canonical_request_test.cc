@@ -1,6 +1,7 @@
 #include "canonical_request.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <vector>
 
 #include "errors.hpp"
@@ -230,4 +231,34 @@ TEST_CASE("canonical request: limits") {
   // The defaults are the case limits, so whatever is accepted can be captured.
   CHECK(RequestLimits{}.max_headers == CaseLimits{}.max_attributes_per_span);
   CHECK(RequestLimits{}.max_header_bytes == CaseLimits{}.max_string_bytes);
+}
+
+TEST_CASE("canonical request: the path and query rules are idempotent on arbitrary bytes") {
+  // Deterministic pseudo-random strings over the bytes the rules treat specially.
+  const std::string alphabet = "%%%2eE7fAa0/./..\\?#' \"<>`{}^|~-_\x01\x7f\xc3\xa9";
+  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (int i = 0; i < 5000; ++i) {
+    std::string s;
+    for (std::size_t n = next() % 24; n > 0; --n) s += alphabet[next() % alphabet.size()];
+    const std::string p = normalize_path(s), q = normalize_query(s);
+    INFO("input: " << s);
+    CHECK(normalize_path(p) == p);
+    CHECK(normalize_query(q) == q);
+    CHECK(p.front() == '/');
+    for (std::size_t k = 0; k < p.size(); ++k) {
+      auto c = static_cast<unsigned char>(p[k]);
+      CHECK((c > 0x20 && c < 0x7f && c != '\\'));  // every byte left is visible ASCII
+      if (c == '%') {
+        REQUIRE(k + 2 < p.size());  // every '%' starts an escape with uppercase hex
+        CHECK(std::string("0123456789ABCDEF").find(p[k + 1]) != std::string::npos);
+        CHECK(std::string("0123456789ABCDEF").find(p[k + 2]) != std::string::npos);
+      }
+    }
+  }
 }
