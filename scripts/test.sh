@@ -42,7 +42,7 @@ build_tsan() {
   cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_SANITIZE=thread \
     -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=ON >/dev/null &&
     cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_tests softprobe_net_tests \
-      softprobe-runtime softprobe_runtime_front_end_tests
+      softprobe-runtime softprobe_runtime_front_end_tests softprobe_remote_session_tests
 }
 
 build_fuzz() {
@@ -65,7 +65,10 @@ tsan_concurrency() {
     # The runtime's front end from outside, against the TSan build of the runtime: a race
     # aborts the runtime (halt_on_error), which fails the tests talking to it.
     SOFTPROBE_RUNTIME_BIN="$REPO_ROOT/build-tsan/runtime-server/softprobe-runtime" \
-      "$REPO_ROOT/build-tsan/runtime-server/tests/softprobe_runtime_front_end_tests" "[front-end]"
+      "$REPO_ROOT/build-tsan/runtime-server/tests/softprobe_runtime_front_end_tests" "[front-end]" &&
+    # The core's remote mode (libcurl, one session from several threads) against the TSan runtime.
+    SOFTPROBE_RUNTIME_BIN="$REPO_ROOT/build-tsan/runtime-server/softprobe-runtime" \
+      "$REPO_ROOT/build-tsan/runtime-server/tests/softprobe_remote_session_tests" "[remote]"
 }
 
 # Every input surface has a target (fuzz/CMakeLists.txt); each runs briefly on its seed corpus.

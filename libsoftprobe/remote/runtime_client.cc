@@ -179,12 +179,23 @@ nlohmann::json RuntimeClient::call(std::string_view method, const std::string& p
                   {{"url", url}, {"status", status}});
     return answer;
   }
+  // {"error":{"code","message","details"}}, any part of which may be missing (const
+  // operator[] on a missing key is undefined behaviour: look before reading).
   const nlohmann::json* err = is_json && answer.is_object() && answer.contains("error") && answer["error"].is_object()
                                   ? &answer["error"]
                                   : nullptr;
-  std::string code = err && (*err)["code"].is_string() ? (*err)["code"].get<std::string>() : "";
-  std::string message = err && (*err)["message"].is_string() ? (*err)["message"].get<std::string>() : reply.substr(0, 200);
-  nlohmann::json details = err && (*err)["details"].is_object() ? (*err)["details"] : nlohmann::json::object();
+  auto field = [&](const char* key) -> const nlohmann::json* {
+    if (err == nullptr) return nullptr;
+    auto it = err->find(key);
+    return it == err->end() ? nullptr : &*it;
+  };
+  const nlohmann::json* code_field = field("code");
+  const nlohmann::json* message_field = field("message");
+  const nlohmann::json* details_field = field("details");
+  std::string code = code_field && code_field->is_string() ? code_field->get<std::string>() : "";
+  std::string message =
+      message_field && message_field->is_string() ? message_field->get<std::string>() : reply.substr(0, 200);
+  nlohmann::json details = details_field && details_field->is_object() ? *details_field : nlohmann::json::object();
   details["url"] = url;
   details["status"] = status;
   if (status == 404 && code == "unknown_session") throw Error(ErrorCode::unknown_session, message, details);

@@ -6,10 +6,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "capture.hpp"
 #include "errors.hpp"
@@ -263,4 +266,39 @@ TEST_CASE("remote through the C ABI: sp_store_new_remote, then the usual session
   sp_session_free(s);
   sp_store_free(other);
   sp_store_free(store);
+}
+
+TEST_CASE("remote: one session mutated and decided from several threads at once", "[remote][concurrency]") {
+  RuntimeProcess rt;
+  auto client = client_for(rt);
+  SessionStore store;
+  auto s = RemoteSession::create(client, store, R"({"policy":{"externalHttp":"strict"}})");
+  constexpr int kWriters = 4, kRounds = 10;
+  std::atomic<bool> done{false};
+  std::atomic<int> decided{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w)
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kRounds; ++i) {
+        json doc = {{"version", 1},
+                    {"rules", {{{"name", "w" + std::to_string(w)},
+                                {"when", {{"host", "api.test"}, {"path", "/users"}}},
+                                {"then", {{"action", "mock"}, {"response", {{"status", 200 + w}}}}}}}}};
+        s->set_rules(doc.dump());
+      }
+    });
+  std::thread reader([&] {
+    while (!done.load()) {
+      Decision d = decide(s->mirror(), "api.test", "/users");
+      if (d.outcome == Action::mock || d.strict_miss) decided.fetch_add(1);
+    }
+  });
+  for (auto& t : threads) t.join();
+  done = true;
+  reader.join();
+  CHECK(decided.load() > 0);
+  // Serialized: the runtime and the mirror end with the same last document.
+  json remote_rules = client->call("GET", RuntimeClient::session_path(s->id(), "rules"));
+  CHECK(remote_rules == s->mirror().rules_document());
+  CHECK(s->mirror().revision() == std::uint64_t(kWriters * kRounds));
 }
