@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static sp_store* store = [] {
     sp_store* s = nullptr;
     if (sp_store_new(&s) != SP_OK) fail("store");
-    sp_set_log_level("off");
+    sp_set_log_level("off", 3);
     return s;
   }();
   if (size == 0) return 0;

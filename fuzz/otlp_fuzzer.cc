@@ -47,7 +47,7 @@ struct Fixture {
         sp_session_new(&capture, store, kCapture, sizeof kCapture - 1) != SP_OK ||
         sp_session_set_rules(nullptr, replay, kRules, sizeof kRules - 1) != SP_OK)
       fail("fixture");
-    sp_set_log_level("off");
+    sp_set_log_level("off", 3);
   }
 };
 

@@ -61,12 +61,12 @@ extern "C" {
 /* ---- Versions ------------------------------------------------------------ */
 
 #define SOFTPROBE_VERSION_MAJOR 0
-#define SOFTPROBE_VERSION_MINOR 1
+#define SOFTPROBE_VERSION_MINOR 2
 #define SOFTPROBE_VERSION_PATCH 0
 /* MAJOR*10000 + MINOR*100 + PATCH: compare with sp_version_number(). */
 #define SOFTPROBE_VERSION_NUMBER \
   (SOFTPROBE_VERSION_MAJOR * 10000 + SOFTPROBE_VERSION_MINOR * 100 + SOFTPROBE_VERSION_PATCH)
-#define SOFTPROBE_VERSION_STRING "0.1.0"
+#define SOFTPROBE_VERSION_STRING "0.2.0"
 /* Wire specs this core implements. */
 #define SOFTPROBE_SPEC_VERSION "http-control-api@v1"
 #define SOFTPROBE_SCHEMA_VERSION "1"
@@ -274,11 +274,6 @@ SOFTPROBE_API sp_status sp_store_set_capture_dir(char **out_json, sp_store *stor
  * SP_E_LIMIT_EXCEEDED and details {"limit":"maxSessions","max":N}. */
 SOFTPROBE_API sp_status sp_store_set_max_sessions(sp_store *store, size_t max);
 
-/* Deprecated: the same as sp_session_close, which now takes the path's
- * length too. Kept only until the runtime server's last calls move to
- * sp_session_close; its removal will be an ABI change (docs/c-abi.md). */
-SOFTPROBE_API sp_status sp_session_close_path(char **out_capture_path, struct sp_session *session, const char *out_path,
-                                              size_t len);
 
 /* Shutdown: sp_store_close_all, except that a capture that cannot be written
  * where it should go is written to $TMPDIR (else /tmp) as
@@ -335,10 +330,10 @@ SOFTPROBE_API uint64_t sp_session_revision(const sp_session *session);
  * replacing any loaded case. Errors: SP_E_INVALID_JSON, SP_E_INVALID_CASE,
  * SP_E_LIMIT_EXCEEDED, SP_E_INVALID_RULE (embedded rules); nothing changes. */
 SOFTPROBE_API sp_status sp_session_load_case(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
-/* Same, from a file. SP_E_IO names the path when it cannot be read.
- * (`path` is still NUL-terminated: see "changes since 0.1.0" in
- * docs/c-abi.md.) */
-SOFTPROBE_API sp_status sp_session_load_case_file(uint64_t *out_revision, sp_session *session, const char *path);
+/* Same, from the file at path[0..path_len) (a NUL byte in it is
+ * SP_E_INVALID_ARGUMENT). SP_E_IO names the path when it cannot be read. */
+SOFTPROBE_API sp_status sp_session_load_case_file(uint64_t *out_revision, sp_session *session, const char *path,
+                                                  size_t path_len);
 
 /* Replaces the session rules with a rules document ({"version":1,"rules":[...]}
  * or a bare array). SP_E_INVALID_RULE names the rule index and field; the
@@ -509,11 +504,10 @@ SOFTPROBE_API sp_status sp_canonical_request(char **out_json, const sp_request *
  * `host` is url.host (":port" only when not the scheme default). Caller frees. */
 SOFTPROBE_API sp_status sp_request_fingerprint(char **out, sp_str method, sp_str host, sp_str path, sp_str body);
 
-/* Log level for the core's JSON-lines log: "debug","info","warn","error","off".
- * Default: $SOFTPROBE_LOG_LEVEL or "warn". Strict misses log at "info".
- * (`level` is still NUL-terminated: see "changes since 0.1.0" in
- * docs/c-abi.md.) */
-SOFTPROBE_API sp_status sp_set_log_level(const char *level);
+/* Log level for the core's JSON-lines log, level[0..len): "debug", "info",
+ * "warn", "error" or "off". Default: $SOFTPROBE_LOG_LEVEL or "warn". Strict
+ * misses log at "info". SP_E_INVALID_ARGUMENT names an unknown level. */
+SOFTPROBE_API sp_status sp_set_log_level(const char *level, size_t len);
 /* Routes log lines to `handler` (NULL restores stderr). `level` is 0 debug,
  * 1 info, 2 warn, 3 error. Called from any thread, one call at a time. */
 typedef void (*sp_log_handler)(int level, const char *json_line, void *user_data);

@@ -173,7 +173,7 @@ class Session {
   std::uint64_t load_case(std::string_view json) { return set(sp_session_load_case, json); }
   std::uint64_t load_case_file(const std::string& path) {
     std::uint64_t revision = 0;
-    detail::check(sp_session_load_case_file(&revision, s_, path.c_str()));
+    detail::check(sp_session_load_case_file(&revision, s_, path.data(), path.size()));
     return revision;
   }
   std::uint64_t set_rules(std::string_view json) { return set(sp_session_set_rules, json); }

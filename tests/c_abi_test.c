@@ -100,7 +100,7 @@ static void null_handles(void) {
   CHECK(sp_session_set_policy(&revision, NULL, "{}", 2) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_set_auth_fixtures(&revision, NULL, "{}", 2) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_load_case(&revision, NULL, CASE_DOC, strlen(CASE_DOC)) == SP_E_INVALID_ARGUMENT);
-  CHECK(sp_session_load_case_file(&revision, NULL, "x.case.json") == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_session_load_case_file(&revision, NULL, "x.case.json", 11) == SP_E_INVALID_ARGUMENT);
   CHECK(revision == 5);
   CHECK(sp_session_get_rules(&json, NULL) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_stats(&json, NULL) == SP_E_INVALID_ARGUMENT);
@@ -111,7 +111,6 @@ static void null_handles(void) {
   CHECK(sp_session_decide(&d, NULL, &req) == SP_E_INVALID_ARGUMENT && d == NULL);
   CHECK(sp_session_record(NULL, &req, NULL, 0, 0) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_close(NULL, NULL, NULL, 0) == SP_E_INVALID_ARGUMENT);
-  CHECK(sp_session_close_path(NULL, NULL, NULL, 0) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_export_capture(&json, NULL) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_close_export(&json, NULL) == SP_E_INVALID_ARGUMENT);
   CHECK(json == NULL);
@@ -544,8 +543,10 @@ int main(void) {
     sp_string_free(json);
     CHECK(sp_session_load_case(NULL, session, "{\"caseId\":\"x\"}", 14) == SP_E_INVALID_CASE);
     CHECK(contains(sp_last_error(), "missing required key \"version\""));
-    CHECK(sp_session_load_case_file(NULL, session, "/nonexistent/x.case.json") == SP_E_IO);
+    CHECK(sp_session_load_case_file(NULL, session, "/nonexistent/x.case.json", 24) == SP_E_IO);
     CHECK(contains(sp_last_error(), "/nonexistent/x.case.json"));
+    CHECK(sp_session_load_case_file(NULL, session, "x.case.json\0.txt", 16) == SP_E_INVALID_ARGUMENT);
+    CHECK(contains(sp_last_error(), "NUL"));
   }
 
   /* Fingerprint utility matches the documented definition. */
@@ -567,8 +568,10 @@ int main(void) {
     free(deep);
   }
 
-  CHECK(sp_set_log_level("loud") == SP_E_INVALID_ARGUMENT);
-  CHECK(sp_set_log_level("warn") == SP_OK);
+  CHECK(sp_set_log_level("loud", 4) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_set_log_level("warning-not", 4) == SP_OK); /* the length is what counts: "warn" */
+  CHECK(sp_set_log_level("warn", 4) == SP_OK);
+  CHECK(sp_set_log_level(NULL, 2) == SP_E_INVALID_ARGUMENT);
 
   /* Close: the session leaves the store. */
   CHECK(sp_session_close(&json, session, NULL, 0) == SP_OK);

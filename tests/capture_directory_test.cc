@@ -271,7 +271,7 @@ TEST_CASE("C ABI: sp_store_set_capture_dir, sp_store_set_max_sessions", "[captur
   CHECK(doc["removedTempFiles"] == nlohmann::json::array({"x.case.json.tmp-00112233445566ee"}));
   CHECK(sp_store_set_max_sessions(store, 0) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_store_set_max_sessions(store, 5) == SP_OK);
-  CHECK(sp_session_close_path(nullptr, nullptr, "x", 1) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_session_close(nullptr, nullptr, "x", 1) == SP_E_INVALID_ARGUMENT);
   char* closed = nullptr;
   REQUIRE(sp_store_close_all_or_fallback(&closed, store) == SP_OK);
   CHECK(std::string(closed) == R"({"closed":[]})");

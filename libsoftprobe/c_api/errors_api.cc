@@ -5,6 +5,8 @@
 #include "../json_document.hpp"
 #include "../log.hpp"
 #include "../text.hpp"
+#include <algorithm>
+
 #include "handles.hpp"
 
 namespace softprobe::core::capi {
@@ -88,11 +90,13 @@ sp_status sp_request_fingerprint(char** out, sp_str method, sp_str host, sp_str 
   });
 }
 
-sp_status sp_set_log_level(const char* level) {
+sp_status sp_set_log_level(const char* level, size_t len) {
   return capi::guarded([&] {
     LogLevel parsed;
-    if (!level || !parse_log_level(level, parsed))
-      capi::invalid(std::string("log level must be debug, info, warn, error or off, got \"") + (level ? level : "NULL") + "\"");
+    if (!level && len) capi::invalid("level is NULL but len is " + std::to_string(len));
+    std::string name = capi::text_arg(level, std::min<size_t>(len, 64), "level");
+    if (len > 64 || !parse_log_level(name, parsed))
+      capi::invalid("log level must be debug, info, warn, error or off, got \"" + name + (len > 64 ? "...\"" : "\""));
     set_log_level(parsed);
   });
 }

@@ -142,10 +142,12 @@ sp_status sp_session_load_case(uint64_t* out_revision, sp_session* session, cons
   });
 }
 
-sp_status sp_session_load_case_file(uint64_t* out_revision, sp_session* session, const char* path) {
+sp_status sp_session_load_case_file(uint64_t* out_revision, sp_session* session, const char* path_data,
+                                    size_t path_len) {
   return guarded([&] {
     Session& s = live(session);
-    require(path, "path");
+    if (!path_data || path_len == 0) capi::invalid("path must name a case file");
+    const std::string path = capi::text_arg(path_data, path_len, "path");
     std::string text = read_file(path);
     try {
       if (auto* r = remote_of(session)) return give_revision(out_revision, r->load_case(text));
@@ -153,7 +155,7 @@ sp_status sp_session_load_case_file(uint64_t* out_revision, sp_session* session,
     } catch (const Error& e) {
       nlohmann::json details = e.details();
       details["file"] = path;
-      throw Error(e.code(), std::string(path) + ": " + e.what(), details);
+      throw Error(e.code(), path + ": " + e.what(), details);
     }
   });
 }

@@ -35,10 +35,6 @@ sp_status sp_store_set_max_sessions(sp_store* store, size_t max) {
   return guarded([&] { require(store, "store")->store->set_max_sessions(max); });
 }
 
-sp_status sp_session_close_path(char** out_capture_path, sp_session* session, const char* out_path, size_t len) {
-  return sp_session_close(out_capture_path, session, out_path, len);
-}
-
 sp_status sp_store_close_all_or_fallback(char** out_json, sp_store* store) {
   return guarded([&] {
     auto closed = require(store, "store")->store->close_all(true);

@@ -148,7 +148,7 @@ json find_in_case_file(const std::string& path, const json& predicate) {
   REQUIRE(sp_store_new(&store) == SP_OK);
   sp_session* s = nullptr;
   REQUIRE(sp_session_new(&s, store, nullptr, 0) == SP_OK);
-  sp_status st = sp_session_load_case_file(nullptr, s, path.c_str());
+  sp_status st = sp_session_load_case_file(nullptr, s, path.data(), path.size());
   INFO(sp_last_error());
   REQUIRE(st == SP_OK);
   char* out = nullptr;

@@ -23,7 +23,8 @@ Napi::Value status_name(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), sp_status_name(static_cast<sp_status>(info[0].As<Napi::Number>().Int32Value())));
 }
 Napi::Value set_log_level(const Napi::CallbackInfo& info) {
-  check(info.Env(), sp_set_log_level(utf8(info[0]).c_str()));
+  std::string level = utf8(info[0]);
+  check(info.Env(), sp_set_log_level(level.data(), level.size()));
   return info.Env().Undefined();
 }
 Napi::Value request_fingerprint(const Napi::CallbackInfo& info) {

@@ -101,7 +101,7 @@ Napi::Value session_load_case(const Napi::CallbackInfo& info) {
 Napi::Value session_load_case_file(const Napi::CallbackInfo& info) {
   sp_session* s = unwrap_session(info[0]);
   std::string path = utf8(info[1]);
-  return run_async(info, [s, path = std::move(path)](std::string&) { return sp_session_load_case_file(nullptr, s, path.c_str()); });
+  return run_async(info, [s, path = std::move(path)](std::string&) { return sp_session_load_case_file(nullptr, s, path.data(), path.size()); });
 }
 
 // (session, outPath) -> Promise<capturePath>

@@ -127,7 +127,7 @@ void bind_session(py::module_& m) {
             sp_status st;
             {
               py::gil_scoped_release nogil;
-              st = sp_session_load_case_file(nullptr, s.get(), path.c_str());
+              st = sp_session_load_case_file(nullptr, s.get(), path.data(), path.size());
             }
             check(st);
           },
