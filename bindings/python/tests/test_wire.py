@@ -8,8 +8,7 @@ import json
 import pytest
 
 import softprobe
-from softprobe._intercept._wire import (CHUNKED, body_framing, parse_request, serialize_response, split_authority,
-                                        split_target)
+from softprobe._intercept._wire import CHUNKED, body_framing, parse_request, serialize_response
 from support import Upstream
 
 
@@ -57,15 +56,6 @@ def test_framing_that_is_read_alike() -> None:
 def test_request_lines_and_headers_that_are_not_http11_are_refused(head: bytes) -> None:
     with pytest.raises(ValueError, match="malformed"):
         parse_request(head + b"\r\n")
-
-
-def test_targets_and_authorities() -> None:
-    assert split_target("/p/q?x=1#frag") == (None, None, "/p/q", "x=1")
-    assert split_target("http://h.test:8080/p?q") == ("http", "h.test:8080", "/p", "q")
-    assert split_target("http://h.test") == ("http", "h.test", "/", "")
-    assert split_authority("user@h.test:8443") == ("h.test", 8443)
-    assert split_authority("[::1]:9000") == ("::1", 9000)
-    assert split_authority("h.test") == ("h.test", 0)
 
 
 def test_serialize_response_recomputes_framing() -> None:

@@ -144,38 +144,6 @@ def parse_request(buf: bytes) -> Optional[ParsedRequest]:
     return ParsedRequest(method, target, headers, bytes(buf[start : start + length]), start + length)
 
 
-def split_target(target: str) -> Tuple[Optional[str], Optional[str], str, str]:
-    """(scheme, authority, path, query) of a request target.
-
-    Origin form ("/a?b") has no scheme or authority; absolute form (sent to a
-    forwarding proxy) has both.
-    """
-    scheme = authority = None
-    if not target.startswith("/") and "://" in target:
-        scheme, _, rest = target.partition("://")
-        slash = rest.find("/")
-        if slash < 0:
-            authority, target = rest, "/"
-        else:
-            authority, target = rest[:slash], rest[slash:]
-    path, _, query = target.split("#", 1)[0].partition("?")
-    return scheme, authority, path or "/", query
-
-
-def split_authority(authority: str) -> Tuple[str, int]:
-    """("host", port or 0) from "host", "host:port", "[v6]:port"."""
-    authority = authority.rpartition("@")[2]
-    if authority.startswith("["):
-        close = authority.find("]")
-        host = authority[1:close]
-        rest = authority[close + 1 :]
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else 0
-    host, sep, port = authority.rpartition(":")
-    if sep and port.isdigit():
-        return host, int(port)
-    return authority, 0
-
-
 _FRAMING = {"content-length", "transfer-encoding"}
 
 
