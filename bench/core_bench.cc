@@ -5,10 +5,10 @@
 
 #include <softprobe.h>
 
-#include "capture.hpp"
-#include "case_file.hpp"
-#include "case_lookup.hpp"
-#include "session_store.hpp"
+#include "capture/capture.hpp"
+#include "case/case_file.hpp"
+#include "case/case_lookup.hpp"
+#include "session/session_store.hpp"
 
 using nlohmann::json;
 

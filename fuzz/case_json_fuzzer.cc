@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "case_file.hpp"
-#include "errors.hpp"
+#include "case/case_file.hpp"
+#include "support/errors.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "otlp_traces.hpp"
+#include "otlp/otlp_traces.hpp"
 #ifndef SOFTPROBE_FUZZ_PROTOBUF
 #include "otlp_json_differential.hpp"
 #endif

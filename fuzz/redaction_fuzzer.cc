@@ -8,10 +8,10 @@
 #include <string>
 #include <string_view>
 
-#include "errors.hpp"
-#include "json_document.hpp"
-#include "redaction.hpp"
-#include "text.hpp"
+#include "support/errors.hpp"
+#include "support/json_document.hpp"
+#include "capture/redaction.hpp"
+#include "support/text.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "errors.hpp"
-#include "rule.hpp"
-#include "rule_matcher.hpp"
-#include "rule_set.hpp"
+#include "support/errors.hpp"
+#include "rules/rule.hpp"
+#include "rules/rule_matcher.hpp"
+#include "rules/rule_set.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto doc = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);

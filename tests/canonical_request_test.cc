@@ -1,10 +1,10 @@
-#include "canonical_request.hpp"
+#include "request/canonical_request.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <vector>
 
-#include "errors.hpp"
+#include "support/errors.hpp"
 #include "test_support.hpp"
 
 using namespace softprobe::core;

@@ -1,6 +1,6 @@
 // The capture directory: path checks, placeholders, replace rules, symbolic
 // links, no-replace flushes, stale temporary files, and the store's use of it.
-#include "capture_directory.hpp"
+#include "capture/capture_directory.hpp"
 
 #include <sys/file.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 
 #include <fstream>
 
-#include "session_store.hpp"
+#include "session/session_store.hpp"
 #include "softprobe.h"
 #include "test_support.hpp"
 

@@ -1,9 +1,9 @@
 // What a capture may hold: the same limits as loading, so a captured case
 // always loads back; replay sessions keep nothing (issue 8, items 8 and 12).
-#include "capture.hpp"
-#include "otlp_proxy.hpp"
-#include "session.hpp"
-#include "session_store.hpp"
+#include "capture/capture.hpp"
+#include "otlp/otlp_proxy.hpp"
+#include "session/session.hpp"
+#include "session/session_store.hpp"
 #include "test_support.hpp"
 
 using namespace softprobe::core;

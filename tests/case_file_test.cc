@@ -1,8 +1,8 @@
-#include "case_file.hpp"
+#include "case/case_file.hpp"
 
-#include "case_lookup.hpp"
+#include "case/case_lookup.hpp"
 #include "test_support.hpp"
-#include "text.hpp"
+#include "support/text.hpp"
 
 using namespace softprobe::core;
 using sp_test::expect_error;

@@ -1,4 +1,4 @@
-#include "case_lookup.hpp"
+#include "case/case_lookup.hpp"
 
 #include "test_support.hpp"
 

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <thread>
 
-#include "session_store.hpp"
+#include "session/session_store.hpp"
 #include "test_support.hpp"
 
 using namespace softprobe::core;

@@ -1,6 +1,6 @@
 // The one JSON entry point of the core: NUL bytes, numbers out of range,
 // nesting, and integer ranges (issue 8, items 5-7).
-#include "json_document.hpp"
+#include "support/json_document.hpp"
 
 #include "test_support.hpp"
 

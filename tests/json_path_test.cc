@@ -1,4 +1,4 @@
-#include "json_path.hpp"
+#include "rules/json_path.hpp"
 
 #include "test_support.hpp"
 

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "errors.hpp"
-#include "otlp_json_fast.hpp"
-#include "otlp_traces.hpp"
+#include "support/errors.hpp"
+#include "otlp/otlp_json_fast.hpp"
+#include "otlp/otlp_traces.hpp"
 
 namespace sp_differential {
 

@@ -13,11 +13,11 @@
 #include <thread>
 #include <vector>
 
-#include "atomic_file.hpp"
-#include "errors.hpp"
+#include "support/atomic_file.hpp"
+#include "support/errors.hpp"
 #include "otlp_json_differential.hpp"
-#include "otlp_json_fast.hpp"
-#include "otlp_traces.hpp"
+#include "otlp/otlp_json_fast.hpp"
+#include "otlp/otlp_traces.hpp"
 
 using namespace softprobe::core;
 

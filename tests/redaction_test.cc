@@ -1,6 +1,6 @@
 // Body and header redaction before storage (issue 8, item 4: overlapping
 // JSONPath selections used to write through freed nodes).
-#include "redaction.hpp"
+#include "capture/redaction.hpp"
 
 #include "test_support.hpp"
 

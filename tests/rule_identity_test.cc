@@ -2,8 +2,8 @@
 // reports (issue 8, item 13).
 #include <thread>
 
-#include "session.hpp"
-#include "session_store.hpp"
+#include "session/session.hpp"
+#include "session/session_store.hpp"
 #include "test_support.hpp"
 
 using namespace softprobe::core;

@@ -1,7 +1,7 @@
-#include "rule.hpp"
+#include "rules/rule.hpp"
 
-#include "rule_matcher.hpp"
-#include "rule_set.hpp"
+#include "rules/rule_matcher.hpp"
+#include "rules/rule_set.hpp"
 #include "test_support.hpp"
 
 using namespace softprobe::core;

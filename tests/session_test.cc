@@ -1,9 +1,9 @@
-#include "session.hpp"
+#include "session/session.hpp"
 
-#include "case_lookup.hpp"
-#include "fingerprint.hpp"
-#include "log.hpp"
-#include "session_store.hpp"
+#include "case/case_lookup.hpp"
+#include "request/fingerprint.hpp"
+#include "support/log.hpp"
+#include "session/session_store.hpp"
 #include "test_support.hpp"
 
 using namespace softprobe::core;

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "atomic_file.hpp"
-#include "errors.hpp"
-#include "request.hpp"
+#include "support/atomic_file.hpp"
+#include "support/errors.hpp"
+#include "request/request.hpp"
 
 namespace sp_test {
 

@@ -2,9 +2,9 @@
 // per-request path. Views in, no JSON.
 #include <vector>
 
-#include "../canonical_request.hpp"
-#include "../capture.hpp"
-#include "../fingerprint.hpp"
+#include "request/canonical_request.hpp"
+#include "capture/capture.hpp"
+#include "request/fingerprint.hpp"
 #include "handles.hpp"
 
 using namespace softprobe::core;

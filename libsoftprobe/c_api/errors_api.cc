@@ -1,10 +1,10 @@
 // sp_last_error, sp_status_name, sp_string_free, versions, logging.
 #include <cstdlib>
 
-#include "../fingerprint.hpp"
-#include "../json_document.hpp"
-#include "../log.hpp"
-#include "../text.hpp"
+#include "request/fingerprint.hpp"
+#include "support/json_document.hpp"
+#include "support/log.hpp"
+#include "support/text.hpp"
 #include <algorithm>
 
 #include "handles.hpp"

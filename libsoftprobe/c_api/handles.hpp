@@ -8,10 +8,10 @@
 #include <string>
 #include <string_view>
 
-#include "../decision.hpp"
-#include "../errors.hpp"
-#include "../remote/remote_session.hpp"
-#include "../session_store.hpp"
+#include "session/decision.hpp"
+#include "support/errors.hpp"
+#include "remote/remote_session.hpp"
+#include "session/session_store.hpp"
 #include "softprobe.h"
 
 struct sp_store {

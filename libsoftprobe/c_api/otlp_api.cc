@@ -5,7 +5,7 @@
 #ifndef SOFTPROBE_EXPERIMENTAL
 #define SOFTPROBE_EXPERIMENTAL 1
 #endif
-#include "../otlp_proxy.hpp"
+#include "otlp/otlp_proxy.hpp"
 #include "handles.hpp"
 
 using namespace softprobe::core;

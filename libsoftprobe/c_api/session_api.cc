@@ -1,9 +1,9 @@
 // sp_store_* and sp_session_*: everything but the per-request decision.
 #include <chrono>
 
-#include "../atomic_file.hpp"
-#include "../case_file.hpp"
-#include "../case_lookup.hpp"
+#include "support/atomic_file.hpp"
+#include "case/case_file.hpp"
+#include "case/case_lookup.hpp"
 #include "handles.hpp"
 
 using namespace softprobe::core;

@@ -1,7 +1,7 @@
 // The store's capture directory and limits (sp_store_set_capture_dir,
 // sp_store_set_max_sessions), closing with a length-checked path, and the
 // shutdown flush that falls back to the temporary directory.
-#include "../capture_directory.hpp"
+#include "capture/capture_directory.hpp"
 #include "handles.hpp"
 
 using namespace softprobe::core;

@@ -1,9 +1,9 @@
 // sp_validate_rules, sp_validate_policy, sp_validate_case: the setters'
 // checks without a session. The same parsers as the setters, so the same
 // status, message and details.
-#include "../case_file.hpp"
-#include "../policy.hpp"
-#include "../rule.hpp"
+#include "case/case_file.hpp"
+#include "policy/policy.hpp"
+#include "rules/rule.hpp"
 #include "handles.hpp"
 
 using namespace softprobe::core;

@@ -1,12 +1,12 @@
 #include "remote/remote_session.hpp"
 
-#include "case_file.hpp"
-#include "errors.hpp"
-#include "json_document.hpp"
-#include "policy.hpp"
-#include "rule.hpp"
-#include "session.hpp"
-#include "session_store.hpp"
+#include "case/case_file.hpp"
+#include "support/errors.hpp"
+#include "support/json_document.hpp"
+#include "policy/policy.hpp"
+#include "rules/rule.hpp"
+#include "session/session.hpp"
+#include "session/session_store.hpp"
 
 namespace softprobe::core::remote {
 

@@ -4,9 +4,9 @@
 
 #include <mutex>
 
-#include "errors.hpp"
-#include "http_syntax.hpp"
-#include "json_document.hpp"
+#include "support/errors.hpp"
+#include "request/http_syntax.hpp"
+#include "support/json_document.hpp"
 
 namespace softprobe::core::remote {
 

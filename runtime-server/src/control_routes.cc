@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "json_document.hpp"  // the core's one JSON entry point (its internal C++ API)
+#include "support/json_document.hpp"  // the core's one JSON entry point (its internal C++ API)
 #include "logger.hpp"
 
 namespace softprobe::runtime::control {

@@ -4,7 +4,7 @@
 // one level and one writer for both, so lines never interleave mid-line.
 #pragma once
 
-#include "log.hpp"  // the core's logger (its internal C++ API)
+#include "support/log.hpp"  // the core's logger (its internal C++ API)
 
 namespace softprobe::runtime {
 

@@ -9,12 +9,12 @@
 #include <filesystem>
 #include <random>
 
-#include "errors.hpp"
-#include "exchange_view.hpp"
+#include "support/errors.hpp"
+#include "otlp/exchange_view.hpp"
 #include "otlp_builder.hpp"
-#include "otlp_proxy.hpp"
-#include "otlp_traces.hpp"
-#include "session_store.hpp"
+#include "otlp/otlp_proxy.hpp"
+#include "otlp/otlp_traces.hpp"
+#include "session/session_store.hpp"
 #include "softprobe.h"
 
 using otlp_test::Attr;

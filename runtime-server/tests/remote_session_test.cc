@@ -14,13 +14,13 @@
 #include <thread>
 #include <vector>
 
-#include "capture.hpp"
-#include "errors.hpp"
+#include "capture/capture.hpp"
+#include "support/errors.hpp"
 #include "remote/remote_session.hpp"
-#include "request.hpp"
+#include "request/request.hpp"
 #include "runtime_process.hpp"
-#include "session.hpp"
-#include "session_store.hpp"
+#include "session/session.hpp"
+#include "session/session_store.hpp"
 #include "softprobe.h"
 
 using namespace softprobe::core;

@@ -1,0 +1,31 @@
+// Everything a decision reads, swapped as one immutable unit: a mutation
+// builds a new snapshot and publishes it atomically, so deciders never lock
+// and never see half an update.
+#pragma once
+
+#include <memory>
+
+#include "case/case_file.hpp"
+#include "policy/policy.hpp"
+#include "rules/rule_set.hpp"
+
+namespace softprobe::core {
+
+class SessionSnapshot {
+ public:
+  SessionSnapshot(Policy policy, RuleList case_rules, RuleList session_rules, nlohmann::json session_rules_document,
+                  std::shared_ptr<const CaseFile> loaded_case, nlohmann::json auth_fixtures)
+      : policy(std::move(policy)),
+        rules(std::move(case_rules), std::move(session_rules)),
+        session_rules_document(std::move(session_rules_document)),
+        loaded_case(std::move(loaded_case)),
+        auth_fixtures(std::move(auth_fixtures)) {}
+
+  const Policy policy;
+  const RuleSet rules;
+  const nlohmann::json session_rules_document;  // {"version":1,"rules":[...]} as last set
+  const std::shared_ptr<const CaseFile> loaded_case;
+  const nlohmann::json auth_fixtures;
+};
+
+}  // namespace softprobe::core
