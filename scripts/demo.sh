@@ -13,14 +13,16 @@ log "C++ demo: capture -> case file -> offline strict replay"
 
 log "Node demo: the same cycle with fetch and http.request, in process"
 if [ ! -f "$REPO_ROOT/bindings/node/build/Release/softprobe.node" ]; then
-  (cd "$REPO_ROOT/bindings/node" && npm ci --no-audit --no-fund)   # builds the addon
+  # builds the addon, linked to build/'s libsoftprobe.so (the core is not compiled again)
+  (cd "$REPO_ROOT/bindings/node" && SOFTPROBE_CORE_BUILD="$REPO_ROOT/build" npm ci --no-audit --no-fund)
 fi
 node "$REPO_ROOT/examples/node/checkout-demo.js" "$REPO_ROOT/demo-out"
 
 log "Python demo: the same cycle with requests/urllib/httpx, in process"
 [ -x "$REPO_ROOT/.venv/bin/python" ] || python3 -m venv "$REPO_ROOT/.venv"
 "$REPO_ROOT/.venv/bin/python" -m pip install --quiet --disable-pip-version-check "scikit-build-core>=0.10" "pybind11>=2.10" requests
-"$REPO_ROOT/.venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation "$REPO_ROOT/bindings/python"
+SOFTPROBE_CORE_BUILD="$REPO_ROOT/build" \
+  "$REPO_ROOT/.venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation "$REPO_ROOT/bindings/python"
 "$REPO_ROOT/.venv/bin/python" "$REPO_ROOT/bindings/python/examples/capture_replay_demo.py" "$REPO_ROOT/demo-out"
 
 log "captured case files in $REPO_ROOT/demo-out/"
