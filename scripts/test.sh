@@ -12,10 +12,11 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 passed=0
 failed=0
 failures=()
+timings=()  # seconds per build and test step, printed in the summary (the CI budget is 30 minutes)
 
 # step NAME COMMAND...: runs one test step, records the result, keeps going.
 step() {
-  local name="$1"
+  local name="$1" start=$SECONDS
   shift
   log "$name"
   if "$@"; then
@@ -24,15 +25,18 @@ step() {
     failed=$((failed + 1))
     failures+=("$name")
   fi
+  timings+=("$(printf '%5ds  %s' $((SECONDS - start)) "$name")")
 }
 
 # built NAME COMMAND...: runs one build; a failed build is a failed step
 # (the run goes on with the other configurations) and its tests are skipped.
 built() {
-  local name="$1"
+  local name="$1" start=$SECONDS rc=0
   shift
   log "$name"
-  if "$@"; then return 0; fi
+  "$@" || rc=$?
+  timings+=("$(printf '%5ds  %s' $((SECONDS - start)) "$name")")
+  [ "$rc" -eq 0 ] && return 0
   failed=$((failed + 1))
   failures+=("$name (its tests were skipped)")
   return 1
@@ -129,6 +133,8 @@ if [ "$core_built" -eq 1 ]; then
 fi
 
 log "summary"
+printf '%s\n' "${timings[@]}"
+echo "total: ${SECONDS}s"
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "steps: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
