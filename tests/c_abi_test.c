@@ -396,6 +396,9 @@ static void remote_offline(void) {
   CHECK(sp_store_is_remote(local) == 0);
   CHECK(sp_store_is_remote(NULL) == 0);
   CHECK(sp_session_new(&s, remote, NULL, 0) == SP_E_RUNTIME);
+  /* NULL options with a length are "no options", as for an embedded store (this read 5 bytes of a
+   * 1-byte literal before). */
+  CHECK(sp_session_new(&s, remote, NULL, 5) == SP_E_RUNTIME);
   CHECK(contains(sp_last_error(), "could not be reached"));
   CHECK(contains(sp_last_error(), "http://127.0.0.1:1"));
   CHECK(strcmp(sp_status_name(SP_E_RUNTIME), "SP_E_RUNTIME") == 0);

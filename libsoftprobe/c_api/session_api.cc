@@ -93,7 +93,8 @@ sp_status sp_session_new(sp_session** out, sp_store* store, const char* options_
     nlohmann::json options;
     if (options_json && len > 0) options = capi::parse_json_arg(options_json, len, "session options");
     if (store->runtime) {
-      auto remote = store->remotes->create(store->runtime, *store->store, std::string_view(options_json ? options_json : "", len));
+      auto remote = store->remotes->create(store->runtime, *store->store,
+                                          options_json ? std::string_view(options_json, len) : std::string_view());
       *out = new sp_session{remote->mirror_ptr(), store->store, remote};
       return;
     }
