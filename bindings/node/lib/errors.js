@@ -1,6 +1,8 @@
 'use strict';
 // Error classes of the package, and the translation of core failures
-// (sp_status + sp_last_error + details) and runtime HTTP errors into them.
+// (sp_status + sp_last_error + details) into them. In remote mode the core
+// talks to the runtime; its SP_E_RUNTIME / SP_E_UNKNOWN_SESSION details
+// ({url, status?, cause?, ...the runtime's details}) fill the fields below.
 
 class SoftprobeError extends Error {
   /** @param {string} message @param {{code?: string, details?: object, cause?: unknown}} [opts] */
@@ -12,31 +14,37 @@ class SoftprobeError extends Error {
   }
 }
 
-/** The runtime server answered with an HTTP error. */
+/**
+ * The runtime server answered with an HTTP error (401, 500, ...) or with
+ * something that is not JSON: `status` is its HTTP status, `url` the URL
+ * called; the message carries the runtime's message (or the start of its
+ * body) and `details` the runtime's error details.
+ */
 class RuntimeError extends SoftprobeError {
-  constructor(message, { status, body, url, code, details, cause } = {}) {
+  constructor(message, { status, url, code, details, cause } = {}) {
     super(message, { code: code || 'RUNTIME_ERROR', details, cause });
     this.status = status;
-    this.body = body;
     this.url = url;
   }
 }
 
 /** The session id is not known (to the runtime, or to the in-process store). */
 class UnknownSessionError extends SoftprobeError {
-  constructor(message, { sessionId, status, body, url, cause } = {}) {
-    super(message, { code: 'UNKNOWN_SESSION', details: { sessionId }, cause });
+  constructor(message, { sessionId, status, url, details, cause } = {}) {
+    super(message, { code: 'UNKNOWN_SESSION', details: { ...details, sessionId }, cause });
     this.sessionId = sessionId;
     this.status = status;
-    this.body = body;
     this.url = url;
   }
 }
 
-/** The runtime server could not be reached at all. */
+/**
+ * The runtime server could not be reached at all (refused, DNS, no answer
+ * within timeoutMs): `url` is the URL called, `details.cause` libcurl's reason.
+ */
 class RuntimeUnreachableError extends SoftprobeError {
-  constructor(message, { url, cause } = {}) {
-    super(message, { code: 'RUNTIME_UNREACHABLE', cause });
+  constructor(message, { url, details, cause } = {}) {
+    super(message, { code: 'RUNTIME_UNREACHABLE', details, cause });
     this.url = url;
   }
 }
@@ -111,11 +119,32 @@ function fromNative(err, ctx = {}) {
         details,
       });
     }
-    case 'SP_E_UNKNOWN_SESSION':
+    case 'SP_E_UNKNOWN_SESSION': {
+      const sessionId = ctx.sessionId || details.sessionId;
+      if (typeof details.url === 'string') {
+        // The runtime answered 404 unknown_session.
+        return new UnknownSessionError(
+          `the runtime at ${details.url} has no session ${sessionId || ''}: ${msg} (was it closed, or started on another runtime?)`,
+          { sessionId, status: details.status, url: details.url, details, cause: err }
+        );
+      }
       return new UnknownSessionError(
         `${msg}: no open session with that id in this process` +
           ' (start one with softprobe.startSession(), or pass baseUrl to reach a runtime server)',
-        { sessionId: ctx.sessionId || details.sessionId }
+        { sessionId, details, cause: err }
+      );
+    }
+    case 'SP_E_RUNTIME':
+      if (typeof details.status !== 'number' && typeof details.cause === 'string') {
+        // Not reached (no HTTP status): refused, DNS, TLS, or no answer in time.
+        return new RuntimeUnreachableError(
+          `${msg}; start it (softprobe-runtime --port 8080) or fix baseUrl / SOFTPROBE_RUNTIME_URL`,
+          { url: details.url, details, cause: err }
+        );
+      }
+      return new RuntimeError(
+        msg + (details.status === 401 || details.status === 403 ? ' (or pass { token } to new Softprobe())' : ''),
+        { status: details.status, url: details.url, details, cause: err }
       );
     case 'SP_E_IO':
     case 'SP_E_INVALID_JSON':

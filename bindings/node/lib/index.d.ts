@@ -122,7 +122,7 @@ export interface SessionStats {
     lastStrictMiss?: StrictMiss;
     ruleHits?: unknown[];
   };
-  /** Remote mode only: the runtime's and the local mirror's own stats. */
+  /** Remote mode only (added by the core): the runtime's and the local mirror's own stats. */
   sources?: { runtime: SessionStats; local: SessionStats };
 }
 
@@ -140,25 +140,27 @@ export interface StartSessionOptions {
 }
 
 export interface SoftprobeOptions {
-  /** A softprobe-runtime URL (default: $SOFTPROBE_RUNTIME_URL; none: embedded). */
+  /**
+   * A softprobe-runtime URL, http(s)://host[:port][/prefix] without a query
+   * (default: $SOFTPROBE_RUNTIME_URL; none or '': embedded). Checked by the
+   * core when the Softprobe is made (SoftprobeError SP_E_INVALID_ARGUMENT).
+   */
   baseUrl?: string;
-  /** Bearer token for the runtime (default: $SOFTPROBE_API_TOKEN). */
+  /** Bearer token for the runtime (default: $SOFTPROBE_API_TOKEN; '': none). */
   token?: string;
   /** Default service name for sessions. */
   service?: string;
   /** Emit a process warning (code SOFTPROBE_STRICT_MISS) on each strict miss. Default true. */
   warnOnStrictMiss?: boolean;
-  /** Timeout of one control call to the runtime, ms (default 10000). */
+  /** Timeout of one control call to the runtime, ms: a positive integer (default 10000). */
   timeoutMs?: number;
 }
 
 export interface CloseResult {
   sessionId: string;
   closed: true;
-  /** The case file written (capture and generate sessions). */
+  /** The case file written (capture and generate sessions; remote: the runtime's path). */
   capturePath?: string;
-  /** Remote mode: the runtime's answer to close. */
-  runtime?: { sessionId: string; closed: true; capturePath?: string };
 }
 
 export class SoftprobeSession {
@@ -197,7 +199,9 @@ export class SoftprobeSession {
   /**
    * Closes the session; capture sessions write their case file (to `out`).
    * Remote: this process's captures are sent to the runtime, which writes
-   * the case (`out` is a path on the runtime's machine).
+   * the case (`out` is a path on the runtime's machine). On a rejection the
+   * session is not marked closed and close() again retries (remote: what was
+   * not sent yet is sent then).
    */
   close(options?: { out?: string }): Promise<CloseResult>;
 }
@@ -219,18 +223,22 @@ export class SoftprobeError extends Error {
   code: string;
   details: Record<string, unknown>;
 }
+/**
+ * The runtime answered with an HTTP error (or a 2xx that is not JSON). The
+ * message carries the runtime's message (or the start of its body);
+ * `details` holds the runtime's error details plus `url` and `status`.
+ */
 export class RuntimeError extends SoftprobeError {
   status: number;
-  body: string;
   url: string;
 }
 export class UnknownSessionError extends SoftprobeError {
   sessionId: string;
   /** Set when the runtime answered 404. */
   status?: number;
-  body?: string;
   url?: string;
 }
+/** Nothing answered at the runtime URL: `details.cause` says why (refused, DNS, timeout). */
 export class RuntimeUnreachableError extends SoftprobeError {
   url: string;
 }

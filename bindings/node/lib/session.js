@@ -1,9 +1,11 @@
 'use strict';
 // SoftprobeSession: one test-scoped session. Embedded, it is a session of the
-// in-process core; with a runtime server, every control call goes to the
-// runtime and to a local mirror session with the same id (same rules, policy
-// and case) that answers this process's own requests in process.
-const fs = require('node:fs/promises');
+// in-process core; remote, a session of the core's remote store: the core
+// sends every control call to the runtime and keeps a local mirror with the
+// same id that decides this process's own requests in process. The calls
+// below are the same in both modes (the remote ones run on the libuv pool
+// and never block the event loop); only decisions and records are
+// synchronous, and they never touch the network.
 const native = require('./native');
 const context = require('./context');
 const { ruleFromSpec } = require('./rules');
@@ -32,10 +34,9 @@ async function callAsync(ctx, fn, ...args) {
 
 class SoftprobeSession {
   /** @internal */
-  constructor(owner, handle, { remote = null, service = '', rules } = {}) {
+  constructor(owner, handle, { service = '', rules } = {}) {
     this._owner = owner;
     this._handle = handle;
-    this._remote = remote;
     this._service = service || '';
     this._id = native.sessionId(handle);
     this._mode = native.sessionMode(handle);
@@ -54,7 +55,7 @@ class SoftprobeSession {
   get mode() {
     return this._mode;
   }
-  /** The local core's revision counter (+1 per successful mutation). */
+  /** The local core's revision counter (+1 per successful mutation; remote: the mirror's). */
   get revision() {
     return native.sessionRevision(this._handle);
   }
@@ -64,17 +65,6 @@ class SoftprobeSession {
 
   /** Loads a case file (OTLP JSON profile). Rejects with CaseLoadError naming the path. */
   async loadCaseFromFile(path) {
-    if (this._remote) {
-      let text;
-      try {
-        text = await fs.readFile(path, 'utf8');
-      } catch (err) {
-        throw new CaseLoadError(`cannot load case file ${path}: ${err.message}`, { path, code: err.code, cause: err });
-      }
-      await this._remote.call('POST', this._route('load-case'), text, { kind: 'case', sessionId: this._id, casePath: path });
-      await callAsync({ loading: true, path }, native.sessionLoadCase, this._handle, text);
-      return;
-    }
     await callAsync({ loading: true, path }, native.sessionLoadCaseFile, this._handle, String(path));
   }
 
@@ -82,9 +72,6 @@ class SoftprobeSession {
   async loadCase(doc) {
     const text = typeof doc === 'string' ? doc : JSON.stringify(doc);
     if (text === undefined) throw new CaseLoadError('cannot load case: loadCase(doc) needs a case object or JSON text', {});
-    if (this._remote) {
-      await this._remote.call('POST', this._route('load-case'), text, { kind: 'case', sessionId: this._id });
-    }
     await callAsync({ loading: true }, native.sessionLoadCase, this._handle, text);
   }
 
@@ -123,66 +110,32 @@ class SoftprobeSession {
   }
 
   /** Replaces the policy ({externalHttp, externalAllowlist, defaultOnMiss, ...}). */
-  setPolicy(policy) {
-    return this._serial(() => this._setPolicy(policy));
-  }
-
-  async _setPolicy(policy) {
-    const before = json(call({}, native.sessionState, this._handle)).policy;
-    call({}, native.sessionSetPolicy, this._handle, JSON.stringify(policy));
-    if (this._remote) {
-      try {
-        await this._remote.call('POST', this._route('policy'), policy, { sessionId: this._id });
-      } catch (err) {
-        native.sessionSetPolicy(this._handle, JSON.stringify(before));
-        throw err;
-      }
-    }
+  async setPolicy(policy) {
+    await this._serial(() => callAsync({ sessionId: this._id }, native.sessionSetPolicy, this._handle, JSON.stringify(policy)));
   }
 
   /** Replaces the auth fixtures ({tokens: [], cookies: [], metadata: {}}). */
-  setAuthFixtures(fixtures) {
-    return this._serial(() => this._setAuthFixtures(fixtures));
-  }
-
-  async _setAuthFixtures(fixtures) {
-    const before = json(call({}, native.sessionState, this._handle)).fixtures || { tokens: [], cookies: [], metadata: {} };
-    call({}, native.sessionSetAuthFixtures, this._handle, JSON.stringify(fixtures));
-    if (this._remote) {
-      try {
-        await this._remote.call('POST', this._route('fixtures/auth'), fixtures, { sessionId: this._id });
-      } catch (err) {
-        native.sessionSetAuthFixtures(this._handle, JSON.stringify(before));
-        throw err;
-      }
-    }
+  async setAuthFixtures(fixtures) {
+    await this._serial(() =>
+      callAsync({ sessionId: this._id }, native.sessionSetAuthFixtures, this._handle, JSON.stringify(fixtures))
+    );
   }
 
   /**
    * {sessionId, sessionRevision, mode, stats: {injectedSpans, extractedSpans,
-   * strictMisses, lastStrictMiss?, ruleHits}}. In remote mode the counters
-   * add the runtime's (proxy traffic) and the local mirror's (this process's
-   * traffic); `sources` keeps both.
+   * strictMisses, lastStrictMiss?, ruleHits}}. In remote mode the core adds
+   * the runtime's counters (proxy traffic) and the local mirror's (this
+   * process's traffic) and keeps both under `sources`.
    */
   async getStats() {
-    const local = json(call({}, native.sessionStats, this._handle));
-    if (!this._remote) return local;
-    const remote = await this._remote.call('GET', this._route('stats'), undefined, { sessionId: this._id });
-    const rs = remote.stats || {};
-    const ls = local.stats;
-    const stats = {
-      ...ls,
-      injectedSpans: (rs.injectedSpans || 0) + (ls.injectedSpans || 0),
-      extractedSpans: (rs.extractedSpans || 0) + (ls.extractedSpans || 0),
-      strictMisses: (rs.strictMisses || 0) + (ls.strictMisses || 0),
-    };
-    if (!stats.lastStrictMiss && rs.lastStrictMiss) stats.lastStrictMiss = rs.lastStrictMiss;
-    return { ...local, stats, sources: { runtime: remote, local } };
+    return json(await callAsync({ sessionId: this._id }, native.sessionStats, this._handle));
   }
 
-  /** The session rules document {version: 1, rules: [...]}. */
+  /**
+   * The session rules document {version: 1, rules: [...]}: the local
+   * session's (remote: the mirror's, which holds what the runtime took).
+   */
   async dumpRules() {
-    if (this._remote) return this._remote.call('GET', this._route('rules'), undefined, { sessionId: this._id });
     return json(call({}, native.sessionGetRules, this._handle));
   }
 
@@ -223,37 +176,24 @@ class SoftprobeSession {
   /**
    * Waits for captures still being read, closes the session, and in capture
    * or generate mode writes the case file (to `out`, else
-   * $SOFTPROBE_CAPTURE_CASE_PATH or ./captured.case.json). Remote: the
-   * exchanges this process captured are sent to the runtime (POST /v1/traces,
-   * the spans the core wrote), then the runtime's session is closed and the
-   * runtime writes one case with them and what its proxies reported (`out` is
-   * a path on the runtime's machine). Resolves with {sessionId, closed: true,
-   * capturePath?, runtime?}.
+   * $SOFTPROBE_CAPTURE_CASE_PATH or ./captured.case.json). Remote: the core
+   * closes the mirror, sends what this process captured to the runtime
+   * (POST /v1/traces), then closes the runtime's session, which writes one
+   * case with it and what its proxies reported (`out` is a path on the
+   * runtime's machine). Resolves with {sessionId, closed: true, capturePath?}.
+   * If it rejects, the session is not marked closed: close() again retries
+   * (remote: what was not sent yet is sent then; nothing captured is lost).
    */
   async close({ out } = {}) {
     if (this._closed) return { sessionId: this._id, closed: true };
     while (this._pending.size > 0) await Promise.allSettled([...this._pending]);
     const result = { sessionId: this._id, closed: true };
-    if (!this._remote) {
-      const capturePath = await callAsync({}, native.sessionClose, this._handle, out ? String(out) : '');
-      this._closed = true;
-      this.deactivate();
-      if (capturePath) result.capturePath = capturePath;
-      return result;
-    }
-    let traces = [];
-    if (this._capturing) {
-      // The core closes the local mirror and hands over its capture, no file.
-      traces = JSON.parse(await callAsync({}, native.sessionCloseExport, this._handle)).traces || [];
-    } else {
-      await callAsync({}, native.sessionClose, this._handle, '');
-    }
+    const capturePath = await this._serial(() =>
+      callAsync({ sessionId: this._id }, native.sessionClose, this._handle, out ? String(out) : '')
+    );
     this._closed = true;
     this.deactivate();
-    for (const t of traces) await this._remote.call('POST', '/v1/traces', t, { sessionId: this._id });
-    const q = out ? `?out=${encodeURIComponent(out)}` : '';
-    result.runtime = await this._remote.call('POST', this._route('close') + q, {}, { sessionId: this._id });
-    if (result.runtime.capturePath) result.capturePath = result.runtime.capturePath;
+    if (capturePath) result.capturePath = capturePath;
     return result;
   }
 
@@ -328,17 +268,7 @@ class SoftprobeSession {
   }
 
   async _setRules(rules) {
-    const doc = JSON.stringify({ version: 1, rules });
-    const before = JSON.stringify({ version: 1, rules: this._rules });
-    call({}, native.sessionSetRules, this._handle, doc);
-    if (this._remote) {
-      try {
-        await this._remote.call('POST', this._route('rules'), doc, { kind: 'rules', sessionId: this._id });
-      } catch (err) {
-        native.sessionSetRules(this._handle, before);
-        throw err;
-      }
-    }
+    await callAsync({ sessionId: this._id }, native.sessionSetRules, this._handle, JSON.stringify({ version: 1, rules }));
     this._rules = rules;
   }
 
@@ -347,10 +277,6 @@ class SoftprobeSession {
     const p = this._queue.then(fn);
     this._queue = p.catch(() => {});
     return p;
-  }
-
-  _route(what) {
-    return `/v1/sessions/${encodeURIComponent(this._id)}/${what}`;
   }
 }
 

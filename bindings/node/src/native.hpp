@@ -3,14 +3,17 @@
 // The layer mirrors the C ABI almost one to one (one source file per wrapped
 // type: store.cc, session.cc, decision.cc). Handles cross into JavaScript as
 // type-tagged externals, so a session can never be passed where a store is
-// expected; a failed call throws a JS Error carrying the sp_status name
-// (`code`), its value (`status`) and sp_last_error_details() (`details`, JSON
-// text). The idiomatic API lives in ../lib.
+// expected; a failed call throws (or rejects with) a JS Error carrying the
+// sp_status name (`code`), its value (`status`) and sp_last_error_details()
+// (`details`, JSON text). Calls that may block (a remote store's network
+// calls, files, large documents) run on the libuv pool and return Promises
+// (core_call.cc). The idiomatic API lives in ../lib.
 #ifndef SOFTPROBE_NODE_NATIVE_HPP
 #define SOFTPROBE_NODE_NATIVE_HPP
 
 #include <napi.h>
 
+#include <functional>
 #include <string>
 
 #include "softprobe.h"
@@ -37,6 +40,25 @@ Napi::Value take_string(Napi::Env env, char* s);
 // Unwraps a type-tagged external; throws a TypeError naming `what` otherwise.
 sp_store* unwrap_store(const Napi::Value& v);
 sp_session* unwrap_session(const Napi::Value& v);
+// Whether the session handle came from a remote store (sp_store_new_remote):
+// its control calls then do network I/O and must leave the main thread.
+bool session_is_remote(const Napi::Value& v);
+// A session handle for JavaScript; it owns `s` (sp_session_free when collected).
+Napi::Value wrap_session(Napi::Env env, sp_session* s, bool remote);
+
+// One core call for JavaScript, returning a Promise (core_call.cc).
+//  - work: the C call; it runs on the libuv pool when `off_thread`, else
+//    inline (an embedded store's setter: no thread hop). It must not touch
+//    JavaScript values.
+//  - finish: on the main thread after a successful work, the resolved value.
+// `keep_alive` (the store or session handle the call uses) stays referenced
+// until the call ends, so it is not collected while the pool uses it. A
+// failure rejects with make_error(...) of what the work's thread saw.
+struct CoreCall {
+  std::function<sp_status()> work;
+  std::function<Napi::Value(Napi::Env)> finish;
+};
+Napi::Value run_core_call(Napi::Env env, Napi::Value keep_alive, bool off_thread, CoreCall call);
 
 // A UTF-8 copy of a JS string (empty for undefined/null).
 std::string utf8(const Napi::Value& v);

@@ -1,8 +1,14 @@
-// session.cc: sp_session as a type-tagged external, its JSON-document calls,
-// and the calls that may block on files or large documents (load-case,
-// load-case-file, close, close-export) run on the libuv pool as AsyncWorkers returning
-// Promises.
-#include <functional>
+// session.cc: sp_session as a type-tagged external and its control calls.
+//
+// The same functions serve embedded and remote stores; the core dispatches.
+// Every call that may go to a remote runtime (create, attach, the setters,
+// stats, close) returns a Promise and, for a remote session, runs on the
+// libuv pool (run_core_call); for an embedded session the setters and stats
+// run inline (no network, no thread hop). Loading a case (a file, or a large
+// document) and closing (writing the case) always run on the pool. The
+// getters (rules, state, strict misses, findInCase) read the local session or
+// mirror and stay synchronous.
+#include <memory>
 #include <utility>
 
 #include "native.hpp"
@@ -12,47 +18,28 @@ namespace {
 
 constexpr napi_type_tag kSessionTag = {0x2b7c91e04d3f5a66ULL, 0xc41d8e7f03a2b915ULL};
 
-Napi::Value wrap_session(Napi::Env env, sp_session* s) {
-  auto ext = Napi::External<sp_session>::New(env, s, [](Napi::Env, sp_session* p) { sp_session_free(p); });
-  ext.TypeTag(&kSessionTag);
-  return ext;
-}
-
-// Runs `work` off the main thread; resolves with the string it produced (or
-// undefined), rejects with the core's error. Keeps the handle alive meanwhile.
-class SessionWorker : public Napi::AsyncWorker {
- public:
-  using Work = std::function<sp_status(std::string& out)>;
-  SessionWorker(Napi::Env env, Napi::Value handle, Work work)
-      : Napi::AsyncWorker(env, "softprobe:session"), deferred_(Napi::Promise::Deferred::New(env)),
-        handle_(Napi::Persistent(handle)), work_(std::move(work)) {}
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    sp_status st = work_(out_);
-    if (st != SP_OK) {
-      failure_ = Failure::capture(st);
-      SetError(failure_.message);
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Napi::String::New(Env(), out_)); }
-  void OnError(const Napi::Error&) override { deferred_.Reject(make_error(Env(), failure_).Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Napi::Reference<Napi::Value> handle_;
-  Work work_;
-  std::string out_;
-  Failure failure_;
+// What a session external holds.
+struct SessionHandle {
+  sp_session* session;
+  bool remote;
 };
 
-Napi::Value run_async(const Napi::CallbackInfo& info, SessionWorker::Work work) {
-  auto* w = new SessionWorker(info.Env(), info[0], std::move(work));
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+SessionHandle* unwrap_handle(const Napi::Value& v) {
+  if (!v.IsExternal() || !v.As<Napi::External<SessionHandle>>().CheckTypeTag(&kSessionTag))
+    throw Napi::TypeError::New(v.Env(), "expected a softprobe session handle");
+  return v.As<Napi::External<SessionHandle>>().Data();
 }
+
+// A session a worker produced, freed unless finish() handed it to JavaScript.
+struct MadeSession {
+  sp_session* session = nullptr;
+  ~MadeSession() { sp_session_free(session); }
+};
+
+// A string a worker produced.
+struct MadeString {
+  std::string text;
+};
 
 // Takes a C string result and frees it.
 sp_status keep(std::string& out, sp_status st, char* s) {
@@ -61,21 +48,27 @@ sp_status keep(std::string& out, sp_status st, char* s) {
   return st;
 }
 
-Napi::Value session_new(const Napi::CallbackInfo& info) {
+// A call producing a session: (store, text) -> Promise<session>.
+template <sp_status (*Fn)(sp_session**, sp_store*, const char*, size_t, bool)>
+Napi::Value make_session(const Napi::CallbackInfo& info) {
   sp_store* store = unwrap_store(info[0]);
-  const bool has_options = !info[1].IsUndefined() && !info[1].IsNull();
-  std::string options = utf8(info[1]);
-  sp_session* s = nullptr;
-  check(info.Env(), sp_session_new(&s, store, has_options ? options.data() : nullptr, has_options ? options.size() : 0));
-  return wrap_session(info.Env(), s);
+  const bool given = !info[1].IsUndefined() && !info[1].IsNull();
+  const bool remote = sp_store_is_remote(store) != 0;
+  auto text = std::make_shared<std::string>(utf8(info[1]));
+  auto made = std::make_shared<MadeSession>();
+  return run_core_call(info.Env(), info[0], remote,
+                       {[store, text, made, given] { return Fn(&made->session, store, text->data(), text->size(), given); },
+                        [made, remote](Napi::Env env) {
+                          sp_session* s = std::exchange(made->session, nullptr);
+                          return wrap_session(env, s, remote);
+                        }});
 }
 
-Napi::Value store_get_session(const Napi::CallbackInfo& info) {
-  sp_store* store = unwrap_store(info[0]);
-  std::string id = utf8(info[1]);
-  sp_session* s = nullptr;
-  check(info.Env(), sp_store_get_session(&s, store, id.data(), id.size()));
-  return wrap_session(info.Env(), s);
+sp_status new_session(sp_session** out, sp_store* store, const char* options, size_t len, bool given) {
+  return sp_session_new(out, store, given ? options : nullptr, given ? len : 0);
+}
+sp_status get_session(sp_session** out, sp_store* store, const char* id, size_t len, bool) {
+  return sp_store_get_session(out, store, id, len);
 }
 
 Napi::Value session_id(const Napi::CallbackInfo& info) {
@@ -87,52 +80,60 @@ Napi::Value session_mode(const Napi::CallbackInfo& info) {
 Napi::Value session_revision(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(sp_session_revision(unwrap_session(info[0]))));
 }
-
-// (session, json) -> Promise<void>
-Napi::Value session_load_case(const Napi::CallbackInfo& info) {
-  sp_session* s = unwrap_session(info[0]);
-  std::string json = utf8(info[1]);
-  return run_async(info, [s, json = std::move(json)](std::string&) {
-    return sp_session_load_case(nullptr, s, json.data(), json.size());
-  });
+Napi::Value session_is_remote_fn(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), session_is_remote(info[0]));
 }
 
-// (session, path) -> Promise<void>
-Napi::Value session_load_case_file(const Napi::CallbackInfo& info) {
-  sp_session* s = unwrap_session(info[0]);
-  std::string path = utf8(info[1]);
-  return run_async(info, [s, path = std::move(path)](std::string&) { return sp_session_load_case_file(nullptr, s, path.data(), path.size()); });
+// A call taking one string argument and producing a string:
+// (session, text) -> Promise<string>. Always on the pool when `Always`.
+template <sp_status (*Fn)(std::string&, sp_session*, const std::string&), bool Always>
+Napi::Value string_call(const Napi::CallbackInfo& info) {
+  SessionHandle* h = unwrap_handle(info[0]);
+  sp_session* s = h->session;
+  auto arg = std::make_shared<std::string>(utf8(info[1]));
+  auto out = std::make_shared<MadeString>();
+  return run_core_call(info.Env(), info[0], Always || h->remote,
+                       {[s, arg, out] { return Fn(out->text, s, *arg); },
+                        [out](Napi::Env env) -> Napi::Value { return Napi::String::New(env, out->text); }});
 }
 
-// (session, outPath) -> Promise<capturePath>
-Napi::Value session_close(const Napi::CallbackInfo& info) {
-  sp_session* s = unwrap_session(info[0]);
-  std::string path = utf8(info[1]);
-  return run_async(info, [s, path = std::move(path)](std::string& out) {
-    char* written = nullptr;
-    const sp_status st = sp_session_close(&written, s, path.data(), path.size());  // before reading `written`
-    return keep(out, st, written);
-  });
+sp_status load_case(std::string&, sp_session* s, const std::string& json) {
+  return sp_session_load_case(nullptr, s, json.data(), json.size());
+}
+sp_status load_case_file(std::string&, sp_session* s, const std::string& path) {
+  return sp_session_load_case_file(nullptr, s, path.data(), path.size());
+}
+// Resolves with the capture path ("" when none was written).
+sp_status close_session(std::string& out, sp_session* s, const std::string& path) {
+  char* written = nullptr;
+  const sp_status st = sp_session_close(&written, s, path.data(), path.size());  // before reading `written`
+  return keep(out, st, written);
+}
+// Closes without writing a file and resolves with the capture (embedded only:
+// a remote session's capture belongs to the runtime, SP_E_WRONG_MODE).
+sp_status close_export(std::string& out, sp_session* s, const std::string&) {
+  char* json = nullptr;
+  const sp_status st = sp_session_close_export(&json, s);
+  return keep(out, st, json);
+}
+sp_status stats(std::string& out, sp_session* s, const std::string&) {
+  char* json = nullptr;
+  const sp_status st = sp_session_stats(&json, s);
+  return keep(out, st, json);
 }
 
-// (session) -> Promise<caseJson>: closes without writing a file and resolves
-// with the capture (sp_session_close_export).
-Napi::Value session_close_export(const Napi::CallbackInfo& info) {
-  sp_session* s = unwrap_session(info[0]);
-  return run_async(info, [s](std::string& out) {
-    char* json = nullptr;
-    const sp_status st = sp_session_close_export(&json, s);
-    return keep(out, st, json);
-  });
-}
-
-// Setters taking a JSON document: (session, json) -> undefined.
+// Setters taking a JSON document: (session, json) -> Promise<revision>.
 template <sp_status (*Fn)(uint64_t*, sp_session*, const char*, size_t)>
 Napi::Value set_json(const Napi::CallbackInfo& info) {
-  sp_session* s = unwrap_session(info[0]);
-  std::string json = utf8(info[1]);
-  check(info.Env(), Fn(nullptr, s, json.data(), json.size()));
-  return info.Env().Undefined();
+  SessionHandle* h = unwrap_handle(info[0]);
+  sp_session* s = h->session;
+  auto json = std::make_shared<std::string>(utf8(info[1]));
+  auto revision = std::make_shared<uint64_t>(0);
+  return run_core_call(info.Env(), info[0], h->remote,
+                       {[s, json, revision] { return Fn(revision.get(), s, json->data(), json->size()); },
+                        [revision](Napi::Env env) -> Napi::Value {
+                          return Napi::Number::New(env, static_cast<double>(*revision));
+                        }});
 }
 
 // Getters returning a JSON document: (session) -> string.
@@ -155,29 +156,37 @@ Napi::Value find_json(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-sp_session* unwrap_session(const Napi::Value& v) {
-  if (!v.IsExternal() || !v.As<Napi::External<sp_session>>().CheckTypeTag(&kSessionTag))
-    throw Napi::TypeError::New(v.Env(), "expected a softprobe session handle");
-  return v.As<Napi::External<sp_session>>().Data();
+Napi::Value wrap_session(Napi::Env env, sp_session* s, bool remote) {
+  auto ext = Napi::External<SessionHandle>::New(env, new SessionHandle{s, remote}, [](Napi::Env, SessionHandle* h) {
+    sp_session_free(h->session);
+    delete h;
+  });
+  ext.TypeTag(&kSessionTag);
+  return ext;
 }
+
+sp_session* unwrap_session(const Napi::Value& v) { return unwrap_handle(v)->session; }
+
+bool session_is_remote(const Napi::Value& v) { return unwrap_handle(v)->remote; }
 
 void init_session(Napi::Env env, Napi::Object exports) {
   auto fn = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
-  fn("sessionNew", session_new);
-  fn("storeGetSession", store_get_session);
+  fn("sessionNew", make_session<new_session>);
+  fn("storeGetSession", make_session<get_session>);
   fn("sessionId", session_id);
   fn("sessionMode", session_mode);
   fn("sessionRevision", session_revision);
-  fn("sessionLoadCase", session_load_case);
-  fn("sessionLoadCaseFile", session_load_case_file);
-  fn("sessionClose", session_close);
-  fn("sessionCloseExport", session_close_export);
+  fn("sessionIsRemote", session_is_remote_fn);
+  fn("sessionLoadCase", string_call<load_case, true>);
+  fn("sessionLoadCaseFile", string_call<load_case_file, true>);
+  fn("sessionClose", string_call<close_session, true>);
+  fn("sessionCloseExport", string_call<close_export, true>);
+  fn("sessionStats", string_call<stats, false>);
   fn("sessionExportCapture", get_json<sp_session_export_capture>);
   fn("sessionSetRules", set_json<sp_session_set_rules>);
   fn("sessionSetPolicy", set_json<sp_session_set_policy>);
   fn("sessionSetAuthFixtures", set_json<sp_session_set_auth_fixtures>);
   fn("sessionGetRules", get_json<sp_session_get_rules>);
-  fn("sessionStats", get_json<sp_session_stats>);
   fn("sessionState", get_json<sp_session_state>);
   fn("sessionStrictMisses", get_json<sp_session_strict_misses>);
   fn("sessionFindInCase", find_json<sp_session_find_in_case>);

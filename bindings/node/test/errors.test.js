@@ -160,7 +160,10 @@ test('RuntimeUnreachableError when nothing listens at the runtime URL', async ()
   await assert.rejects(remote.startSession({ mode: 'replay' }), (err) => {
     assert.ok(err instanceof RuntimeUnreachableError);
     assert.equal(err.url, `${deadUrl}/v1/sessions`);
-    assert.match(err.message, /ECONNREFUSED/);
+    assert.equal(err.status, undefined);
+    // libcurl's words for ECONNREFUSED, from the core's runtime client.
+    assert.equal(err.details.cause, "Couldn't connect to server");
+    assert.match(err.message, new RegExp(`the runtime at ${deadUrl} could not be reached .*Couldn't connect to server`));
     assert.match(err.message, /SOFTPROBE_RUNTIME_URL/);
     return true;
   });
@@ -173,10 +176,14 @@ test('RuntimeError, UnknownSessionError and InvalidRuleError from the real softp
     const noToken = new Softprobe({ baseUrl: rt.url, token: '' });
     await assert.rejects(noToken.startSession({ mode: 'replay' }), (err) => {
       assert.ok(err instanceof RuntimeError);
+      assert.ok(!(err instanceof RuntimeUnreachableError));
       assert.equal(err.status, 401);
       assert.equal(err.url, `${rt.url}/v1/sessions`);
-      assert.match(err.body, /missing_bearer_token/);
+      // The runtime's message for missing_bearer_token, and what to do about it.
+      assert.match(err.message, /401/);
+      assert.match(err.message, /"Authorization: Bearer <token>" header/);
       assert.match(err.message, /SOFTPROBE_API_TOKEN/);
+      assert.match(err.message, /\{ token \}/);
       return true;
     });
     const remote = new Softprobe({ baseUrl: rt.url, token: 'sekret', warnOnStrictMiss: false });
@@ -184,6 +191,7 @@ test('RuntimeError, UnknownSessionError and InvalidRuleError from the real softp
       assert.ok(err instanceof UnknownSessionError);
       assert.equal(err.status, 404);
       assert.equal(err.sessionId, '0123456789abcdef0123456789abcdef');
+      assert.equal(err.url, `${rt.url}/v1/sessions/0123456789abcdef0123456789abcdef/state`);
       return true;
     });
     const s = await remote.startSession({ mode: 'replay' });
@@ -203,7 +211,8 @@ test('RuntimeError for a server that is not a softprobe runtime', async () => {
     await assert.rejects(new Softprobe({ baseUrl: notRuntime.url }).startSession(), (err) => {
       assert.ok(err instanceof RuntimeError);
       assert.equal(err.status, 500);
-      assert.equal(err.body, 'boom');
+      assert.equal(err.url, `${notRuntime.url}/v1/sessions`);
+      assert.match(err.message, /with 500: boom$/, 'the start of a body that is not JSON');
       return true;
     });
   } finally {
@@ -214,7 +223,9 @@ test('RuntimeError for a server that is not a softprobe runtime', async () => {
 test('bad arguments are SoftprobeErrors that say what is expected', async () => {
   await assert.rejects(sp.startSession({ mode: 'record' }), (err) => err instanceof SoftprobeError && /'replay', 'capture' or 'generate'/.test(err.message));
   await assert.rejects(sp.startSession({ policy: { externalHttp: 'sometimes' } }), (err) => err instanceof SoftprobeError && err.code === 'SP_E_INVALID_POLICY');
-  assert.throws(() => new Softprobe({ baseUrl: 'not a url' }), SoftprobeError);
+  assert.throws(() => new Softprobe({ baseUrl: 'not a url' }), (err) => err instanceof SoftprobeError && err.code === 'SP_E_INVALID_ARGUMENT' && /runtime URL "not a url"/.test(err.message));
+  assert.throws(() => new Softprobe({ baseUrl: 'ftp://127.0.0.1:1' }), (err) => err instanceof SoftprobeError && /must use http or https/.test(err.message));
+  assert.throws(() => new Softprobe({ baseUrl: 'http://127.0.0.1:1', timeoutMs: -5 }), (err) => err instanceof SoftprobeError && /timeoutMs/.test(err.message));
   const s = await sp.startSession();
   try {
     await assert.rejects(s.mockOutbound('GET /x'), TypeError);
