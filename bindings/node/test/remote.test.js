@@ -1,8 +1,8 @@
 'use strict';
-// Remote-runtime mode against the real softprobe-runtime binary: control
-// calls go to the runtime, a local mirror (same id, rules, policy, case)
-// answers this process's requests, and the package's own calls to the
-// runtime are never intercepted.
+// Remote-runtime mode against the real softprobe-runtime binary: the core's
+// remote store sends the control calls to the runtime, a local mirror (same
+// id, rules, policy, case) answers this process's requests, and the calls to
+// the runtime (libcurl, in the core) are never intercepted.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Softprobe, UnknownSessionError, withoutInterception } = require('..');
@@ -230,4 +230,25 @@ test('remote capture: in-process exchanges are sent to the runtime, which writes
     for (const r of t.resourceSpans)
       for (const ss of r.scopeSpans) for (const span of ss.spans) paths.push(span.attributes.find((a) => a.key === 'url.path').value.stringValue);
   assert.deepEqual(paths.sort(), ['/captured/fetch', '/captured/http']);
+});
+
+// The core's stats merge (RemoteSession::merge_stats) reads ruleHits as an object keyed by
+// rule, but sessions report it as an array of {layer, index, name?, id?, hits}: the merged
+// ruleHits comes back as {}. Marked todo until the core sums the array; the sources keep both.
+test('remote getStats sums each rule\'s hits from the runtime and the mirror', { todo: 'core: merge_stats drops the ruleHits array' }, async () => {
+  const sp = new Softprobe({ baseUrl: rt.url });
+  const s = await sp.startSession({ mode: 'replay' });
+  try {
+    await s.mockOutbound({ name: 'price', method: 'GET', host: 'api.example.com', path: '/v1/price', response: { status: 200, body: 'p' } });
+    await s.run(() => fetch('http://api.example.com/v1/price'));
+    assert.equal((await raw('POST', '/v1/inject', injectPayload(s.id, 'GET', 'api.example.com', '/v1/price'))).status, 200);
+    const stats = await s.getStats();
+    assert.equal(stats.sources.local.stats.ruleHits[0].hits, 1);
+    assert.equal(stats.sources.runtime.stats.ruleHits[0].hits, 1);
+    assert.ok(Array.isArray(stats.stats.ruleHits), `merged ruleHits is ${JSON.stringify(stats.stats.ruleHits)}`);
+    assert.equal(stats.stats.ruleHits[0].name, 'price');
+    assert.equal(stats.stats.ruleHits[0].hits, 2);
+  } finally {
+    await s.close();
+  }
 });
