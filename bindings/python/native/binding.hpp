@@ -1,7 +1,9 @@
 // Shared declarations of softprobe._core, the thin layer over the C ABI.
 //
 // Every type here owns exactly one C handle and mirrors the sp_* functions
-// that take it. Nothing in this folder includes a core-internal header: only
+// that take it. Every call that can reach a remote runtime (creating,
+// attaching, the setters, stats, close) runs without the GIL, so other Python
+// threads keep running while it waits; decisions never reach the network. Nothing in this folder includes a core-internal header: only
 // <softprobe.h>. Status codes become Python exceptions through the factory
 // that the package registers (softprobe/_errors.py), so a failing C call
 // raises the package's own exception classes directly.
@@ -74,9 +76,13 @@ class Session {
   sp_session* s_;
 };
 
+// Embedded (sp_store_new) when `runtime_url` is empty, else remote
+// (sp_store_new_remote): sessions are held by the runtime at that URL, each
+// with a local mirror, and the session calls below reach it over the network
+// (libcurl, blocking, each call bounded by `timeout_ms`; 0: the core's 10 s).
 class Store {
  public:
-  Store();
+  Store(const std::string& runtime_url, const std::string& token, uint64_t timeout_ms);
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
   ~Store() { sp_store_free(s_); }

@@ -41,7 +41,8 @@ struct RequestView {
   }
 };
 
-// Calls fn(session, data, len) on str/bytes JSON text without the GIL.
+// Calls fn(session, data, len) on str/bytes JSON text without the GIL (in
+// remote mode the setter sends the document to the runtime).
 void set_document(Session& s, py::handle doc, sp_status (*fn)(uint64_t*, sp_session*, const char*, size_t),
                   const char* what) {
   sp_str text = view_of(doc, what);
@@ -53,9 +54,22 @@ void set_document(Session& s, py::handle doc, sp_status (*fn)(uint64_t*, sp_sess
   check(st);
 }
 
+// Reads a document of the local session (or, in remote mode, its mirror).
 py::str get_document(const Session& s, sp_status (*fn)(char**, const sp_session*)) {
   char* out = nullptr;
   check(fn(&out, s.get()));
+  return take_string(out);
+}
+
+// sp_session_stats without the GIL: in remote mode it asks the runtime.
+py::str stats(const Session& s) {
+  char* out = nullptr;
+  sp_status st;
+  {
+    py::gil_scoped_release nogil;
+    st = sp_session_stats(&out, s.get());
+  }
+  check(st);
   return take_string(out);
 }
 
@@ -144,7 +158,8 @@ void bind_session(py::module_& m) {
           "set_auth_fixtures",
           [](Session& s, py::handle doc) { set_document(s, doc, sp_session_set_auth_fixtures, "auth fixtures"); },
           py::arg("json"), "sp_session_set_auth_fixtures.")
-      .def("stats", [](const Session& s) { return get_document(s, sp_session_stats); }, "sp_session_stats (JSON).")
+      .def("stats", &stats,
+           "sp_session_stats (JSON); remote: the runtime's counters and the mirror's added, both under 'sources'.")
       .def("state", [](const Session& s) { return get_document(s, sp_session_state); }, "sp_session_state (JSON).")
       .def("strict_misses", [](const Session& s) { return get_document(s, sp_session_strict_misses); },
            "sp_session_strict_misses: the latest strict misses, each explained (JSON array).")
@@ -180,7 +195,8 @@ void bind_session(py::module_& m) {
             check(st);
             return take_string(out);
           },
-          py::arg("out_path") = "", "sp_session_close: returns the capture path written ('' for replay).")
+          py::arg("out_path") = "", "sp_session_close: returns the capture path written ('' for replay); remote: hands this process's "
+          "capture to the runtime, which writes the case at out_path (a path on its machine).")
       .def("export_capture", [](const Session& s) { return get_document(s, sp_session_export_capture); },
            "sp_session_export_capture: the capture so far as case JSON; the session stays open.")
       .def(

@@ -1,82 +1,19 @@
-"""Remote-runtime mode against the real softprobe-runtime binary.
-
-The binary is $SOFTPROBE_RUNTIME_BIN, else the first of build-python/ and
-build/ in the checkout that has it. When it is missing the tests skip,
-unless $SOFTPROBE_REQUIRE_RUNTIME=1 (test.sh sets it), where they fail.
-"""
+"""Remote-runtime mode against the real softprobe-runtime binary
+(runtime_process.py finds and starts it)."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
-import subprocess
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Iterator
 
 import pytest
 import requests
 
 import softprobe
+from runtime_process import Runtime
 from support import CASES, Upstream
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-
-
-def _runtime_bin() -> str:
-    candidates = [os.environ.get("SOFTPROBE_RUNTIME_BIN", "")] + [
-        os.path.join(REPO, d, "runtime-server", "softprobe-runtime") for d in ("build-python", "build")
-    ]
-    for path in candidates:
-        if path and os.access(path, os.X_OK):
-            return path
-    message = "softprobe-runtime not found: set SOFTPROBE_RUNTIME_BIN (bindings/python/test.sh builds it)"
-    if os.environ.get("SOFTPROBE_REQUIRE_RUNTIME") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-class Runtime:
-    def __init__(self, tmp: str, *args: str) -> None:
-        # The runtime's capture directory is the default capture path's: tmp.
-        self.capture_dir = tmp
-        env = dict(os.environ, SOFTPROBE_CAPTURE_CASE_PATH=os.path.join(tmp, "runtime-default.case.json"))
-        env.pop("SOFTPROBE_API_TOKEN", None)
-        self.proc = subprocess.Popen([_runtime_bin(), "--port", "0", "--log-level", "warn", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("http"):
-            self.stop()
-            raise AssertionError(f"softprobe-runtime did not print its address: {line!r} {self.proc.stderr.read()!r}")
-        self.url = line
-
-    def get(self, path: str, token: Optional[str] = None) -> Dict[str, Any]:
-        """GET from the runtime, from a new thread: no session is active there,
-        so this test helper's call is not intercepted (unlike the test's own calls)."""
-        req = urllib.request.Request(self.url + path, headers={"authorization": f"Bearer {token}"} if token else {})
-
-        def fetch() -> Dict[str, Any]:
-            with urllib.request.urlopen(req, timeout=5) as r:
-                return json.loads(r.read())
-
-        with ThreadPoolExecutor(1) as pool:
-            return pool.submit(fetch).result()
-
-    def session_ids(self) -> List[str]:
-        return [s["sessionId"] for s in self.get("/v1/sessions")["sessions"]]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            self.proc.kill()
-            self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +56,27 @@ def test_rules_go_to_the_runtime_and_decide_in_process(remote: softprobe.Softpro
         s.clear_rules()
         assert runtime.get(f"/v1/sessions/{s.id}/rules")["rules"] == []
         assert requests.get("http://api.example.test/items/1").status_code == 599
+
+
+def test_stats_add_the_runtimes_and_keep_both_sources(remote: softprobe.Softprobe) -> None:
+    with remote.start_session(policy={"externalHttp": "strict"}) as s:
+        s.mock_outbound(path="/hit", response={"body": "hit"})
+        assert requests.get("http://api.example.test/hit").text == "hit"
+        stats = s.get_stats()
+        assert set(stats["sources"]) == {"runtime", "local"}
+        assert stats["sources"]["local"]["stats"]["injectedSpans"] == 1
+        assert stats["sources"]["runtime"]["stats"]["injectedSpans"] == 0  # no proxy called the runtime
+        assert stats["stats"]["injectedSpans"] == 1
+
+
+@pytest.mark.xfail(strict=True, reason="core bug: RemoteSession::merge_stats reads ruleHits as an object keyed by "
+                   "rule, but sessions give an array of {layer, index, hits}: the merged ruleHits is always {}")
+def test_stats_keep_rule_hits(remote: softprobe.Softprobe) -> None:
+    with remote.start_session(policy={"externalHttp": "strict"}) as s:
+        s.mock_outbound(path="/hit", response={"body": "hit"})
+        assert requests.get("http://api.example.test/hit").text == "hit"
+        hits = s.get_stats()["stats"]["ruleHits"]
+        assert isinstance(hits, list) and [h["hits"] for h in hits] == [1]
 
 
 def test_control_calls_are_never_intercepted(remote: softprobe.Softprobe, runtime: Runtime) -> None:
@@ -224,8 +182,9 @@ def test_runtime_error_carries_status_body_and_url(tmp_path: Any) -> None:
         with pytest.raises(softprobe.RuntimeError) as exc:
             softprobe.Softprobe(rt.url, token="").start_session()
         err = exc.value
-        assert err.status == 401 and err.url == rt.url + "/v1/sessions"
-        assert "missing_bearer_token" in err.body and "token" in str(err)
+        assert err.status == 401 and err.url == rt.url + "/v1/sessions" and err.status_name == "SP_E_RUNTIME"
+        # The runtime's message, as the core passes it on, and what to check.
+        assert 'needs an "Authorization: Bearer <token>" header' in str(err) and "SOFTPROBE_API_TOKEN" in str(err)
         with pytest.raises(softprobe.RuntimeError) as wrong:
             softprobe.Softprobe(rt.url, token="nope").start_session()
         assert wrong.value.status == 403
@@ -236,20 +195,19 @@ def test_runtime_error_carries_status_body_and_url(tmp_path: Any) -> None:
         rt.stop()
 
 
-def test_remote_capture_is_kept_locally_when_the_runtime_lost_the_session(remote: softprobe.Softprobe,
-                                                                           runtime: Runtime,
-                                                                           upstream: Upstream) -> None:
-    s = remote.start_session("capture")
+def test_remote_capture_is_kept_when_the_runtime_lost_the_session(runtime: Runtime, upstream: Upstream) -> None:
+    # The core keeps what the runtime did not take and sends it on the next close.
+    client = softprobe.Softprobe(runtime.url)
+    s = client.start_session("capture")
     with s.activate():
         requests.get(f"{upstream.url}/items/8")
     # Another client closes the session in the runtime (as an idle timeout would).
     softprobe.Softprobe(runtime.url).attach(s.id).close()
-    with pytest.raises(softprobe.UnknownSessionError) as exc:
-        s.close()
-    assert s.closed
-    kept = str(exc.value).rsplit("kept in ", 1)[1]
-    try:
-        with open(kept) as f:
-            assert "/items/8" in f.read()
-    finally:
-        os.unlink(kept)
+    for attempt in range(2):
+        with pytest.raises(softprobe.RuntimeError) as exc:
+            s.close()
+        err = exc.value
+        assert err.status is None and err.details["sessionId"] == s.id
+        assert int(err.details["partialSuccess"]["rejectedSpans"]) == 1, attempt  # the same span, still kept
+        assert "capture is kept: close again" in str(err) and f'unknown session "{s.id}"' in str(err)
+        assert not s.closed and client.sessions() == [s]

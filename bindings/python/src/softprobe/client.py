@@ -6,24 +6,31 @@ import json
 import os
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from . import _core
-from ._runtime import RuntimeClient
-from .errors import UnknownSessionError
 from .session import Session
+
 
 class Softprobe:
     """Starts and attaches sessions.
 
     Embedded by default: sessions live in this process's core. With
-    ``base_url`` (or ``$SOFTPROBE_RUNTIME_URL``) sessions are created in that
-    softprobe runtime, and each gets a local mirror with the same id, rules,
-    policy and case that decides this process's requests in process.
+    ``base_url`` (or ``$SOFTPROBE_RUNTIME_URL``) the core opens a remote
+    store (``sp_store_new_remote``): sessions are created in that softprobe
+    runtime, and each gets a local mirror with the same id, rules, policy and
+    case that decides this process's requests in process. The core speaks the
+    runtime's control API; this class only chooses the store.
 
     ``token`` (default ``$SOFTPROBE_API_TOKEN``) is sent as a bearer token to
-    the runtime; ``service`` (default ``$SOFTPROBE_SERVICE_NAME``) names this
-    process in decisions (``service`` predicates) and captures.
+    the runtime; ``timeout`` (seconds, default 10) bounds each call to it;
+    ``service`` (default ``$SOFTPROBE_SERVICE_NAME``) names this process in
+    decisions (``service`` predicates) and captures.
+
+    Raises SoftprobeError (``status_name`` "SP_E_INVALID_ARGUMENT") for a
+    runtime URL that is not http(s)://host[:port][/prefix] or a token a header
+    cannot carry, and ValueError for a timeout that is not positive. No call
+    is made here.
     """
 
     def __init__(
@@ -37,25 +44,27 @@ class Softprobe:
         url = base_url if base_url is not None else os.environ.get("SOFTPROBE_RUNTIME_URL") or None
         if token is None:
             token = os.environ.get("SOFTPROBE_API_TOKEN")
-        self._runtime = RuntimeClient(url, token=token, timeout=timeout) if url else None
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self._base_url: Optional[str] = url or None
         self.service: Optional[str] = service if service is not None else os.environ.get("SOFTPROBE_SERVICE_NAME")
-        self._store = _core.Store()
-        self._scratch = _core.Store()
+        # At least 1 ms: 0 would mean the core's default.
+        self._store = _core.Store(url or "", token or "", max(1, round(timeout * 1000)))
         self._sessions: "weakref.WeakValueDictionary[str, Session]" = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<softprobe.Softprobe {'runtime=' + self._runtime.base_url if self._runtime else 'embedded'}>"
+        return f"<softprobe.Softprobe {'runtime=' + self._base_url if self._base_url else 'embedded'}>"
 
     @property
     def mode(self) -> str:
         """"embedded" or "remote"."""
-        return "remote" if self._runtime else "embedded"
+        return "remote" if self._store.is_remote else "embedded"
 
     @property
     def base_url(self) -> Optional[str]:
-        """The runtime's URL, or None when embedded."""
-        return self._runtime.base_url if self._runtime else None
+        """The runtime's URL as given, or None when embedded."""
+        return self._base_url
 
     def start_session(
         self,
@@ -70,46 +79,24 @@ class Softprobe:
         """A new session: ``mode`` is "replay" (default), "capture" or
         "generate"; ``policy`` e.g. {"externalHttp": "strict"}. ``case_id``
         and ``suite`` are written into a captured case; ``redaction`` and
-        ``limits`` are passed to the core (see docs/python.md)."""
+        ``limits`` are passed to the core (see docs/python.md). Remote: the
+        core checks the options, creates the session in the runtime, then
+        its mirror (RuntimeError / RuntimeUnreachableError when the runtime
+        refuses or cannot be reached)."""
         options: Dict[str, Any] = {"mode": mode}
         if policy is not None:
             options["policy"] = dict(policy)
         for key, value in (("caseId", case_id), ("suite", suite), ("redaction", redaction), ("limits", limits)):
             if value is not None:
                 options[key] = value
-        if self._runtime is None:
-            native = self._store.new_session(json.dumps(options))
-        else:
-            # Validate here first so a bad policy never reaches the runtime.
-            self._validate(lambda s: None, options)
-            body: Dict[str, Any] = {"mode": mode}
-            if policy is not None:
-                body["policy"] = dict(policy)
-            answer = self._runtime.call("POST", "/v1/sessions", body)
-            options["sessionId"] = str(answer["sessionId"])
-            native = self._store.new_session(json.dumps(options))
-        return self._track(Session(self, native, self._runtime))
+        return self._track(Session(self, self._store.new_session(json.dumps(options))))
 
     def attach(self, session_id: str) -> Session:
         """A Session object for an open session (started by this client, or
-        in the runtime by another process). Raises UnknownSessionError."""
-        if self._runtime is None:
-            return self._track(Session(self, self._store.get_session(session_id), None))
-        state = self._runtime.call("GET", RuntimeClient.session_path(session_id, "state"))
-        try:
-            native = self._store.get_session(session_id)
-        except UnknownSessionError:
-            options: Dict[str, Any] = {"sessionId": session_id, "mode": state.get("mode", "replay")}
-            if state.get("policy"):
-                options["policy"] = state["policy"]
-            native = self._store.new_session(json.dumps(options))
-            rules = state.get("rules")
-            if rules:
-                native.set_rules(json.dumps(rules))
-            fixtures = state.get("fixtures")
-            if fixtures:
-                native.set_auth_fixtures(json.dumps(fixtures))
-        return self._track(Session(self, native, self._runtime))
+        in the runtime by another process: its mode, policy, rules and auth
+        fixtures are copied into a new mirror, its loaded case is not).
+        Raises UnknownSessionError."""
+        return self._track(Session(self, self._store.get_session(session_id)))
 
     def sessions(self) -> List[Session]:
         """The sessions started or attached through this client and not closed."""
@@ -126,14 +113,3 @@ class Softprobe:
     def _forget(self, session: Session) -> None:
         with self._lock:
             self._sessions.pop(f"{session.id}:{id(session)}", None)
-
-    def _validate(self, apply: Callable[[_core.Session], None], options: Optional[Mapping[str, Any]] = None) -> None:
-        """Runs `apply` on a throw-away session, so the core checks a document
-        before it is sent to the runtime (a refused document changes nothing)."""
-        # Always a replay session: closing it must never write a capture file.
-        opts = {k: v for k, v in (options or {}).items() if k not in ("sessionId", "mode")}
-        scratch = self._scratch.new_session(json.dumps(opts) if opts else None)
-        try:
-            apply(scratch)
-        finally:
-            scratch.close("")

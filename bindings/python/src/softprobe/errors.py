@@ -45,14 +45,21 @@ class SoftprobeError(Exception):
 
 
 class RuntimeError(SoftprobeError):  # noqa: A001 - the name the API promises
-    """The softprobe runtime answered a control call with an error status.
+    """The softprobe runtime refused a control call (an error status, an
+    answer that is not JSON, or captured spans it did not take).
 
-    ``status`` is the HTTP status, ``body`` the response text, ``url`` the URL
-    called. Note: this shadows the builtin name inside ``softprobe`` only.
+    ``status`` is the HTTP status it answered (None when the call succeeded
+    but the runtime did not take everything, e.g. captured spans of a session
+    it no longer has: see ``details["partialSuccess"]``), ``url`` the URL
+    called ("" when the core did not name one), ``body`` the runtime's error
+    details as JSON text ("" when it gave none: the core keeps the answer's
+    code, message and details, not its raw bytes; the message is in
+    ``str(err)``). Note: this shadows the builtin name inside ``softprobe`` only.
     """
 
-    def __init__(self, message: str, *, status: int, body: str, url: str, details: Optional[Dict[str, Any]] = None):
-        super().__init__(message, details=details)
+    def __init__(self, message: str, *, status: Optional[int], body: str, url: str,
+                 details: Optional[Dict[str, Any]] = None, status_name: Optional[str] = None):
+        super().__init__(message, details=details, status_name=status_name)
         self.status = status
         self.body = body
         self.url = url
@@ -68,10 +75,12 @@ class UnknownSessionError(SoftprobeError):
 
 
 class RuntimeUnreachableError(SoftprobeError):
-    """The runtime at ``url`` could not be reached (refused, timeout, DNS)."""
+    """The runtime at ``url`` could not be reached or did not answer in time
+    (refused, timeout, DNS); ``details["cause"]`` is libcurl's reason."""
 
-    def __init__(self, message: str, *, url: str):
-        super().__init__(message)
+    def __init__(self, message: str, *, url: str, details: Optional[Dict[str, Any]] = None,
+                 status_name: Optional[str] = None):
+        super().__init__(message, details=details, status_name=status_name)
         self.url = url
 
 
@@ -149,11 +158,16 @@ def from_core(status: int, status_name: str, message: str, details_json: str) ->
             f"{message} (see the policy keys in docs/python.md)", field=details.get("field"), **kw
         )
     if status_name == "SP_E_UNKNOWN_SESSION":
+        # From the local store, or the runtime's 404 unknown_session (details then carry its url and status).
+        url = details.get("url")
         return UnknownSessionError(
             f"{message}: start a session with start_session() or attach() to an open one",
             session_id=str(details.get("sessionId", "")),
+            url=str(url) if url is not None else None,
             **kw,
         )
+    if status_name == "SP_E_RUNTIME":
+        return _runtime_error(message, details, kw)
     if status_name == "SP_E_CASE_LOOKUP":
         return CaseLookupError(message, matches=list(details.get("matches", [])), **kw)
     if status_name == "SP_E_SESSION_CLOSED":
@@ -162,3 +176,26 @@ def from_core(status: int, status_name: str, message: str, details_json: str) ->
         return SoftprobeError(f"{message} (a libsoftprobe bug: please report it)", **kw)
     return SoftprobeError(message, **kw)
 
+
+
+def _runtime_error(message: str, details: Dict[str, Any], kw: Dict[str, Any]) -> SoftprobeError:
+    """SP_E_RUNTIME: the core's remote mode could not reach the runtime (its
+    details name the url and libcurl's cause, and no status), or the runtime
+    answered and refused (details: url, status and the runtime's own details)."""
+    url = str(details.get("url", ""))
+    if "status" not in details and "cause" in details:
+        return RuntimeUnreachableError(
+            f"{message}; start it (softprobe-runtime --port 0 prints its address) or fix base_url / "
+            "SOFTPROBE_RUNTIME_URL",
+            url=url,
+            **kw,
+        )
+    status = details.get("status")
+    own = {k: v for k, v in details.items() if k not in ("url", "status")}
+    return RuntimeError(
+        message,
+        status=int(status) if isinstance(status, int) else None,
+        body=json.dumps(own) if own else "",
+        url=url,
+        **kw,
+    )

@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Union
 
@@ -31,7 +30,6 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._runtime import RuntimeClient
     from .client import Softprobe
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -45,15 +43,15 @@ class Session:
     ``softprobe.start_session``; do not construct it directly.
 
     Decisions are always made in this process by the core (through the
-    session's local handle). With a remote runtime, every control call goes to
-    the runtime first and is then applied to the local mirror, which has the
-    same id, so both decide alike.
+    session's local handle). With a remote runtime the same calls reach the
+    runtime: the core checks each document, sends it, and applies it to its
+    local mirror (same id) once the runtime took it, so both decide alike.
     """
 
-    def __init__(self, client: "Softprobe", native: _core.Session, remote: Optional["RuntimeClient"]) -> None:
+    def __init__(self, client: "Softprobe", native: _core.Session) -> None:
         self._client = client
         self._native = native
-        self._remote = remote
+        self._base_url: Optional[str] = client.base_url if client.mode == "remote" else None
         self.id: str = native.id
         self.mode: str = native.mode
         # Capture and generate sessions record what they let through.
@@ -71,7 +69,7 @@ class Session:
         self._policy_revision = -1
 
     def __repr__(self) -> str:
-        where = f" runtime={self._remote.base_url}" if self._remote else ""
+        where = f" runtime={self._base_url}" if self._base_url else ""
         return f"<softprobe.Session {self.id} mode={self.mode}{where}{' closed' if self._closed else ''}>"
 
     # ---- activation ----------------------------------------------------------------
@@ -119,7 +117,7 @@ class Session:
     @property
     def base_url(self) -> Optional[str]:
         """The runtime this session lives in, or None when embedded."""
-        return self._remote.base_url if self._remote else None
+        return self._base_url
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -205,22 +203,10 @@ class Session:
         be read or is not a valid case."""
         self._ensure_open()
         fspath = os.fspath(path)
-        if self._remote is None:
-            try:
-                self._native.load_case_file(fspath)
-            except SoftprobeError as exc:
-                raise self._case_error(exc, fspath) from exc
-            return
         try:
-            with open(fspath, "rb") as f:
-                data = f.read()
-        except OSError as exc:
-            raise CaseLoadError(
-                f"cannot read case file {fspath!r}: {exc.strerror or exc}; check the path "
-                "(relative paths are resolved from the current directory)",
-                path=fspath,
-            ) from exc
-        self._load_case_bytes(data, fspath)
+            self._native.load_case_file(fspath)
+        except SoftprobeError as exc:
+            raise self._case_error(exc, fspath) from exc
 
     def load_case(self, case: Union[Mapping[str, Any], str, bytes]) -> None:
         """Loads a case document (a dict, or JSON text), replacing any loaded case."""
@@ -228,23 +214,10 @@ class Session:
         data = case if isinstance(case, (str, bytes)) else json.dumps(case)
         if isinstance(data, str):
             data = data.encode("utf-8")
-        if self._remote is None:
-            try:
-                self._native.load_case(data)
-            except SoftprobeError as exc:
-                raise self._case_error(exc, None) from exc
-            return
-        self._load_case_bytes(data, None)
-
-    def _load_case_bytes(self, data: bytes, path: Optional[str]) -> None:
-        assert self._remote is not None
-        with self._lock:
-            try:
-                self._client._validate(lambda s: s.load_case(data))
-            except SoftprobeError as exc:
-                raise self._case_error(exc, path) from exc
-            self._remote.call("POST", self._remote.session_path(self.id, "load-case"), raw=data)
+        try:
             self._native.load_case(data)
+        except SoftprobeError as exc:
+            raise self._case_error(exc, None) from exc
 
     @staticmethod
     def _case_error(exc: SoftprobeError, path: Optional[str]) -> SoftprobeError:
@@ -301,7 +274,7 @@ class Session:
 
     def _lookup_error(self, exc: SoftprobeError) -> SoftprobeError:
         if exc.status_name == "SP_E_INVALID_ARGUMENT" and "no case" in exc.message:
-            where = " in this process (the runtime's copy is not readable back)" if self._remote else ""
+            where = " in this process (the runtime's copy is not readable back)" if self._base_url else ""
             return CaseLookupError(
                 f"{exc.message}: call load_case_from_file() first{where}",
                 matches=[],
@@ -344,16 +317,10 @@ class Session:
             return {"version": 1, "rules": self._current_rules()}
 
     def _current_rules(self) -> List[Dict[str, Any]]:
-        if self._remote is not None:
-            doc = self._remote.call("GET", self._remote.session_path(self.id, "rules"))
-        else:
-            doc = json.loads(self._native.get_rules())
-        return list(doc.get("rules", []))
+        # Remote: the mirror's, which holds what the runtime last took from this session.
+        return list(json.loads(self._native.get_rules()).get("rules", []))
 
     def _set_rules(self, doc: str) -> None:
-        if self._remote is not None:
-            self._client._validate(lambda s: s.set_rules(doc))
-            self._remote.call("POST", self._remote.session_path(self.id, "rules"), raw=doc.encode("utf-8"))
         self._native.set_rules(doc)
 
     def set_policy(self, policy: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
@@ -362,9 +329,6 @@ class Session:
         doc = json.dumps(policy_document(policy, fields))
         with self._lock:
             self._ensure_open()
-            if self._remote is not None:
-                self._client._validate(lambda s: s.set_policy(doc))
-                self._remote.call("POST", self._remote.session_path(self.id, "policy"), raw=doc.encode("utf-8"))
             self._native.set_policy(doc)
 
     def set_auth_fixtures(self, fixtures: Optional[Mapping[str, Any]] = None, **fields: Any) -> None:
@@ -372,9 +336,6 @@ class Session:
         doc = json.dumps({**dict(fixtures or {}), **fields})
         with self._lock:
             self._ensure_open()
-            if self._remote is not None:
-                self._client._validate(lambda s: s.set_auth_fixtures(doc))
-                self._remote.call("POST", self._remote.session_path(self.id, "fixtures/auth"), raw=doc.encode("utf-8"))
             self._native.set_auth_fixtures(doc)
 
     # ---- observation --------------------------------------------------------------
@@ -383,9 +344,15 @@ class Session:
         """{"sessionId", "sessionRevision", "mode", "stats": {"injectedSpans",
         "extractedSpans", "strictMisses", "lastStrictMiss"?, "ruleHits"}}.
 
-        With a remote runtime the counters are the sum of the runtime's (traffic
-        its proxy saw) and this process's (traffic decided here)."""
-        local = json.loads(self._native.stats())
+        With a remote runtime the core adds the runtime's counters (traffic its
+        proxy saw) and this process's (traffic decided here), and keeps both
+        under "sources"; once the session is closed (the runtime's is gone)
+        they are this process's alone."""
+        if self._base_url and self._closed:
+            state = json.loads(self._native.state())  # the mirror's own, read locally
+            local = {k: state[k] for k in ("sessionId", "sessionRevision", "mode", "stats") if k in state}
+        else:
+            local = json.loads(self._native.stats())
         standin = self._policy_native
         if standin is not None:
             # Misses the policy stand-in decided (see _policy_session).
@@ -395,10 +362,7 @@ class Session:
                 stats["strictMisses"] = int(stats.get("strictMisses", 0)) + int(extra["strictMisses"])
                 if extra.get("lastStrictMiss") and (self._closed or not stats.get("lastStrictMiss")):
                     stats["lastStrictMiss"] = extra["lastStrictMiss"]  # after close, the stand-in's are the latest
-        if self._remote is None or self._closed:
-            return local
-        remote = self._remote.call("GET", self._remote.session_path(self.id, "stats"))
-        return _merge_stats(remote, local)
+        return local
 
     def strict_misses(self) -> List[Dict[str, Any]]:
         """The latest strict misses decided in this process (up to 32), each
@@ -428,22 +392,24 @@ class Session:
         """Closes the session. A capture (or generate) session writes its case
         file atomically to ``out`` (default: $SOFTPROBE_CAPTURE_CASE_PATH or
         ./captured.case.json) and returns the path; replay returns None.
-        Closing twice returns the first result."""
+        Closing twice returns the first result.
+
+        Remote: the core hands what this process captured to the runtime,
+        then closes the runtime's session, which writes one case at ``out``
+        (a path relative to its capture directory) and whose path is
+        returned. If that fails (RuntimeError, RuntimeUnreachableError) the
+        session stays open here and the core keeps what it could not send:
+        calling close() again sends it."""
         with self._lock:
             if self._closed:
                 return self._capture_path
             out_path = os.fspath(out) if out is not None else ""
-            if self._remote is None:
-                try:
-                    path = self._native.close(out_path)
-                except (UnknownSessionError, SessionClosedError):
-                    path = ""  # closed through another handle to the same session
-            else:
-                try:
-                    path = self._close_remote(out_path)
-                finally:
-                    if self._closed:  # the mirror closed even if the runtime failed
-                        self._client._forget(self)
+            try:
+                path = self._native.close(out_path)
+            except (UnknownSessionError, SessionClosedError):
+                # Closed through another handle to the same session (remote: also by another
+                # client in the runtime), with nothing of this process's left unsent.
+                path = ""
             self._closed = True
             self._capture_path = path or None
             self._client._forget(self)
@@ -461,61 +427,6 @@ class Session:
         except Exception as exc:  # the session is closed either way; say what is not guarded
             logger.warning("softprobe session %s is closed, but its interceptors could not be kept for contexts "
                            "that still hold it (%s): their requests now go to the network undecided", self.id, exc)
-
-    def _close_remote(self, out_path: str) -> str:
-        assert self._remote is not None
-        remote = self._remote
-        case_text = ""
-        traces: list = []
-        if self._records:
-            # What this process captured joins the runtime's capture buffer
-            # (the core hands it over as OTLP spans, no file; the runtime
-            # appends them), so the runtime writes one case with everything.
-            case_text = self._native.close_export()
-            traces = json.loads(case_text).get("traces", [])
-        else:
-            self._native.close("")
-        # The local mirror is closed from here on, whatever the runtime says.
-        self._closed = True
-        try:
-            for trace in traces:
-                answer = remote.call("POST", "/v1/traces", trace)
-                rejected = int((answer.get("partialSuccess") or {}).get("rejectedSpans", 0) or 0)
-                if rejected:
-                    raise UnknownSessionError(
-                        f"the runtime at {remote.base_url} rejected {rejected} captured span(s) of session "
-                        f"{self.id} (closed or expired there)", session_id=self.id, url=remote.url("/v1/traces"))
-            path = remote.session_path(self.id, "close")
-            if out_path:
-                from urllib.parse import quote
-
-                path += "?out=" + quote(out_path, safe="")
-            try:
-                answer = remote.call("POST", path, {})
-            except UnknownSessionError:
-                if not traces:
-                    return ""  # nothing captured here and the runtime already dropped it: nothing is lost
-                raise
-        except SoftprobeError as exc:
-            if traces:
-                # Nothing this process captured is lost: say where it is.
-                exc.message += "; " + _keep_capture(self.id, case_text)
-                exc.args = (exc.message,)
-            raise
-        return str(answer.get("capturePath", "") or "")
-
-
-def _keep_capture(session_id: str, case_text: str) -> str:
-    """Writes what this process captured (the case the core exported) to a
-    temporary case file when the runtime could not take it; says where (or
-    why it could not)."""
-    try:
-        fd, saved = tempfile.mkstemp(prefix=f"softprobe-{session_id}-", suffix=".case.json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(case_text)
-        return f"this process's capture is kept in {saved}"
-    except OSError as err:
-        return f"this process's capture could not be kept ({err})"
 
 
 def _text(value: Any) -> str:
@@ -552,26 +463,6 @@ def _policy_can_refuse(policy: Any) -> bool:
         else:
             return True
     return False
-
-
-def _merge_stats(remote: Dict[str, Any], local: Dict[str, Any]) -> Dict[str, Any]:
-    out = dict(remote)
-    rs = dict(remote.get("stats", {}))
-    ls = local.get("stats", {})
-    for key in ("injectedSpans", "extractedSpans", "strictMisses"):
-        rs[key] = int(rs.get(key, 0)) + int(ls.get(key, 0))
-    if ls.get("lastStrictMiss"):
-        rs["lastStrictMiss"] = ls["lastStrictMiss"]
-    hits: Dict[Any, Dict[str, Any]] = {}
-    for h in list(rs.get("ruleHits", [])) + list(ls.get("ruleHits", [])):
-        rule = (h.get("layer"), h.get("index"))
-        if rule in hits:
-            hits[rule] = {**hits[rule], "hits": int(hits[rule].get("hits", 0)) + int(h.get("hits", 0))}
-        else:
-            hits[rule] = dict(h)
-    rs["ruleHits"] = list(hits.values())
-    out["stats"] = rs
-    return out
 
 
 def describe_strict_misses(session_id: str, misses: List[Dict[str, Any]]) -> str:
