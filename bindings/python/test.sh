@@ -4,7 +4,7 @@
 #
 #   bindings/python/test.sh [pytest args...]
 #
-# Needs (Debian): build-essential cmake ninja-build nlohmann-json3-dev libsimdjson-dev,
+# Needs (Debian): build-essential cmake ninja-build nlohmann-json3-dev libsimdjson-dev libcurl4-openssl-dev,
 # the runtime's packages when it is built here (scripts/common.sh lists them all)
 # and python3 with venv. Uses the venv at <repo>/.venv (created when missing;
 # git-ignored). Environment:
