@@ -69,6 +69,43 @@ def test_stats_add_the_runtimes_and_keep_both_sources(remote: softprobe.Softprob
         assert stats["stats"]["injectedSpans"] == 1
 
 
+def test_stats_after_close_are_this_processs(remote: softprobe.Softprobe) -> None:
+    s = remote.start_session(policy={"externalHttp": "strict"})
+    with s.activate():
+        assert requests.get("http://api.example.test/missed").status_code == 599
+    s.close()
+    stats = s.get_stats()  # the runtime's session is gone: the mirror's counters, read locally
+    assert stats["sessionId"] == s.id and "sources" not in stats
+    assert (stats["stats"]["injectedSpans"], stats["stats"]["strictMisses"]) == (1, 1)
+    assert stats["stats"]["lastStrictMiss"]["path"] == "/missed"
+
+
+def test_pytest_plugin_sessions_live_in_the_runtime(pytester: pytest.Pytester, runtime: Runtime,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOFTPROBE_RUNTIME_URL", runtime.url)
+    before = set(runtime.session_ids())
+    pytester.makepyfile(
+        """
+        import pytest, requests
+
+        @pytest.mark.softprobe_options(policy={"externalHttp": "strict"})
+        def test_hit(softprobe_session):
+            assert softprobe_session.base_url == %r
+            softprobe_session.mock_outbound(method="GET", path="/items/1", response={"body": "x"})
+            assert requests.get("http://api.example.test/items/1").text == "x"
+
+        @pytest.mark.softprobe_options(policy={"externalHttp": "strict"})
+        def test_miss(softprobe_session):
+            assert requests.get("http://api.example.test/items/2").status_code == 599
+        """ % runtime.url
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*1 request(s) were blocked by the strict policy of session *",
+                                 "*GET api.example.test/items/2 (fingerprint *)"])
+    assert set(runtime.session_ids()) == before  # every session the plugin started was closed in the runtime
+
+
 @pytest.mark.xfail(strict=True, reason="core bug: RemoteSession::merge_stats reads ruleHits as an object keyed by "
                    "rule, but sessions give an array of {layer, index, hits}: the merged ruleHits is always {}")
 def test_stats_keep_rule_hits(remote: softprobe.Softprobe) -> None:
