@@ -57,7 +57,9 @@ Napi::Value make_session(const Napi::CallbackInfo& info) {
   auto text = std::make_shared<std::string>(utf8(info[1]));
   auto made = std::make_shared<MadeSession>();
   return run_core_call(info.Env(), info[0], remote,
-                       {[store, text, made, given] { return Fn(&made->session, store, text->data(), text->size(), given); },
+                       {[store, text, made, given] {
+                          return Fn(&made->session, store, text->data(), text->size(), given);
+                        },
                         [made, remote](Napi::Env env) {
                           sp_session* s = std::exchange(made->session, nullptr);
                           return wrap_session(env, s, remote);
