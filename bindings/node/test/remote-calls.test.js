@@ -238,3 +238,34 @@ test("the runtime's refusals map to the package's errors, with status, url and t
     ]
   );
 });
+
+test('a capture the runtime did not take makes close() reject; close() again sends it', async () => {
+  const rt = await scriptedRuntime();
+  const upstream = await startServer();
+  const sp = new Softprobe({ baseUrl: rt.url });
+  const s = await sp.startSession({ mode: 'capture' });
+  try {
+    await s.run(() => request(`${upstream.url}/captured`));
+    rt.routes['POST /v1/traces'] = { status: 200, body: { partialSuccess: { rejectedSpans: '1', errorMessage: 'over a limit' } } };
+    await assert.rejects(s.close({ out: 'c.case.json' }), (err) => {
+      // Reached and answered: a RuntimeError, not RuntimeUnreachableError.
+      assert.ok(err instanceof RuntimeError && !(err instanceof RuntimeUnreachableError), String(err));
+      assert.match(err.message, /did not take 1 captured span\(s\) of session fake-1: over a limit/);
+      return true;
+    });
+    assert.equal(s.closed, false);
+    rt.routes['POST /v1/traces'] = { status: 200, body: {} };
+    rt.routes['POST close'] = { status: 200, body: { sessionId: 'fake-1', closed: true, capturePath: '/captures/c.case.json' } };
+    assert.deepEqual(await s.close({ out: 'c.case.json' }), { sessionId: 'fake-1', closed: true, capturePath: '/captures/c.case.json' });
+  } finally {
+    await upstream.close();
+    await rt.close();
+  }
+  // The kept trace was sent again, then the runtime's session closed once.
+  assert.deepEqual(rt.seen.slice(1), ['POST /v1/traces', 'POST /v1/traces', 'POST /v1/sessions/fake-1/close']);
+  const sent = rt.requests.filter((r) => r.url === '/v1/traces').map((r) => JSON.parse(r.body));
+  assert.deepEqual(sent[1], sent[0]);
+  const paths = sent[0].resourceSpans.flatMap((r) => r.scopeSpans.flatMap((x) => x.spans.map((span) => span.attributes.find((a) => a.key === 'url.path').value.stringValue)));
+  assert.deepEqual(paths, ['/captured']);
+  assert.equal(rt.requests.find((r) => r.url.startsWith('/v1/sessions/fake-1/close')).url, '/v1/sessions/fake-1/close?out=c.case.json');
+});
