@@ -124,7 +124,7 @@ function fromNative(err, ctx = {}) {
       if (typeof details.url === 'string') {
         // The runtime answered 404 unknown_session.
         return new UnknownSessionError(
-          `the runtime at ${details.url} has no session ${sessionId || ''}: ${msg} (was it closed, or started on another runtime?)`,
+          `the runtime at ${details.url} has no session ${sessionId || ''}: ${msg}`,
           { sessionId, status: details.status, url: details.url, details, cause: err }
         );
       }

@@ -154,6 +154,8 @@ test('a remote session: same id, rules, policy and case on the runtime and in pr
   assert.ok(!(await raw('GET', '/v1/sessions')).json.sessions.some((x) => x.sessionId === s.id), 'closed on the runtime');
   assert.ok(!sp.listSessions().some((x) => x.sessionId === s.id), 'closed locally');
   await assert.rejects(sp.attach(s.id), UnknownSessionError);
+  // Stats of a closed remote session are asked of the runtime, which no longer has it.
+  await assert.rejects(s.getStats(), (err) => err instanceof UnknownSessionError && err.status === 404 && err.sessionId === s.id);
 });
 
 test('SOFTPROBE_RUNTIME_URL selects remote mode; without it the session is embedded', async () => {
