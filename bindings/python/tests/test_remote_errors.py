@@ -138,8 +138,9 @@ def test_bad_urls_tokens_and_timeouts_are_refused_before_any_call() -> None:
     with pytest.raises(softprobe.SoftprobeError) as token:
         softprobe.Softprobe("http://127.0.0.1:1", token="a\nb")
     assert token.value.details["field"] == "token"
-    with pytest.raises(ValueError):
-        softprobe.Softprobe("http://127.0.0.1:1", timeout=0)
+    for timeout in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="timeout must be a positive, finite number"):
+            softprobe.Softprobe("http://127.0.0.1:1", timeout=timeout)
 
 
 def test_a_remote_store_says_so() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import weakref
@@ -29,7 +30,8 @@ class Softprobe:
 
     Raises SoftprobeError (``status_name`` "SP_E_INVALID_ARGUMENT") for a
     runtime URL that is not http(s)://host[:port][/prefix] or a token a header
-    cannot carry, and ValueError for a timeout that is not positive. No call
+    cannot carry, and ValueError for a timeout that is not a positive, finite
+number. No call
     is made here.
     """
 
@@ -44,8 +46,8 @@ class Softprobe:
         url = base_url if base_url is not None else os.environ.get("SOFTPROBE_RUNTIME_URL") or None
         if token is None:
             token = os.environ.get("SOFTPROBE_API_TOKEN")
-        if not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError(f"timeout must be a positive, finite number of seconds, not {timeout!r}")
         self._base_url: Optional[str] = url or None
         self.service: Optional[str] = service if service is not None else os.environ.get("SOFTPROBE_SERVICE_NAME")
         # At least 1 ms: 0 would mean the core's default.
