@@ -131,13 +131,16 @@ def test_a_refused_close_can_be_retried_and_keeps_the_capture(runtime: Runtime, 
 
 def test_bad_urls_tokens_and_timeouts_are_refused_before_any_call() -> None:
     for url, what in (("127.0.0.1:8080", "is not a URL"), ("ftp://h", "http or https"),
-                      ("http://h/?q=1", "query"), ("http://user:pw@h", "credentials")):
+                      ("http://h/?q=1", "query"), ("http://user:pw@h", "credentials"),
+                      ("http://h/" + "a" * 2048, "over the limit of 2048")):
         with pytest.raises(softprobe.SoftprobeError) as exc:
             softprobe.Softprobe(url)
         assert exc.value.status_name == "SP_E_INVALID_ARGUMENT" and what in str(exc.value), url
     with pytest.raises(softprobe.SoftprobeError) as token:
         softprobe.Softprobe("http://127.0.0.1:1", token="a\nb")
     assert token.value.details["field"] == "token"
+    with pytest.raises(softprobe.SoftprobeError, match="over the limit of 4096"):
+        softprobe.Softprobe("http://127.0.0.1:1", token="t" * 4097)
     for timeout in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="timeout must be a positive, finite number"):
             softprobe.Softprobe("http://127.0.0.1:1", timeout=timeout)
