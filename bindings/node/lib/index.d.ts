@@ -229,8 +229,9 @@ export class SoftprobeError extends Error {
  * `details` holds the runtime's error details plus `url` and `status`.
  */
 export class RuntimeError extends SoftprobeError {
-  status: number;
-  url: string;
+  /** The runtime's HTTP status; absent when it answered but did not take everything (close: OTLP partialSuccess). */
+  status?: number;
+  url?: string;
 }
 export class UnknownSessionError extends SoftprobeError {
   sessionId: string;
