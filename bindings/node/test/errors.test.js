@@ -226,6 +226,10 @@ test('bad arguments are SoftprobeErrors that say what is expected', async () => 
   assert.throws(() => new Softprobe({ baseUrl: 'not a url' }), (err) => err instanceof SoftprobeError && err.code === 'SP_E_INVALID_ARGUMENT' && /runtime URL "not a url"/.test(err.message));
   assert.throws(() => new Softprobe({ baseUrl: 'ftp://127.0.0.1:1' }), (err) => err instanceof SoftprobeError && /must use http or https/.test(err.message));
   assert.throws(() => new Softprobe({ baseUrl: 'http://127.0.0.1:1', timeoutMs: -5 }), (err) => err instanceof SoftprobeError && /timeoutMs/.test(err.message));
+  // The core's limits of a runtime URL and token, at the constructor (no call is made).
+  assert.throws(() => new Softprobe({ baseUrl: `http://127.0.0.1:1/${'p'.repeat(2100)}` }), (err) => err instanceof SoftprobeError && /over the limit of 2048/.test(err.message));
+  assert.throws(() => new Softprobe({ baseUrl: 'http://127.0.0.1:1', token: 't'.repeat(4097) }), (err) => err instanceof SoftprobeError && /over the limit of 4096/.test(err.message));
+  assert.throws(() => new Softprobe({ baseUrl: 'http://127.0.0.1:1', token: 'a\r\nx: y' }), (err) => err instanceof SoftprobeError && /Authorization header/.test(err.message));
   const s = await sp.startSession();
   try {
     await assert.rejects(s.mockOutbound('GET /x'), TypeError);
