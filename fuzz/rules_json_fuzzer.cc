@@ -2,7 +2,9 @@
 // documents compile into a RuleSet whose lookup agrees with a linear scan.
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "support/errors.hpp"
 #include "rules/rule.hpp"
@@ -14,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (doc.is_discarded()) return 0;
   softprobe::core::RuleList rules;
   try {
-    rules = softprobe::core::parse_rules(doc, softprobe::core::RuleLayer::session);
+    std::vector<std::string> warnings;  // the legacy form's deprecation warnings
+    rules = softprobe::core::parse_rules(doc, softprobe::core::RuleLayer::session, &warnings);
   } catch (const softprobe::core::Error&) {
     return 0;
   }

@@ -98,7 +98,7 @@ TEST_CASE("invalid rules name the rule index and the field", "[rules][errors]") 
   check({{"when", {{"bodyJsonPath", "amount"}}}, {"then", {{"action", "mock"}}}}, "must start with '$'", "when.bodyJsonPath");
   check({{"when", {{"equals", 1}}}, {"then", {{"action", "mock"}}}}, "needs \"bodyJsonPath\"", "when.equals");
   check({{"when", {{"direction", "sideways"}}}, {"then", {{"action", "mock"}}}}, "must be \"outbound\" or \"inbound\"", "when.direction");
-  check({{"then", {{"action", "passthrough"}, {"response", {}}}}}, "is not allowed with action \"passthrough\"", "then.response");
+  check({{"then", {{"action", "passthrough"}, {"response", json::object()}}}}, "is not allowed with action \"passthrough\"", "then.response");
   check(json::array(), "a rule must be an object", "");
 }
 
@@ -317,4 +317,159 @@ TEST_CASE("integers out of range are refused, never wrapped", "[rules][errors][r
   expect_error(ErrorCode::invalid_rule, [] {
     parse_rules(json::parse(R"({"version":1,"rules":[{"then":{"action":"mock","response":{"status":4294967496}}}]})"), RuleLayer::session);
   });
+}
+
+// Issue 11, item 1: the reference CLI's `suite run` sends inline mocks with
+// "headers": null (softprobe-cli/cmd/softprobe/suite_pipeline.go,
+// buildRuleJSON: a Go map[string]string left nil marshals as null).
+TEST_CASE("a null optional field of a rule is absent; a null required field is refused as required", "[rules][null]") {
+  auto list = parse_rules(json::parse(R"({"rules":[{"name":"fragment","then":{"action":"mock","response":{"body":"ok","headers":null,"status":200}},
+      "when":{"method":"GET","path":"/fragment","host":null}}],"version":1})"), RuleLayer::session);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]->response->headers.empty());
+  CHECK(list[0]->response->body == "ok");
+  CHECK(!list[0]->when.host);
+  CHECK(*list[0]->when.path == "/fragment");
+
+  // Every optional field of a rule at once.
+  auto all = rules(json::array({{{"name", nullptr}, {"id", nullptr}, {"priority", nullptr}, {"consume", nullptr}, {"latencyMs", nullptr},
+                                 {"when", nullptr}, {"then", {{"action", "mock"}, {"response", nullptr}, {"error", nullptr}}}},
+                                {{"when", {{"headers", nullptr}, {"traceTags", nullptr}, {"bodyJsonPath", nullptr}, {"equals", nullptr}}},
+                                 {"then", {{"action", "error"}, {"error", {{"status", 503}, {"body", nullptr}, {"bodyBase64", nullptr}}}}}}}));
+  CHECK(all[0]->priority == 0);
+  CHECK(!all[0]->consume_once);
+  CHECK(all[0]->response->status == 200);
+  CHECK(all[0]->identity.rfind("json:", 0) == 0);  // a null id or name is no identity
+  CHECK(all[1]->response->status == 503);
+  CHECK(all[1]->response->body.empty());
+  CHECK(parse_rules(json{{"version", nullptr}, {"rules", json::array()}}, RuleLayer::session).empty());
+
+  auto required = [](const json& rule, const std::string& message, const std::string& field) {
+    auto e = expect_error(ErrorCode::invalid_rule, [&] { rules(json::array({rule})); });
+    CHECK_THAT(e.what(), Catch::Contains(message));
+    CHECK(e.details()["field"] == field);
+  };
+  required({{"then", nullptr}}, "rules[0].then: is required", "then");
+  required({{"then", {{"action", nullptr}}}}, "rules[0].then.action: is required", "then.action");
+  required({{"then", {{"action", "error"}, {"error", nullptr}}}}, "rules[0].then.error: is required", "then.error");
+  required({{"then", {{"action", "error"}, {"error", {{"status", nullptr}}}}}}, "rules[0].then.error.status: is required", "then.error.status");
+  auto e = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json{{"version", 1}, {"rules", nullptr}}, RuleLayer::session); });
+  CHECK_THAT(e.what(), Catch::Contains("missing \"rules\""));
+  // A misspelt key stays an unknown key, null or not.
+  required({{"whne", nullptr}, {"then", {{"action", "mock"}}}}, "rules[0].whne: unknown key", "whne");
+  required({{"when", {{"hostt", nullptr}}}, {"then", {{"action", "mock"}}}}, "rules[0].when.hostt: unknown key", "when.hostt");
+  // Values inside maps are not fields: a null header value is still refused.
+  required({{"then", {{"action", "mock"}, {"response", {{"headers", {{"x-a", nullptr}}}}}}}}, "then.response.headers.x-a", "then.response.headers.x-a");
+}
+
+// Issue 11, item 4: spec/examples/rules/strict-block.rule.json is one rule
+// object, not a {"version","rules"} document.
+TEST_CASE("one rule object on its own is a one-rule document", "[rules][shapes]") {
+  const char* strict_block = R"({
+  "id": "block-unknown-external",
+  "priority": 1000,
+  "consume": "many",
+  "when": {
+    "direction": "outbound",
+    "notHostSuffix": [".internal", "localhost"]
+  },
+  "then": {
+    "action": "error",
+    "error": {
+      "status": 599,
+      "body": {
+        "error": "external call blocked in strict mode"
+      }
+    }
+  }
+}
+)";
+  std::vector<std::string> warnings;
+  auto list = parse_rules(json::parse(strict_block), RuleLayer::session, &warnings);
+  REQUIRE(list.size() == 1);
+  CHECK(warnings.empty());
+  CHECK(list[0]->id == "block-unknown-external");
+  CHECK(list[0]->priority == 1000);
+  CHECK(list[0]->action == Action::error);
+  CHECK(list[0]->response->status == 599);
+  CHECK(list[0]->when.not_host_suffix == std::vector<std::string>{".internal", "localhost"});
+  CHECK(list[0]->source == json::parse(strict_block));
+  // Errors inside it name it as the document's first rule; a typo is the rule's own unknown key.
+  auto e = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::parse(R"({"then":{"action":"mock"},"whne":{}})"), RuleLayer::session); });
+  CHECK_THAT(e.what(), Catch::Contains("rules[0].whne: unknown key"));
+  // An object that is neither a document nor a rule is still refused, naming the key.
+  auto d = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::parse(R"({"rulez":[]})"), RuleLayer::session); });
+  CHECK_THAT(d.what(), Catch::Contains("unknown key \"rulez\""));
+  auto m = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::parse(R"({"version":1,"then":{"action":"mock"}})"), RuleLayer::session); });
+  CHECK_THAT(m.what(), Catch::Contains("unknown key \"then\""));
+  expect_error(ErrorCode::invalid_rule, [] { parse_rules(json("rules"), RuleLayer::session); });
+}
+
+// Issue 11, item 4: the legacy form of the reference CLI's tests
+// (softprobe-cli/cmd/softprobe/pd1_test.go: `session rules apply` and
+// `capture run --redact-file` with "rules:\n  - match: {method: GET}\n    response: {status: 200}").
+TEST_CASE("the legacy {match, response} form is read as when/then with a deprecation warning", "[rules][shapes]") {
+  std::vector<std::string> warnings;
+  auto list = parse_rules(json::parse(R"({"rules":[{"match":{"host":"api","method":"GET"},"response":{"status":200}},
+      {"when":{"path":"/x"},"then":{"action":"passthrough"}},{"name":"late","match":{"path":"/slow"},"latencyMs":5,"response":{"status":201,"body":{"a":1},"extra":true}}]})"),
+                          RuleLayer::session, &warnings);
+  REQUIRE(list.size() == 3);
+  CHECK(list[0]->action == Action::mock);
+  CHECK(*list[0]->when.host == "api");
+  CHECK(*list[0]->when.method == "GET");
+  CHECK(list[0]->response->status == 200);
+  CHECK(list[1]->action == Action::passthrough);
+  CHECK(list[2]->name == "late");
+  CHECK(list[2]->latency_ms == 5);
+  CHECK(list[2]->response->body == "{\"a\":1}");
+  REQUIRE(warnings.size() == 2);  // one per legacy rule, naming it
+  CHECK_THAT(warnings[0], Catch::StartsWith("rules[0]: the legacy {match, response} form is deprecated"));
+  CHECK_THAT(warnings[1], Catch::StartsWith("rules[2]: "));
+  // The same rule written as when/then decides the same way.
+  auto modern = rules(json::array({json::parse(R"({"when":{"host":"api","method":"GET"},"then":{"action":"mock","response":{"status":200}}})")}));
+  Req get_api = sp_test::get("api", "/any"), post_api = sp_test::get("api", "/any");
+  post_api.method = "POST";
+  auto v = get_api.view();
+  CHECK(rule_matches(*list[0], MatchRequest(v)));
+  CHECK(rule_matches(*modern[0], MatchRequest(v)));
+  auto w = post_api.view();
+  CHECK(!rule_matches(*list[0], MatchRequest(w)));
+  CHECK(!rule_matches(*modern[0], MatchRequest(w)));
+  // No sink: no warnings, same rules.
+  CHECK(parse_rules(json::array({{{"match", {{"path", "/a"}}}, {"response", {{"status", 204}}}}}), RuleLayer::session).size() == 1);
+
+  auto bad = [](const json& rule, const std::string& message, const std::string& field) {
+    auto e = expect_error(ErrorCode::invalid_rule, [&] { rules(json::array({rule})); });
+    CHECK_THAT(e.what(), Catch::Contains(message));
+    CHECK(e.details()["field"] == field);
+  };
+  bad({{"match", {{"hostt", "x"}}}, {"response", {{"status", 200}}}}, "rules[0].match.hostt: unknown key", "match.hostt");
+  bad({{"match", json::object()}, {"when", json::object()}, {"response", {{"status", 200}}}}, "give \"when\" or the legacy \"match\", not both", "match");
+  bad({{"match", {}}, {"response", {{"status", 200}}}, {"then", {{"action", "mock"}}}}, "give \"then\" or the legacy \"response\", not both", "response");
+  bad({{"match", {}}, {"response", {{"status", 1}}}}, "rules[0].response.status: must be an integer HTTP status", "response.status");
+  bad({{"match", {{"path", "/a"}}}}, "rules[0].then: is required", "then");
+}
+
+// Issue 11, item 5: the published rule schema (spec/schemas/rule.schema.json)
+// leaves then.response and then.error open ("additionalProperties": true), and
+// the Python and TS SDKs pass the caller's response object through.
+TEST_CASE("extra keys inside then.response and then.error are ignored; everywhere else stays strict", "[rules][shapes]") {
+  auto list = rules(json::array({json::parse(R"({"when":{"path":"/a"},"then":{"action":"mock","response":{"status":201,"body":"x","statusText":"Created","delayMs":3}}})"),
+                                 json::parse(R"({"when":{"path":"/b"},"then":{"action":"error","error":{"status":503,"message":"down","retryable":true}}})")}));
+  CHECK(list[0]->response->status == 201);
+  CHECK(list[0]->response->body == "x");
+  CHECK(list[0]->response->headers.empty());
+  CHECK(list[0]->source["then"]["response"]["statusText"] == "Created");  // kept in the echo
+  CHECK(list[1]->response->status == 503);
+  CHECK(list[1]->response->body.empty());
+  // Known keys inside them are still checked.
+  auto e = expect_error(ErrorCode::invalid_rule, [] {
+    rules(json::array({json::parse(R"({"then":{"action":"mock","response":{"status":"201","statusText":"x"}}})")}));
+  });
+  CHECK_THAT(e.what(), Catch::Contains("rules[0].then.response.status"));
+  // The policy's defaultResponse is not a rule response: it stays strict.
+  auto p = expect_error(ErrorCode::invalid_policy, [] {
+    parse_response(json{{"status", 200}, {"statusText", "OK"}}, "defaultResponse", false, int(ErrorCode::invalid_policy), {{"prefix", "policy"}});
+  });
+  CHECK_THAT(p.what(), Catch::Contains("policy.defaultResponse.statusText: unknown key"));
 }

@@ -5,6 +5,7 @@
 
 #include "support/errors.hpp"
 #include "support/json_document.hpp"
+#include "support/json_fields.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -60,6 +61,7 @@ Redaction redaction_from_json(const nlohmann::json& j) {
   if (j.is_null()) return r;
   if (!j.is_object()) fail("", "must be an object");
   for (const auto& [key, v] : j.items()) {
+    if (skip_null_field(key, v, {"enabled", "headers", "bodyJsonPaths"})) continue;  // null: the default
     if (key == "enabled") {
       if (!v.is_boolean()) fail(key, "must be true or false");
       r.enabled = v.get<bool>();

@@ -5,6 +5,7 @@
 
 #include "support/errors.hpp"
 #include "support/json_document.hpp"
+#include "support/json_fields.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -59,6 +60,8 @@ CaseLimits case_limits_from_json(const json& j) {
   if (j.is_null()) return l;
   if (!j.is_object()) throw Error(ErrorCode::invalid_argument, "limits: must be an object", {{"path", "limits"}});
   for (const auto& [key, value] : j.items()) {
+    if (skip_null_field(key, value, {"maxSpans", "maxAttributesPerSpan", "maxStringBytes", "maxTraceBytes", "maxCaseBytes"}))
+      continue;  // null: the default
     std::string field = "limits." + key;
     if (key == "maxSpans") l.max_spans = positive_size(value, field);
     else if (key == "maxAttributesPerSpan") l.max_attributes_per_span = positive_size(value, field);

@@ -1,6 +1,7 @@
 #include "policy/policy.hpp"
 
 #include "support/errors.hpp"
+#include "support/json_fields.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -51,6 +52,7 @@ Policy parse_policy(const json& j) {
   if (!j.is_object()) throw Error(ErrorCode::invalid_policy, std::string("policy: must be an object, got ") + j.type_name(), {{"field", ""}});
   p.document = j;
   for (const auto& [key, v] : j.items()) {
+    if (field_absent(v)) continue;  // a null field is the default
     if (key == "externalHttp") {
       p.external_http = enum_value(v, key, {"allow", "strict"}) == "strict" ? Policy::ExternalHttp::strict : Policy::ExternalHttp::allow;
     } else if (key == "defaultOnMiss") {

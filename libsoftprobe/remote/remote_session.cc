@@ -59,16 +59,17 @@ std::shared_ptr<RemoteSession> RemoteSession::attach(std::shared_ptr<RuntimeClie
   if (state.contains("mode") && state["mode"].is_string()) options["mode"] = state["mode"];
   if (state.contains("policy") && state["policy"].is_object()) options["policy"] = state["policy"];
   std::shared_ptr<Session> mirror = store.create(session_options_from_json(options));
-  if (state.contains("rules") && state["rules"].is_object()) mirror->set_rules(state["rules"]);
+  // The rules document as it was posted: an object, or a bare array of rules.
+  if (state.contains("rules") && (state["rules"].is_object() || state["rules"].is_array())) mirror->set_rules(state["rules"]);
   if (state.contains("fixtures") && state["fixtures"].is_object() && !state["fixtures"].empty())
     mirror->set_auth_fixtures(state["fixtures"]);
   return std::shared_ptr<RemoteSession>(new RemoteSession(std::move(client), store, std::move(mirror)));
 }
 
-std::uint64_t RemoteSession::set_rules(std::string_view json) {
+std::uint64_t RemoteSession::set_rules(std::string_view json, std::vector<std::string>* warnings) {
   std::lock_guard<std::mutex> lock(mutate_mu_);
   nlohmann::json doc = parse(json, "rules document");
-  (void)parse_rules(doc, RuleLayer::session);  // the setter's own check, before anything is sent
+  (void)parse_rules(doc, RuleLayer::session, warnings);  // the setter's own check, before anything is sent
   client_->call("POST", RuntimeClient::session_path(id_, "rules"), json, CallKind::rules);
   return mirror_->set_rules(doc);
 }

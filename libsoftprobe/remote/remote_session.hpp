@@ -47,8 +47,9 @@ class RemoteSession {
   Session& mirror() const noexcept { return *mirror_; }
   const std::shared_ptr<Session>& mirror_ptr() const noexcept { return mirror_; }
 
-  // Each returns the mirror's new revision.
-  std::uint64_t set_rules(std::string_view json);
+  // Each returns the mirror's new revision. set_rules gives parse_rules' warnings
+  // (deprecated rule forms) to `warnings` when given.
+  std::uint64_t set_rules(std::string_view json, std::vector<std::string>* warnings = nullptr);
   std::uint64_t set_policy(std::string_view json);
   std::uint64_t set_auth_fixtures(std::string_view json);
   std::uint64_t load_case(std::string_view json);

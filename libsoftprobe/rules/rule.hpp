@@ -77,11 +77,16 @@ struct Rule {
 
 using RuleList = std::vector<std::shared_ptr<const Rule>>;
 
-// Parses a rules document ({"version":1,"rules":[...]}) or a bare array.
-// Throws Error(invalid_rule) whose message names the rule index and field
-// ("rules[2].when.hostt: unknown key ...") and whose details carry
-// {"ruleIndex", "field"}. `label` prefixes messages ("case rules").
-RuleList parse_rules(const nlohmann::json& document, RuleLayer layer);
+// Parses a rules document: {"version":1,"rules":[...]}, a bare array of
+// rules, or one rule object on its own (a one-rule document). A rule is
+// {when, then}, or the deprecated legacy {match, response}, read as
+// {"when": match, "then": {"action": "mock", "response": response}} with one
+// message per such rule appended to `warnings` (when given). An optional
+// field that is null is absent (support/json_fields.hpp). Throws
+// Error(invalid_rule) whose message names the rule index and field
+// ("rules[2].when.hostt: unknown key ...", "case rules[0]..." for the case
+// layer) and whose details carry {"ruleIndex", "field", "layer"}.
+RuleList parse_rules(const nlohmann::json& document, RuleLayer layer, std::vector<std::string>* warnings = nullptr);
 
 // Gives each rule of `fresh` the usage of the rule of `current` with the same
 // identity (the k-th fresh rule of an identity takes the k-th current one's),
@@ -90,7 +95,11 @@ void inherit_rule_usage(RuleList& fresh, const RuleList& current);
 
 // Parses one response object (mock `response`, error `error`, policy
 // `defaultResponse`). `where` is the field path used in errors; errors use `code`.
+// `extra_keys`: keys other than status, headers, body and bodyBase64 are
+// ignored instead of refused (then.response and then.error, which the
+// published rule schema leaves open); a null field is absent.
 std::shared_ptr<const Response> parse_response(const nlohmann::json& j, const std::string& where, bool status_required,
-                                               int error_code_value, const nlohmann::json& error_details);
+                                               int error_code_value, const nlohmann::json& error_details,
+                                               bool extra_keys = false);
 
 }  // namespace softprobe::core

@@ -9,6 +9,7 @@
 #include "support/errors.hpp"
 #include "request/http_syntax.hpp"
 #include "support/json_document.hpp"
+#include "support/json_fields.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -65,16 +66,18 @@ std::string primitive_text(const json& v, const Where& w, const std::string& fie
   fail(w, field, std::string("must be a string, number or boolean, got ") + v.type_name());
 }
 
-RuleWhen parse_when(const json& j, const Where& w) {
+// `name` is "when", or "match" for the legacy {match, response} form.
+RuleWhen parse_when(const json& j, const Where& w, const std::string& name) {
   RuleWhen when;
-  if (j.is_null()) return when;
-  if (!j.is_object()) fail(w, "when", std::string("must be an object, got ") + j.type_name());
+  if (field_absent(j)) return when;
+  if (!j.is_object()) fail(w, name, std::string("must be an object, got ") + j.type_name());
   reject_unknown_keys(j,
                       {"direction", "service", "host", "hostSuffix", "notHostSuffix", "method", "path", "pathPrefix",
                        "headers", "bodyJsonPath", "equals", "traceTags"},
-                      w, "when");
+                      w, name);
   for (const auto& [key, v] : j.items()) {
-    std::string field = "when." + key;
+    if (field_absent(v)) continue;
+    std::string field = name + "." + key;
     if (key == "direction") {
       std::string d = text::to_lower(get_string(v, w, field));
       if (d != "outbound" && d != "inbound") fail(w, field, "must be \"outbound\" or \"inbound\", got \"" + d + "\"");
@@ -107,7 +110,7 @@ RuleWhen parse_when(const json& j, const Where& w) {
       for (const auto& [attr, value] : v.items()) when.trace_tags.emplace_back(attr, primitive_text(value, w, field + "." + attr));
     }
   }
-  if (when.body_equals && !when.body_json_path) fail(w, "when.equals", "needs \"bodyJsonPath\" beside it");
+  if (when.body_equals && !when.body_json_path) fail(w, name + ".equals", "needs \"bodyJsonPath\" beside it");
   return when;
 }
 
@@ -139,7 +142,7 @@ std::string Rule::label() const {
 }
 
 std::shared_ptr<const Response> parse_response(const json& j, const std::string& where, bool status_required,
-                                               int error_code_value, const json& details) {
+                                               int error_code_value, const json& details, bool extra_keys) {
   auto code = static_cast<ErrorCode>(error_code_value);
   auto bad = [&](const std::string& field, const std::string& what) -> void {
     json d = details;
@@ -155,6 +158,7 @@ std::shared_ptr<const Response> parse_response(const json& j, const std::string&
     return out;
   }
   for (const auto& [key, v] : j.items()) {
+    if (skip_null_field(key, v, {"status", "headers", "body", "bodyBase64"})) continue;  // "headers": null is no headers
     std::string field = where + "." + key;
     if (key == "status") {
       if (auto status = json_int_in(v, 100, 999)) out->status = int(*status);
@@ -185,18 +189,18 @@ std::shared_ptr<const Response> parse_response(const json& j, const std::string&
       }
     } else if (key == "body") {
       if (v.is_string()) out->body = v.get<std::string>();
-      else if (!v.is_null()) {
+      else {
         out->body = v.dump();
         json_body = true;
       }
     } else if (key == "bodyBase64") {
       if (!v.is_string() || !text::base64_decode(v.get_ref<const std::string&>(), out->body)) bad(field, "must be a base64 string");
-    } else {
+    } else if (!extra_keys) {
       bad(field, "unknown key (expected one of: status, headers, body, bodyBase64)");
-    }
+    }  // else: a key of the published schema's open response object, ignored (kept in the rule's echo)
   }
-  if (j.contains("body") && j.contains("bodyBase64")) bad(where, "has both \"body\" and \"bodyBase64\"; give one");
-  if (status_required && !j.contains("status")) bad(where + ".status", "is required");
+  if (has_field(j, "body") && has_field(j, "bodyBase64")) bad(where, "has both \"body\" and \"bodyBase64\"; give one");
+  if (status_required && !has_field(j, "status")) bad(where + ".status", "is required");
   if (json_body && std::none_of(out->headers.begin(), out->headers.end(),
                                 [](const auto& h) { return text::iequals(h.first, "content-type"); }))
     out->headers.emplace_back("content-type", "application/json");
@@ -216,83 +220,129 @@ void inherit_rule_usage(RuleList& fresh, const RuleList& current) {
   }
 }
 
-RuleList parse_rules(const json& document, RuleLayer layer) {
-  const json* list = &document;
-  if (document.is_object()) {
-    for (const auto& [key, value] : document.items()) {
-      (void)value;
-      if (key != "version" && key != "rules")
-        throw Error(ErrorCode::invalid_rule, "rules document: unknown key \"" + key + "\" (expected \"version\" and \"rules\")",
-                    {{"field", key}});
-    }
-    auto version = document.find("version");
-    if (version != document.end() && json_int64(*version) != 1)
-      throw Error(ErrorCode::invalid_rule, "rules document: \"version\" must be 1", {{"field", "version"}});
-    auto rules = document.find("rules");
-    if (rules == document.end())
-      throw Error(ErrorCode::invalid_rule, "rules document: missing \"rules\" array", {{"field", "rules"}});
-    list = &*rules;
+namespace {
+
+// The keys of one rule, in the current form and in the legacy one.
+constexpr std::initializer_list<const char*> kRuleKeys = {"name", "id", "priority", "consume", "latencyMs",
+                                                          "when", "then", "match", "response"};
+
+// A rules document is {"version":1,"rules":[...]}, a bare array of rules, or
+// one rule object on its own (spec/examples/rules/*.rule.json): the list of
+// rules it holds.
+const json& rule_list(const json& document, json& single) {
+  if (!document.is_object()) {
+    if (!document.is_array())
+      throw Error(ErrorCode::invalid_rule,
+                  std::string("rules document: must be {\"version\":1,\"rules\":[...]}, an array of rules or one rule object, got ") +
+                      document.type_name(),
+                  {{"field", ""}});
+    return document;
   }
-  if (!list->is_array())
+  // One rule: no document key, and a rule key (so a typo in it is reported as the rule's own unknown key).
+  bool one_rule = !document.contains("rules") && !document.contains("version") &&
+                  std::any_of(kRuleKeys.begin(), kRuleKeys.end(), [&](const char* k) { return document.contains(k); });
+  if (one_rule) {
+    single = json::array({document});
+    return single;
+  }
+  for (const auto& item : document.items())
+    if (item.key() != "version" && item.key() != "rules")
+      throw Error(ErrorCode::invalid_rule,
+                  "rules document: unknown key \"" + item.key() + "\" (expected \"version\" and \"rules\", or one rule object)",
+                  {{"field", item.key()}});
+  if (const json* version = optional_field(document, "version"); version && json_int64(*version) != 1)
+    throw Error(ErrorCode::invalid_rule, "rules document: \"version\" must be 1", {{"field", "version"}});
+  const json* rules = optional_field(document, "rules");
+  if (!rules) throw Error(ErrorCode::invalid_rule, "rules document: missing \"rules\" array", {{"field", "rules"}});
+  if (!rules->is_array())
     throw Error(ErrorCode::invalid_rule, "rules document: \"rules\" must be an array", {{"field", "rules"}});
+  return *rules;
+}
+
+}  // namespace
+
+RuleList parse_rules(const json& document, RuleLayer layer, std::vector<std::string>* warnings) {
+  json single;
+  const json& list = rule_list(document, single);
 
   RuleList out;
-  out.reserve(list->size());
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    const json& j = (*list)[i];
+  out.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const json& j = list[i];
     Where w{layer, i};
     if (!j.is_object()) fail(w, "", std::string("a rule must be an object, got ") + j.type_name());
-    reject_unknown_keys(j, {"name", "id", "priority", "consume", "latencyMs", "when", "then"}, w, "");
+    reject_unknown_keys(j, kRuleKeys, w, "");
     auto rule = std::make_shared<Rule>();
     rule->layer = layer;
     rule->position = i;
     rule->source = j;
     // nlohmann::json keeps object keys sorted, so dump() is canonical.
-    rule->identity = j.contains("id") ? "id:" + j["id"].dump() : j.contains("name") ? "name:" + j["name"].dump() : "json:" + j.dump();
-    if (auto it = j.find("name"); it != j.end()) rule->name = get_string(*it, w, "name");
-    if (auto it = j.find("id"); it != j.end()) rule->id = get_string(*it, w, "id");
-    if (auto it = j.find("priority"); it != j.end()) {
+    const json* id = optional_field(j, "id");
+    const json* name = optional_field(j, "name");
+    rule->identity = id ? "id:" + id->dump() : name ? "name:" + name->dump() : "json:" + j.dump();
+    if (name) rule->name = get_string(*name, w, "name");
+    if (id) rule->id = get_string(*id, w, "id");
+    if (const json* it = optional_field(j, "priority")) {
       auto priority = json_int64(*it);
       if (!priority)
         fail(w, "priority", std::string("must be an integer from -2^63 to 2^63-1, got ") +
                                 (it->is_number() ? it->dump() : std::string(it->type_name())));
       rule->priority = *priority;
     }
-    if (auto it = j.find("consume"); it != j.end()) {
+    if (const json* it = optional_field(j, "consume")) {
       std::string c = get_string(*it, w, "consume");
       if (c != "many" && c != "once") fail(w, "consume", "must be \"many\" or \"once\", got \"" + c + "\"");
       rule->consume_once = c == "once";
     }
-    if (auto it = j.find("latencyMs"); it != j.end()) {
+    if (const json* it = optional_field(j, "latencyMs")) {
       auto latency = json_int_in(*it, 0, 600000);
       if (!latency) fail(w, "latencyMs", "must be an integer from 0 to 600000");
       rule->latency_ms = std::uint32_t(*latency);
     }
-    rule->when = parse_when(j.contains("when") ? j["when"] : json(), w);
 
-    auto then = j.find("then");
-    if (then == j.end()) fail(w, "then", "is required (an object with \"action\")");
+    // The legacy form (the reference CLI's `capture run --redact-file` and
+    // `session rules apply` files): {"match": <when>, "response": <mock response>}.
+    const json* legacy_match = optional_field(j, "match");
+    const json* legacy_response = optional_field(j, "response");
+    if (legacy_match && has_field(j, "when")) fail(w, "match", "give \"when\" or the legacy \"match\", not both");
+    if (legacy_response && has_field(j, "then")) fail(w, "response", "give \"then\" or the legacy \"response\", not both");
+    if ((legacy_match || legacy_response) && warnings)
+      warnings->push_back(w.prefix() + ": the legacy {match, response} form is deprecated; it was read as {\"when\": match, "
+                          "\"then\": {\"action\": \"mock\", \"response\": response}}: write it that way");
+
+    if (legacy_match) rule->when = parse_when(*legacy_match, w, "match");
+    else if (const json* when = optional_field(j, "when")) rule->when = parse_when(*when, w, "when");
+
+    json details = {{"ruleIndex", i}, {"layer", rule_layer_name(layer)}, {"prefix", w.prefix()}};
+    if (legacy_response) {
+      rule->action = Action::mock;
+      rule->response = parse_response(*legacy_response, "response", false, int(ErrorCode::invalid_rule), details, true);
+      out.push_back(std::move(rule));
+      continue;
+    }
+
+    const json* then = optional_field(j, "then");
+    if (!then) fail(w, "then", "is required (an object with \"action\")");
     if (!then->is_object()) fail(w, "then", std::string("must be an object, got ") + then->type_name());
     reject_unknown_keys(*then, {"action", "response", "error"}, w, "then");
-    auto action = then->find("action");
-    if (action == then->end()) fail(w, "then.action", "is required (mock, error, passthrough or capture_only)");
+    const json* action = optional_field(*then, "action");
+    if (!action) fail(w, "then.action", "is required (mock, error, passthrough or capture_only)");
     std::string a = get_string(*action, w, "then.action");
-    json details = {{"ruleIndex", i}, {"layer", rule_layer_name(layer)}, {"prefix", w.prefix()}};
+    const json* response = optional_field(*then, "response");
+    const json* error = optional_field(*then, "error");
     if (a == "mock") {
       rule->action = Action::mock;
-      if (then->contains("error")) fail(w, "then.error", "belongs to action \"error\"; a mock takes \"response\"");
-      rule->response = then->contains("response")
-                           ? parse_response((*then)["response"], "then.response", false, int(ErrorCode::invalid_rule), details)
-                           : std::make_shared<Response>();
+      if (error) fail(w, "then.error", "belongs to action \"error\"; a mock takes \"response\"");
+      rule->response = response ? parse_response(*response, "then.response", false, int(ErrorCode::invalid_rule), details, true)
+                                : std::make_shared<Response>();
     } else if (a == "error") {
       rule->action = Action::error;
-      if (!then->contains("error")) fail(w, "then.error", "is required for action \"error\" (an object with \"status\")");
-      if (then->contains("response")) fail(w, "then.response", "belongs to action \"mock\"; an error takes \"error\"");
-      rule->response = parse_response((*then)["error"], "then.error", true, int(ErrorCode::invalid_rule), details);
+      if (!error) fail(w, "then.error", "is required for action \"error\" (an object with \"status\")");
+      if (response) fail(w, "then.response", "belongs to action \"mock\"; an error takes \"error\"");
+      rule->response = parse_response(*error, "then.error", true, int(ErrorCode::invalid_rule), details, true);
     } else if (a == "passthrough" || a == "capture_only") {
       rule->action = a == "passthrough" ? Action::passthrough : Action::capture_only;
-      if (then->contains("response") || then->contains("error"))
-        fail(w, then->contains("response") ? "then.response" : "then.error", "is not allowed with action \"" + a + "\"");
+      if (response || error) fail(w, response ? "then.response" : "then.error", "is not allowed with action \"" + a + "\"");
     } else if (a == "replay") {
       fail(w, "then.action",
            "\"replay\" is deprecated and no longer supported: pick the recorded response at author time with "

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "support/errors.hpp"
+#include "support/json_fields.hpp"
 #include "request/fingerprint.hpp"
 #include "support/log.hpp"
 #include "support/atomic_file.hpp"
@@ -41,6 +42,7 @@ void validate_auth_fixtures(const nlohmann::json& f) {
   };
   if (!f.is_object()) fail("", "auth fixtures must be an object with tokens, cookies and metadata");
   for (const auto& [key, v] : f.items()) {
+    if (field_absent(v)) continue;  // a null field is absent
     if ((key == "tokens" || key == "cookies") && !v.is_array()) fail(key, "must be an array");
     if (key == "metadata" && !v.is_object()) fail(key, "must be an object");
   }
@@ -63,6 +65,7 @@ SessionOptions session_options_from_json(const nlohmann::json& j) {
   };
   if (!j.is_object()) fail("session options", "must be a JSON object");
   for (const auto& [key, v] : j.items()) {
+    if (skip_null_field(key, v, {"sessionId", "mode", "policy", "caseId", "suite", "redaction", "limits"})) continue;
     if (key == "sessionId") {
       std::string id = v.is_string() ? v.get<std::string>() : "";
       bool ok = !id.empty() && id.size() <= kMaxSessionIdBytes;
@@ -129,12 +132,13 @@ std::uint64_t Session::publish(std::shared_ptr<const SessionSnapshot> next) {
   return revision;
 }
 
-std::uint64_t Session::set_rules(const nlohmann::json& document) {
+std::uint64_t Session::set_rules(const nlohmann::json& document, std::vector<std::string>* warnings) {
   ensure_open();
-  RuleList rules = parse_rules(document, RuleLayer::session);  // throws before anything changes
-  nlohmann::json doc = empty_rules_document();
-  doc["rules"] = document.is_array() ? document : document["rules"];
+  std::vector<std::string> found;
+  RuleList rules = parse_rules(document, RuleLayer::session, &found);  // throws before anything changes
+  nlohmann::json doc = document;  // GET rules echoes the document as posted, as the reference runtime does
   std::lock_guard<std::mutex> lock(mutate_mu_);
+  if (warnings) *warnings = std::move(found);
   auto cur = snapshot();
   inherit_rule_usage(rules, cur->rules.session_rules());
   return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), std::move(rules), std::move(doc),

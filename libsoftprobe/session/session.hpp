@@ -41,7 +41,7 @@ struct SessionOptions {
 };
 
 // Reads {"sessionId","mode","policy","caseId","suite","redaction","limits"}; unknown keys
-// and bad values are Error(invalid_argument) naming the field.
+// and bad values are Error(invalid_argument) naming the field; a null option is its default.
 // Checks an auth fixtures document as set_auth_fixtures does; throws Error(invalid_argument).
 void validate_auth_fixtures(const nlohmann::json& fixtures);
 
@@ -72,7 +72,9 @@ class Session {
   // each returns the revision it produced. On error nothing changes.
   // set_rules replaces the session rules; a new rule with the identity of a
   // current one (rule_identity) takes over its consumed state and hit count.
-  std::uint64_t set_rules(const nlohmann::json& document);
+  // The document is kept as given (rules_document() echoes it); `warnings`
+  // (when given) receives parse_rules' deprecation warnings.
+  std::uint64_t set_rules(const nlohmann::json& document, std::vector<std::string>* warnings = nullptr);
   std::uint64_t set_policy(const nlohmann::json& policy);
   std::uint64_t load_case(std::shared_ptr<const CaseFile> loaded);  // validates its embedded rules
   std::uint64_t set_auth_fixtures(const nlohmann::json& fixtures);
