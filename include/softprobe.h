@@ -115,6 +115,13 @@ SOFTPROBE_API const char *sp_last_error(void);
  * (e.g. {"ruleIndex":2,"field":"when.hostt"}, {"limit":"maxSpans",...},
  * {"matches":[...]}); "{}" if none. Never NULL. */
 SOFTPROBE_API const char *sp_last_error_details(void);
+/* JSON array of strings: what the last fallible call on this thread accepted
+ * but had to fill in or translate, one sentence each naming the place (a case
+ * without span ids: "2 span(s) had no traceId or spanId (the first in
+ * $.traces[0]): ids were generated ..."; a case without a version). "[]" when
+ * there was nothing to say. Reset by every fallible call; thread-local, valid
+ * until the next call on this thread, never NULL. */
+SOFTPROBE_API const char *sp_last_warnings(void);
 
 /* Frees a string returned through a `char **out` parameter. NULL is a no-op. */
 SOFTPROBE_API void sp_string_free(char *s);

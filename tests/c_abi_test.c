@@ -164,7 +164,7 @@ static void validation(sp_store *store) {
   keep_last_error();
   CHECK(sp_validate_case(bad_case, strlen(bad_case)) == SP_E_INVALID_CASE);
   CHECK(same_error_as_kept());
-  CHECK(contains(sp_last_error(), "missing required key \"version\""));
+  CHECK(contains(sp_last_error(), "missing required key \"traces\""));
   CHECK(sp_session_load_case(NULL, s, case_bad_rules, strlen(case_bad_rules)) == SP_E_INVALID_RULE);
   keep_last_error();
   CHECK(sp_validate_case(case_bad_rules, strlen(case_bad_rules)) == SP_E_INVALID_RULE); /* embedded rules too */
@@ -545,7 +545,21 @@ int main(void) {
     CHECK(contains(json, "\"status\":201"));
     sp_string_free(json);
     CHECK(sp_session_load_case(NULL, session, "{\"caseId\":\"x\"}", 14) == SP_E_INVALID_CASE);
-    CHECK(contains(sp_last_error(), "missing required key \"version\""));
+    CHECK(contains(sp_last_error(), "missing required key \"traces\""));
+    /* What loading fills in is said in sp_last_warnings(), reset by the next fallible call. */
+    CHECK(strcmp(sp_last_warnings(), "[]") == 0);
+    {
+      const char *no_ids = "{\"traces\":[{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[]}]}]}]}]}";
+      uint64_t rev = 0;
+      CHECK(sp_session_load_case(&rev, session, no_ids, strlen(no_ids)) == SP_OK);
+      CHECK(contains(sp_last_warnings(), "$.version is missing"));
+      CHECK(contains(sp_last_warnings(), "$.caseId is missing"));
+      CHECK(contains(sp_last_warnings(), "1 span(s) had no traceId or spanId"));
+      CHECK(sp_validate_case(no_ids, strlen(no_ids)) == SP_OK);
+      CHECK(contains(sp_last_warnings(), "1 span(s) had no traceId or spanId"));
+      CHECK(sp_validate_case(CASE_DOC, strlen(CASE_DOC)) == SP_OK);
+      CHECK(strcmp(sp_last_warnings(), "[]") == 0);
+    }
     CHECK(sp_session_load_case_file(NULL, session, "/nonexistent/x.case.json", 24) == SP_E_IO);
     CHECK(contains(sp_last_error(), "/nonexistent/x.case.json"));
     CHECK(sp_session_load_case_file(NULL, session, "x.case.json\0.txt", 16) == SP_E_INVALID_ARGUMENT);

@@ -69,19 +69,23 @@ TEST_CASE("malformed case input gets an error naming the problem and the place",
     CHECK_THAT(e.what(), Catch::Contains("not valid JSON"));
     CHECK(e.details().contains("byte"));
   }
-  SECTION("missing caseId") {
-    auto e = expect_error(ErrorCode::invalid_case, [] { parse_case(R"({"version":"1.0.0","traces":[]})"); });
-    CHECK_THAT(e.what(), Catch::Contains("$: missing required key \"caseId\""));
+  SECTION("missing traces") {
+    auto e = expect_error(ErrorCode::invalid_case, [] { parse_case(R"({"version":"1.0.0","caseId":"x"})"); });
+    CHECK_THAT(e.what(), Catch::Contains("$: missing required key \"traces\""));
+  }
+  SECTION("caseId not a string") {
+    auto e = expect_error(ErrorCode::invalid_case, [] { parse_case(R"({"caseId":7,"traces":[]})"); });
+    CHECK_THAT(e.what(), Catch::Contains("$.caseId: must be a string"));
+  }
+  SECTION("span kind that is neither an integer nor a string") {
+    auto e = expect_error(ErrorCode::invalid_case, [] {
+      parse_case(R"({"caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":[2]}]}]}]}]})");
+    });
+    CHECK_THAT(e.what(), Catch::Contains("$.traces[0].resourceSpans[0].scopeSpans[0].spans[0].kind: must be an integer or a string"));
   }
   SECTION("traces not an array") {
     auto e = expect_error(ErrorCode::invalid_case, [] { parse_case(R"({"version":"1","caseId":"x","traces":{}})"); });
     CHECK_THAT(e.what(), Catch::Contains("$.traces: must be an array"));
-  }
-  SECTION("span without spanId") {
-    auto e = expect_error(ErrorCode::invalid_case, [] {
-      parse_case(R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","attributes":[]}]}]}]}]})");
-    });
-    CHECK_THAT(e.what(), Catch::Contains("$.traces[0].resourceSpans[0].scopeSpans[0].spans[0]: missing required key \"spanId\""));
   }
   SECTION("intValue that is not a number") {
     auto e = expect_error(ErrorCode::invalid_case, [] {
@@ -330,4 +334,121 @@ TEST_CASE("a legacy joined header string is read as one line", "[case][headers]"
   CaseFile back = parse_case(c.dump());
   REQUIRE(back.exchanges[0].response_headers.size() == 1);
   CHECK(back.exchanges[0].response_headers[0].second == "a=1, b=2");
+}
+
+namespace {
+
+// A traces[] entry with the given spans (each a JSON object).
+json entry(const std::vector<json>& spans) {
+  json list = json::array();
+  for (const auto& s : spans) list.push_back(s);
+  json scope = {{"spans", list}};
+  json resource = {{"scopeSpans", json::array({scope})}};
+  return {{"resourceSpans", json::array({resource})}};
+}
+
+json get_span(const char* path) {
+  return {{"attributes", json::array({{{"key", "http.request.method"}, {"value", {{"stringValue", "GET"}}}},
+                                      {{"key", "url.host"}, {"value", {{"stringValue", "api.example"}}}},
+                                      {{"key", "url.path"}, {"value", {{"stringValue", path}}}}})}};
+}
+
+}  // namespace
+
+TEST_CASE("cases without span ids, version or caseId load with generated values and warnings (issue 11)", "[case][compat]") {
+  // The reference SDKs write spans without traceId/spanId, some without version/caseId.
+  json doc = {{"traces", json::array({entry({get_span("/a"), get_span("/b")}), entry({get_span("/c")})})}};
+  CaseFile c = parse_case(doc.dump());
+  CHECK(c.version == "1.0.0");
+  CHECK(text::starts_with(c.case_id, "case-"));
+  REQUIRE(c.exchanges.size() == 3);
+  for (const auto& ex : c.exchanges) {
+    CHECK(ex.trace_id.size() == 32);
+    CHECK(ex.span_id.size() == 16);
+  }
+  CHECK(c.exchanges[0].trace_id == c.exchanges[1].trace_id);  // one entry, one trace
+  CHECK(c.exchanges[0].trace_id != c.exchanges[2].trace_id);
+  CHECK(c.exchanges[0].span_id != c.exchanges[1].span_id);
+  REQUIRE(c.warnings.size() == 3);
+  CHECK_THAT(c.warnings[0], Catch::Contains("$.version is missing"));
+  CHECK_THAT(c.warnings[1], Catch::Contains("$.caseId is missing"));
+  CHECK_THAT(c.warnings[2], Catch::Contains("3 span(s) had no traceId or spanId (the first in $.traces[0])"));
+  // Deterministic: the same case loads with the same ids.
+  CaseFile again = parse_case(doc.dump());
+  CHECK(again.case_id == c.case_id);
+  CHECK(again.exchanges[2].span_id == c.exchanges[2].span_id);
+  // A complete case has nothing to say.
+  CHECK(parse_case(fixture("fragment-happy-path.case.json")).warnings.empty());
+}
+
+TEST_CASE("span ids are read in one form: hex lowercased, base64 converted, names kept", "[case][ids]") {
+  json upper = get_span("/a"), b64 = get_span("/b"), named = get_span("/c");
+  upper["traceId"] = "4BF92F3577B34DA6A3CE929D0E0E4736";
+  upper["spanId"] = "00F067AA0BA902B7";
+  b64["traceId"] = "AAAAAGnpwoMAAAAABctiGA==";  // as Go's protojson and the reference proxy write them
+  b64["spanId"] = "GKjqBXrASP4=";
+  b64["parentSpanId"] = "fdh1/slGVXw=";
+  named["traceId"] = "ndjson-cassette-load-trace";
+  named["spanId"] = "span-1";
+  CaseFile c = parse_case(json{{"version", "1.0.0"}, {"caseId", "ids"}, {"traces", json::array({entry({upper, b64, named})})}}.dump());
+  REQUIRE(c.exchanges.size() == 3);
+  CHECK(c.exchanges[0].trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(c.exchanges[0].span_id == "00f067aa0ba902b7");
+  CHECK(c.exchanges[1].trace_id == "0000000069e9c2830000000005cb6218");
+  CHECK(c.exchanges[1].span_id == "18a8ea057ac048fe");
+  CHECK(c.exchanges[1].parent_span_id == "7dd875fec946557c");
+  CHECK(c.exchanges[2].trace_id == "ndjson-cassette-load-trace");
+  CHECK(c.exchanges[2].span_id == "span-1");
+  CHECK(c.warnings.empty());
+}
+
+TEST_CASE("traces[] entries stay apart when written back, even with one trace id", "[case][write][compat]") {
+  json a = get_span("/a"), b = get_span("/b");
+  a["traceId"] = b["traceId"] = "4bf92f3577b34da6a3ce929d0e0e4736";
+  a["spanId"] = "00f067aa0ba902b1";
+  b["spanId"] = "00f067aa0ba902b2";
+  CaseFile c = parse_case(json{{"version", "1.0.0"}, {"caseId", "two"}, {"traces", json::array({entry({a}), entry({b})})}}.dump());
+  CHECK(c.trace_count == 2);
+  json written = json::parse(serialize_case(c));
+  CHECK(written["traces"].size() == 2);  // each upload or hop is its own entry (the seed documents)
+  CHECK(parse_case(written.dump()).trace_count == 2);
+}
+
+TEST_CASE("a span without a request body is written without one", "[case][write][compat]") {
+  CaseFile c;
+  c.case_id = "x";
+  HttpExchange ex;
+  ex.trace_id = "t";
+  ex.span_id = "s";
+  ex.method = "GET";
+  ex.status = 200;
+  c.exchanges.push_back(ex);
+  std::string text = serialize_case(c);
+  CHECK(text.find("http.request.body") == std::string::npos);
+  CHECK(text.find("http.response.body") != std::string::npos);  // a response is written whole
+}
+
+TEST_CASE("HTTP/2 pseudo-headers are not header lines; the request falls back on them", "[case][headers][compat]") {
+  // Envoy (the reference proxy) reports :method, :path, :authority, :scheme and :status as headers.
+  json span = {{"attributes", json::array({
+      {{"key", "http.request.header.:method"}, {"value", {{"stringValue", "POST"}}}},
+      {{"key", "http.request.header.:path"}, {"value", {{"stringValue", "/hello"}}}},
+      {{"key", "http.request.header.:authority"}, {"value", {{"stringValue", "127.0.0.1:8082"}}}},
+      {{"key", "http.request.header.:scheme"}, {"value", {{"stringValue", "http"}}}},
+      {{"key", "http.request.header.accept"}, {"value", {{"stringValue", "*/*"}}}},
+      {{"key", "http.response.header.:status"}, {"value", {{"stringValue", "201"}}}},
+      {{"key", "http.response.header.content-type"}, {"value", {{"stringValue", "text/plain"}}}},
+  })}};
+  CaseFile c = parse_case(json{{"caseId", "pseudo"}, {"traces", json::array({entry({span})})}}.dump());
+  REQUIRE(c.exchanges.size() == 1);
+  const HttpExchange& ex = c.exchanges[0];
+  CHECK(ex.method == "POST");
+  CHECK(ex.path == "/hello");
+  CHECK(ex.host == "127.0.0.1:8082");
+  CHECK(ex.scheme == "http");
+  CHECK(ex.status == 201);
+  CHECK(ex.request_headers == Headers{{"accept", "*/*"}});
+  CHECK(ex.response_headers == Headers{{"content-type", "text/plain"}});  // a client never sees ":status"
+  // Kept as written: the pseudo-headers round-trip.
+  CHECK(serialize_case(c).find("http.response.header.:status") != std::string::npos);
 }

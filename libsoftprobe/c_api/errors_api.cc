@@ -14,7 +14,23 @@ namespace softprobe::core::capi {
 namespace {
 thread_local std::string t_message;
 thread_local std::string t_details = "{}";
+thread_local std::string t_warnings = "[]";
+thread_local bool t_has_warnings = false;
 }  // namespace
+
+void clear_last_warnings() noexcept {
+  if (!t_has_warnings) return;  // the common case costs one test
+  t_warnings = "[]";
+  t_has_warnings = false;
+}
+
+void add_last_warnings(const std::vector<std::string>& warnings) {
+  if (warnings.empty()) return;
+  nlohmann::json list = t_has_warnings ? nlohmann::json::parse(t_warnings) : nlohmann::json::array();
+  for (const auto& w : warnings) list.push_back(w);
+  t_warnings = list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  t_has_warnings = true;
+}
 
 void set_last_error(sp_status, const std::string& message, const std::string& details_json) {
   t_message = message;
@@ -79,6 +95,7 @@ const char* sp_status_name(sp_status status) {
 
 const char* sp_last_error(void) { return capi::t_message.c_str(); }
 const char* sp_last_error_details(void) { return capi::t_details.c_str(); }
+const char* sp_last_warnings(void) { return capi::t_warnings.c_str(); }
 
 void sp_string_free(char* s) { std::free(s); }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "session/decision.hpp"
@@ -38,10 +39,15 @@ namespace softprobe::core::capi {
 
 void set_last_error(sp_status status, const std::string& message, const std::string& details_json);
 void clear_last_error() noexcept;
+// sp_last_warnings(): cleared when every fallible call starts; a call adds
+// what it accepted but filled in (CaseFile::warnings...).
+void clear_last_warnings() noexcept;
+void add_last_warnings(const std::vector<std::string>& warnings);
 
 // Runs `fn` and maps what it throws to a status; sp_last_error() then says why.
 template <class Fn>
 sp_status guarded(Fn&& fn) noexcept {
+  clear_last_warnings();
   try {
     fn();
     return SP_OK;

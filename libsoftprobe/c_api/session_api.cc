@@ -49,6 +49,22 @@ nlohmann::json closed_list(const std::vector<ClosedSession>& closed) {
   return {{"closed", list}};
 }
 
+// Both load calls: parse (here, or the remote session checks and sends),
+// load, and report what loading filled in (sp_last_warnings).
+void load_case_text(uint64_t* out_revision, sp_session* session, Session& s, std::string_view text) {
+  std::vector<std::string> warnings;
+  std::uint64_t revision = 0;
+  if (auto* r = remote_of(session)) {
+    revision = r->load_case(text, &warnings);
+  } else {
+    auto loaded = std::make_shared<const CaseFile>(parse_case(text, s.limits()));
+    warnings = loaded->warnings;
+    revision = s.load_case(std::move(loaded));
+  }
+  give_revision(out_revision, revision);
+  capi::add_last_warnings(warnings);
+}
+
 }  // namespace
 
 extern "C" {
@@ -138,8 +154,7 @@ sp_status sp_session_load_case(uint64_t* out_revision, sp_session* session, cons
   return guarded([&] {
     Session& s = live(session);
     require(json, "json");
-    if (auto* r = remote_of(session)) return give_revision(out_revision, r->load_case(std::string_view(json, len)));
-    give_revision(out_revision, s.load_case(std::make_shared<const CaseFile>(parse_case(std::string_view(json, len), s.limits()))));
+    load_case_text(out_revision, session, s, std::string_view(json, len));
   });
 }
 
@@ -151,8 +166,7 @@ sp_status sp_session_load_case_file(uint64_t* out_revision, sp_session* session,
     const std::string path = capi::text_arg(path_data, path_len, "path");
     std::string text = read_file(path);
     try {
-      if (auto* r = remote_of(session)) return give_revision(out_revision, r->load_case(text));
-      give_revision(out_revision, s.load_case(std::make_shared<const CaseFile>(parse_case(text, s.limits()))));
+      load_case_text(out_revision, session, s, text);
     } catch (const Error& e) {
       nlohmann::json details = e.details();
       details["file"] = path;

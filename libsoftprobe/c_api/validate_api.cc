@@ -25,6 +25,7 @@ sp_status sp_validate_case(const char* json, size_t len) {
     require(json, "json");
     CaseFile c = parse_case(std::string_view(json, len), CaseLimits{});
     (void)parse_rules(c.rules, RuleLayer::case_rules);
+    capi::add_last_warnings(c.warnings);  // what loading it would fill in
   });
 }
 

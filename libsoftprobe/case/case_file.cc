@@ -4,7 +4,9 @@
 #include "support/errors.hpp"
 #include "support/json_document.hpp"
 #include "otlp/otlp_attributes.hpp"
+#include "otlp/otlp_json_walk.hpp"
 #include "otlp/span_mapping.hpp"
+#include "request/fingerprint.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -37,73 +39,19 @@ std::string optional_string(const json& obj, const char* key, const std::string&
   return it->get<std::string>();
 }
 
-// proto3 JSON writes int64 as a string; accept both for the time fields.
-std::string time_field(const json& span, const char* key, const std::string& where) {
-  auto it = span.find(key);
-  if (it == span.end() || it->is_null()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_unsigned() || it->is_number_integer()) return it->dump();
-  fail(where + "." + key, "must be a decimal string or an integer");
-}
-
-void parse_span(const json& span, const std::string& where, const std::string& resource_service,
-                const CaseLimits& limits, HttpExchange& ex) {
-  if (!span.is_object()) fail(where, "a span must be an object");
-  const json& trace_id = require(span, "traceId", where);
-  const json& span_id = require(span, "spanId", where);
-  if (!trace_id.is_string()) fail(where + ".traceId", "must be a string");
-  if (!span_id.is_string()) fail(where + ".spanId", "must be a string");
-  ex.trace_id = trace_id.get<std::string>();
-  ex.span_id = span_id.get<std::string>();
-  ex.parent_span_id = optional_string(span, "parentSpanId", where);
-  ex.name = optional_string(span, "name", where);
-  if (auto kind = span.find("kind"); kind != span.end() && !kind->is_null() && !kind->is_number_integer() && !kind->is_string())
-    fail(where + ".kind", "must be an integer or a string");
-  ex.start_time_unix_nano = time_field(span, "startTimeUnixNano", where);
-  ex.end_time_unix_nano = time_field(span, "endTimeUnixNano", where);
-  const json& attrs = require(span, "attributes", where);
-  if (attrs.is_array() && attrs.size() > limits.max_attributes_per_span)
-    limit_error(where + ".attributes", "maxAttributesPerSpan", limits.max_attributes_per_span, attrs.size(), "span has attributes:");
-  apply_span_attributes(decode_attributes(attrs, where + ".attributes", limits.max_string_bytes), resource_service, ex);
-}
-
-std::string resource_service_name(const json& resource_spans, const std::string& where, const CaseLimits& limits) {
-  auto res = resource_spans.find("resource");
-  if (res == resource_spans.end() || res->is_null()) return {};
-  if (!res->is_object()) fail(where + ".resource", "must be an object");
-  const json* attrs = optional_array(*res, "attributes", where + ".resource");
-  if (!attrs) return {};
-  for (const auto& a : decode_attributes(*attrs, where + ".resource.attributes", limits.max_string_bytes))
-    if (a.key == "service.name") return a.text;
-  return {};
-}
-
-void parse_trace(const json& trace, const std::string& where, const CaseLimits& limits, CaseFile& out) {
-  if (!trace.is_object()) fail(where, "a trace must be an OTLP ExportTraceServiceRequest object");
-  const json* rs_list = optional_array(trace, "resourceSpans", where);
-  if (!rs_list) return;
-  for (std::size_t r = 0; r < rs_list->size(); ++r) {
-    const json& rs = (*rs_list)[r];
-    std::string rs_where = where + ".resourceSpans[" + std::to_string(r) + "]";
-    if (!rs.is_object()) fail(rs_where, "must be an object");
-    std::string service = resource_service_name(rs, rs_where, limits);
-    const json* ss_list = optional_array(rs, "scopeSpans", rs_where);
-    if (!ss_list) continue;
-    for (std::size_t s = 0; s < ss_list->size(); ++s) {
-      const json& ss = (*ss_list)[s];
-      std::string ss_where = rs_where + ".scopeSpans[" + std::to_string(s) + "]";
-      if (!ss.is_object()) fail(ss_where, "must be an object");
-      const json* spans = optional_array(ss, "spans", ss_where);
-      if (!spans) continue;
-      for (std::size_t i = 0; i < spans->size(); ++i) {
-        std::string span_where = ss_where + ".spans[" + std::to_string(i) + "]";
-        if (out.exchanges.size() >= limits.max_spans)
-          limit_error(span_where, "maxSpans", limits.max_spans, out.exchanges.size() + 1, "case has more spans than allowed:");
-        HttpExchange ex;
-        parse_span((*spans)[i], span_where, service, limits, ex);
-        out.exchanges.push_back(std::move(ex));
-      }
-    }
+// The ids of spans the writer left without one (the reference SDKs write
+// such cases): derived from the case id and the span's place, so loading the
+// same case twice gives the same ids.
+void fill_missing_ids(CaseFile& c, std::size_t first, std::size_t trace_index, std::size_t& generated,
+                      std::string& first_place, const std::string& where) {
+  const std::string base = c.case_id + "/" + std::to_string(trace_index);
+  const std::string trace_id = text::hex64(fnv1a64(base)) + text::hex64(fnv1a64(base + "/trace"));
+  for (std::size_t i = first; i < c.exchanges.size(); ++i) {
+    HttpExchange& ex = c.exchanges[i];
+    if (!ex.trace_id.empty() && !ex.span_id.empty()) continue;
+    if (ex.trace_id.empty()) ex.trace_id = trace_id;
+    if (ex.span_id.empty()) ex.span_id = text::hex64(fnv1a64(base + "/" + std::to_string(i - first)));
+    if (generated++ == 0) first_place = where;
   }
 }
 
@@ -112,14 +60,20 @@ void parse_trace(const json& trace, const std::string& where, const CaseLimits& 
 CaseFile case_from_json(const json& doc, const CaseLimits& limits) {
   if (!doc.is_object()) fail("$", "a case file must be a JSON object");
   CaseFile out;
-  const json& version = require(doc, "version", "$");
-  const json& case_id = require(doc, "caseId", "$");
   const json& traces = require(doc, "traces", "$");
-  if (!version.is_string()) fail("$.version", "must be a string");
-  if (!case_id.is_string()) fail("$.caseId", "must be a string");
   if (!traces.is_array()) fail("$.traces", "must be an array");
-  out.version = version.get<std::string>();
-  out.case_id = case_id.get<std::string>();
+  // version and caseId: the reference loads cases without them; so do we,
+  // with defaults and a warning each.
+  out.version = optional_string(doc, "version", "$");
+  if (out.version.empty()) {
+    out.version = "1.0.0";
+    out.warnings.push_back("$.version is missing: read as \"1.0.0\"");
+  }
+  out.case_id = optional_string(doc, "caseId", "$");
+  if (out.case_id.empty()) {
+    out.case_id = "case-" + text::hex64(fnv1a64(doc.dump(-1, ' ', false, json::error_handler_t::replace)));
+    out.warnings.push_back("$.caseId is missing: the case is named \"" + out.case_id + "\" (from its contents)");
+  }
   out.suite = optional_string(doc, "suite", "$");
   out.mode = optional_string(doc, "mode", "$");
   out.created_at = optional_string(doc, "createdAt", "$");
@@ -131,10 +85,20 @@ CaseFile case_from_json(const json& doc, const CaseLimits& limits) {
       out.extra[key] = value;
   }
   out.trace_count = traces.size();
+  const SpanWalkLimits walk{limits.max_string_bytes, limits.max_attributes_per_span, limits.max_spans};
+  std::size_t generated = 0;
+  std::string first_place;
   for (std::size_t t = 0; t < traces.size(); ++t) {
     std::string where = "$.traces[" + std::to_string(t) + "]";
-    parse_trace(traces[t], where, limits, out);
+    const std::size_t first = out.exchanges.size();
+    walk_traces_json(traces[t], where, walk, out.exchanges);
+    const std::uint64_t entry = new_trace_entry();
+    for (std::size_t i = first; i < out.exchanges.size(); ++i) out.exchanges[i].trace_entry = entry;
+    fill_missing_ids(out, first, t, generated, first_place, where);
   }
+  if (generated)
+    out.warnings.push_back(std::to_string(generated) + " span(s) had no traceId or spanId (the first in " + first_place +
+                           "): ids were generated from the caseId and the span's place");
   return out;
 }
 
@@ -169,11 +133,12 @@ std::string serialize_case(const CaseFile& c) {
 
   // File order is capture order (findAllInCase and replays of repeated calls
   // rely on it), so only consecutive spans are grouped: a new trace document
-  // when the traceId changes, a new resourceSpans when the service changes.
+  // when the entry changes (0, unset, is an entry of its own), a new
+  // resourceSpans when the service changes.
   ordered_json trace_docs = ordered_json::array();
   const HttpExchange* prev = nullptr;
   for (const auto& ex : c.exchanges) {
-    if (!prev || prev->trace_id != ex.trace_id) {
+    if (!prev || ex.trace_entry == 0 || prev->trace_entry != ex.trace_entry) {
       trace_docs.push_back({{"resourceSpans", ordered_json::array()}});
       prev = nullptr;
     }

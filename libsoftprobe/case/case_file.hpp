@@ -20,9 +20,15 @@ struct CaseFile {
   nlohmann::json rules = nlohmann::json::array();     // case-embedded rules, validated when loaded into a session
   nlohmann::json fixtures = nlohmann::json::array();
   nlohmann::json extra = nlohmann::json::object();    // unknown top-level keys, kept as they were
+  // What loading accepted but filled in (a missing version, caseId or span
+  // ids, as the reference runtime does); the load response reports them.
+  std::vector<std::string> warnings;
 };
 
-// Parses case JSON text. Throws Error with code invalid_json (syntax; the
+// Parses case JSON text. The spans are read by walk_traces_json (the same
+// walk as the OTLP JSON payloads), under `limits`. version and caseId may be
+// missing (defaults, with a warning); span ids too (generated from the caseId
+// and the span's place, with a warning). Throws Error with code invalid_json (syntax; the
 // message gives the byte offset), invalid_case (structure; the message gives
 // the JSON path) or limit_exceeded (names the limit).
 CaseFile parse_case(std::string_view json_text, const CaseLimits& limits = {});
@@ -30,7 +36,9 @@ CaseFile case_from_json(const nlohmann::json& doc, const CaseLimits& limits = {}
 
 // Pretty-printed case JSON: fixed top-level order (version, caseId, suite,
 // mode, createdAt, traces, rules, fixtures, then kept keys); spans in the
-// order given, consecutive spans of one trace (and service) grouped.
+// order given, one traces[] entry per run of consecutive spans with the same
+// trace_entry (a loaded entry, a captured hop, a /v1/traces upload), one
+// resourceSpans per run of one service in it.
 std::string serialize_case(const CaseFile& c);
 
 }  // namespace softprobe::core

@@ -76,13 +76,6 @@ CaseLimits case_limits_from_json(const json& j) {
   return l;
 }
 
-void limit_error(const std::string& where, const char* limit, std::size_t max, std::size_t actual, const std::string& what) {
-  throw Error(ErrorCode::limit_exceeded,
-              where + ": " + what + " " + std::to_string(actual) + ", over the limit of " + std::to_string(max) + " (raise " +
-                  limit + " to accept it)",
-              {{"path", where}, {"limit", limit}, {"max", max}, {"actual", actual}});
-}
-
 std::size_t estimated_case_bytes(const HttpExchange& ex) {
   std::size_t n = kSpanOverhead;
   auto add = [&](std::string_view s) { n += written_size(s) + kAttributeOverhead; };

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "request/http_exchange.hpp"
+#include "support/errors.hpp"  // limit_error
 
 namespace softprobe::core {
 
@@ -25,11 +26,6 @@ struct CaseLimits {
 // "maxCaseBytes"} (positive integers) over the defaults; throws
 // Error(invalid_argument) naming a bad field.
 CaseLimits case_limits_from_json(const nlohmann::json& j);
-
-// Throws Error(limit_exceeded) "<where>: <what> <actual>, over the limit of
-// <max> (raise <limit> to accept it)" with details {path, limit, max, actual}.
-[[noreturn]] void limit_error(const std::string& where, const char* limit, std::size_t max, std::size_t actual,
-                              const std::string& what);
 
 // What a capture holds so far, to check the next exchange against the limits.
 struct CaptureUsage {

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "otlp/otlp_attributes.hpp"
+#include "otlp/otlp_ids.hpp"
 #include "otlp/otlp_traces.hpp"
 #include "otlp/span_mapping.hpp"
 #include "support/text.hpp"
@@ -30,14 +31,6 @@ T take(simdjson::simdjson_result<T>&& result) {
   T value;
   if (std::move(result).get(value) != simdjson::SUCCESS) throw Decline{};
   return value;
-}
-
-bool is_body_key(std::string_view key) { return key == "http.request.body" || key == "http.response.body"; }
-
-std::string lower_hex_id(std::string id) {
-  for (char& c : id)
-    if (c >= 'A' && c <= 'F') c = char(c - 'A' + 'a');
-  return id;
 }
 
 // ---- nlohmann's compact dump (json::dump()), for arrayValue / kvlistValue text ----
@@ -192,6 +185,23 @@ class Decoder {
       case od::json_type::null:
         if (!is_null(v)) throw Decline{};
         break;
+    }
+  }
+
+  // A span's kind: an integer, a string or null (the walker's rule).
+  void kind(od::value& v) {
+    switch (take(v.type())) {
+      case od::json_type::string: take(v.get_string()); break;
+      case od::json_type::null:
+        if (!is_null(v)) throw Decline{};
+        break;
+      case od::json_type::number: {
+        od::number_type t = take(v.get_number_type());
+        if (t != od::number_type::signed_integer && t != od::number_type::unsigned_integer) throw Decline{};
+        take(v.get_number());
+        break;
+      }
+      default: throw Decline{};
     }
   }
 
@@ -464,13 +474,13 @@ class Decoder {
     each_field(v, [&](std::string_view key, od::value& m) {
       if (key == "traceId") {
         once(seen, 1);
-        ex.trace_id = lower_hex_id(string_or_empty(m));
+        ex.trace_id = canonical_span_id(string_or_empty(m), kTraceIdBytes);
       } else if (key == "spanId") {
         once(seen, 2);
-        ex.span_id = lower_hex_id(string_or_empty(m));
+        ex.span_id = canonical_span_id(string_or_empty(m), kSpanIdBytes);
       } else if (key == "parentSpanId") {
         once(seen, 4);
-        ex.parent_span_id = lower_hex_id(string_or_empty(m));
+        ex.parent_span_id = canonical_span_id(string_or_empty(m), kSpanIdBytes);
       } else if (key == "name") {
         once(seen, 8);
         ex.name = string_or_empty(m);
@@ -480,6 +490,9 @@ class Decoder {
       } else if (key == "endTimeUnixNano") {
         once(seen, 32);
         ex.end_time_unix_nano = time_text(m);
+      } else if (key == "kind") {
+        once(seen, 128);
+        kind(m);
       } else if (key == "attributes") {
         once(seen, 64);
         if (!is_null(m)) attrs = attributes(m);
@@ -487,9 +500,6 @@ class Decoder {
         check(m);
       }
     });
-    // Only the bodies may be binary (the reference's check_text_attributes).
-    for (const auto& a : attrs)
-      if (a.kind == AttributeKind::bytes_value && !is_body_key(a.key) && !text::is_valid_utf8(a.text)) throw Decline{};
     // The resource's service.name may come after the spans in the text; it is
     // filled in by resource_spans (apply_span_attributes only uses it when
     // the span has no sp.service.name of its own).

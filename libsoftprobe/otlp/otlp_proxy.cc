@@ -84,6 +84,10 @@ InjectResult inject_otlp(const SessionStore& store, std::string_view payload, Pa
 
 ExtractResult extract_otlp(const SessionStore& store, std::string_view payload, PayloadFormat in, PayloadFormat out) {
   std::vector<HttpExchange> spans = decode_traces(payload, in);  // throws before anything is recorded
+  // One upload, one traces[] entry in the case the capture writes (the seed
+  // documents: each entry describes one hop, as its proxy reported it).
+  const std::uint64_t entry = new_trace_entry();
+  for (auto& span : spans) span.trace_entry = entry;
   ExtractResult result;
   RejectionReasons reasons;
   for (auto& span : spans) {

@@ -21,88 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-// Attribute values are bounded by the caller's payload limit, not per string.
-constexpr std::size_t kNoStringLimit = SIZE_MAX;
-
-bool is_body_key(std::string_view key) { return key == "http.request.body" || key == "http.response.body"; }
-
-// Bodies may be binary (bytesValue); every other attribute becomes text that
-// case files write as a JSON string, so it must be UTF-8.
-void check_text_attributes(const std::vector<Attribute>& attrs, const std::string& where) {
-  for (std::size_t i = 0; i < attrs.size(); ++i) {
-    const Attribute& a = attrs[i];
-    if (a.kind == AttributeKind::bytes_value && !is_body_key(a.key) && !text::is_valid_utf8(a.text))
-      throw Error(ErrorCode::invalid_case,
-                  where + "[" + std::to_string(i) + "]: bytesValue of \"" + a.key +
-                      "\" is not UTF-8 text (only http.request.body and http.response.body may be binary)",
-                  {{"path", where + "[" + std::to_string(i) + "]"}, {"key", a.key}});
-  }
-}
-
-std::string lower_hex_id(std::string id) {
-  for (char& c : id)
-    if (c >= 'A' && c <= 'F') c = char(c - 'A' + 'a');
-  return id;
-}
-
-// ---- OTLP JSON ---------------------------------------------------------------
-
-[[noreturn]] void json_fail(const std::string& where, const std::string& what) {
-  throw Error(ErrorCode::invalid_case, where + ": " + what, {{"path", where}});
-}
-
-const json* json_array(const json& obj, const char* key, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  if (!it->is_array()) json_fail(where + "." + key, "must be an array");
-  return &*it;
-}
-
-std::string json_string(const json& obj, const char* key, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return {};
-  if (!it->is_string()) json_fail(where + "." + key, "must be a string");
-  return it->get<std::string>();
-}
-
-// proto3 JSON writes fixed64 as a decimal string; accept a number too.
-std::string json_time(const json& span, const char* key, const std::string& where) {
-  auto it = span.find(key);
-  if (it == span.end() || it->is_null()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_number_unsigned() || it->is_number_integer()) return it->dump();
-  json_fail(where + "." + key, "must be a decimal string or an integer");
-}
-
-std::string json_resource_service(const json& rs, const std::string& where) {
-  auto res = rs.find("resource");
-  if (res == rs.end() || res->is_null()) return {};
-  if (!res->is_object()) json_fail(where + ".resource", "must be an object");
-  const json* attrs = json_array(*res, "attributes", where + ".resource");
-  if (!attrs) return {};
-  for (const auto& a : decode_attributes(*attrs, where + ".resource.attributes", kNoStringLimit))
-    if (a.key == "service.name") return a.text;
-  return {};
-}
-
-HttpExchange json_span(const json& span, const std::string& where, const std::string& service) {
-  if (!span.is_object()) json_fail(where, "a span must be an object");
-  HttpExchange ex;
-  ex.trace_id = lower_hex_id(json_string(span, "traceId", where));
-  ex.span_id = lower_hex_id(json_string(span, "spanId", where));
-  ex.parent_span_id = lower_hex_id(json_string(span, "parentSpanId", where));
-  ex.name = json_string(span, "name", where);
-  ex.start_time_unix_nano = json_time(span, "startTimeUnixNano", where);
-  ex.end_time_unix_nano = json_time(span, "endTimeUnixNano", where);
-  std::vector<Attribute> attrs;
-  if (const json* list = json_array(span, "attributes", where)) {
-    attrs = decode_attributes(*list, where + ".attributes", kNoStringLimit);
-    check_text_attributes(attrs, where + ".attributes");
-  }
-  apply_span_attributes(attrs, service, ex);  // reads ex.name for the "HTTP GET" method fallback
-  return ex;
-}
-
 }  // namespace
 
 // The fast decoder decides a payload it can decide exactly as the reference
@@ -120,27 +38,8 @@ std::vector<HttpExchange> decode_traces_json(std::string_view payload) {
 std::vector<HttpExchange> decode_traces_json_reference(std::string_view payload) {
   json doc = parse_json_document(payload, "OTLP JSON payload",
                                  {kMaxOtlpNesting, ErrorCode::limit_exceeded, "maxNesting"});
-  if (!doc.is_object()) json_fail("$", "an OTLP traces payload must be a JSON object with a \"resourceSpans\" array");
   std::vector<HttpExchange> out;
-  const json* rs_list = json_array(doc, "resourceSpans", "$");
-  if (!rs_list) return out;
-  for (std::size_t r = 0; r < rs_list->size(); ++r) {
-    const json& rs = (*rs_list)[r];
-    std::string rs_where = "$.resourceSpans[" + std::to_string(r) + "]";
-    if (!rs.is_object()) json_fail(rs_where, "must be an object");
-    std::string service = json_resource_service(rs, rs_where);
-    const json* ss_list = json_array(rs, "scopeSpans", rs_where);
-    if (!ss_list) continue;
-    for (std::size_t s = 0; s < ss_list->size(); ++s) {
-      const json& ss = (*ss_list)[s];
-      std::string ss_where = rs_where + ".scopeSpans[" + std::to_string(s) + "]";
-      if (!ss.is_object()) json_fail(ss_where, "must be an object");
-      const json* spans = json_array(ss, "spans", ss_where);
-      if (!spans) continue;
-      for (std::size_t i = 0; i < spans->size(); ++i)
-        out.push_back(json_span((*spans)[i], ss_where + ".spans[" + std::to_string(i) + "]", service));
-    }
-  }
+  walk_traces_json(doc, "$", SpanWalkLimits{}, out);  // a payload's size is bounded by its route's body limit
   return out;
 }
 
@@ -404,8 +303,6 @@ Attribute decode_key_value(std::string_view data, const Path* where) {
       m.skip();
     }
   }
-  if (a.kind == AttributeKind::bytes_value && !is_body_key(a.key) && !text::is_valid_utf8(a.text))
-    pb_fail(where, "bytesValue of \"" + a.key + "\" is not UTF-8 text (only http.request.body and http.response.body may be binary)");
   return a;
 }
 

@@ -12,17 +12,13 @@
 #include <string_view>
 #include <vector>
 
+#include "otlp/otlp_json_walk.hpp"
 #include "request/http_exchange.hpp"
 #include "rules/rule.hpp"
 
 namespace softprobe::core {
 
 enum class PayloadFormat { json = 0, protobuf = 1 };
-
-// The deepest nesting a payload may have: JSON objects and arrays, protobuf
-// arrayValue / kvlistValue. Deeper input is an Error(limit_exceeded), so a
-// hostile payload cannot exhaust the stack.
-inline constexpr std::size_t kMaxOtlpNesting = 64;
 
 // One exchange per span, in payload order. Span ids are lowercase hex (the
 // protobuf bytes converted), times decimal strings; the method, host and

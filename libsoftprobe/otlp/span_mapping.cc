@@ -93,6 +93,13 @@ void apply_span_attributes(const std::vector<Attribute>& attrs, const std::strin
                std::all_of(a.text.begin(), a.text.end(), [](char c) { return c >= '0' && c <= '9'; }) && a.text.size() < 10)
         ex.status = std::stoi(a.text);
       else ex.tags.emplace_back(k, a.text);
+    } else if (text::starts_with(k, kReqHeader) && k.size() > kReqHeader.size() && k[kReqHeader.size()] == ':') {
+      // An HTTP/2 pseudo-header (Envoy's :method, :path, :authority,
+      // :scheme): not a header line a client may see; kept as written, and
+      // the request's fields fall back on it below.
+      ex.tags.emplace_back(k, a.text);
+    } else if (text::starts_with(k, kRespHeader) && k.size() > kRespHeader.size() && k[kRespHeader.size()] == ':') {
+      ex.tags.emplace_back(k, a.text);  // :status
     } else if (text::starts_with(k, kReqHeader)) {
       add_header_lines(ex.request_headers, text::to_lower(std::string_view(k).substr(kReqHeader.size())), a);
     } else if (text::starts_with(k, kRespHeader)) {
@@ -102,11 +109,24 @@ void apply_span_attributes(const std::vector<Attribute>& attrs, const std::strin
     }
   }
   if (ex.service.empty()) ex.service = resource_service;
-  // Envoy sends the method as a pseudo-header; proxies name spans "HTTP GET".
-  if (ex.method.empty()) {
-    for (const auto& [name, value] : ex.request_headers)
-      if (name == ":method") ex.method = value;
-  }
+  // Envoy reports the request in pseudo-headers; proxies name spans "HTTP GET".
+  auto pseudo = [&](std::string_view key) -> const std::string* {
+    for (const auto& [k, v] : ex.tags)
+      if (k == key) return &v;
+    return nullptr;
+  };
+  if (ex.method.empty())
+    if (const std::string* v = pseudo("http.request.header.:method")) ex.method = *v;
+  if (ex.path.empty())
+    if (const std::string* v = pseudo("http.request.header.:path")) ex.path = *v;  // "?query" is split by canonicalization
+  if (ex.host.empty())
+    if (const std::string* v = pseudo("http.request.header.:authority")) ex.host = *v;
+  if (ex.scheme.empty())
+    if (const std::string* v = pseudo("http.request.header.:scheme")) ex.scheme = *v;
+  if (!ex.status)
+    if (const std::string* v = pseudo("http.response.header.:status");
+        v && v->size() == 3 && std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; }))
+      ex.status = std::stoi(*v);
   if (ex.method.empty() && text::starts_with(ex.name, "HTTP ")) ex.method = ex.name.substr(5);
 }
 
@@ -128,7 +148,8 @@ nlohmann::ordered_json exchange_to_span(const HttpExchange& ex) {
   add("http.request.method", ex.method);
   for (const auto& [name, values] : grouped_headers(ex.request_headers))
     attrs.push_back(header_attribute(std::string(kReqHeader) + name, values));
-  attrs.push_back(body_attribute("http.request.body", ex.request_body));
+  // A request without a body gets no body attribute (the reference writes none).
+  if (!ex.request_body.empty()) attrs.push_back(body_attribute("http.request.body", ex.request_body));
   // Whatever part of a response the span has is written (nothing is lost).
   if (ex.status) attrs.push_back(int_attribute("http.response.status_code", *ex.status));
   for (const auto& [name, values] : grouped_headers(ex.response_headers))

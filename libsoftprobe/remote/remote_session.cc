@@ -1,5 +1,7 @@
 #include "remote/remote_session.hpp"
 
+#include <algorithm>
+
 #include "case/case_file.hpp"
 #include "support/errors.hpp"
 #include "support/json_document.hpp"
@@ -90,9 +92,10 @@ std::uint64_t RemoteSession::set_auth_fixtures(std::string_view json) {
   return mirror_->set_auth_fixtures(doc);
 }
 
-std::uint64_t RemoteSession::load_case(std::string_view json) {
+std::uint64_t RemoteSession::load_case(std::string_view json, std::vector<std::string>* warnings) {
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto loaded = std::make_shared<const CaseFile>(parse_case(json, mirror_->limits()));
+  if (warnings) *warnings = loaded->warnings;
   (void)parse_rules(loaded->rules, RuleLayer::case_rules);
   client_->call("POST", RuntimeClient::session_path(id_, "load-case"), json, CallKind::case_file);
   return mirror_->load_case(std::move(loaded));
@@ -106,10 +109,25 @@ nlohmann::json RemoteSession::merge_stats(const nlohmann::json& runtime, const n
   nlohmann::json stats = ls;
   for (const char* key : {"injectedSpans", "extractedSpans", "strictMisses"}) stats[key] = count(rs, key) + count(ls, key);
   if (!ls.contains("lastStrictMiss") && rs.contains("lastStrictMiss")) stats["lastStrictMiss"] = rs["lastStrictMiss"];
-  nlohmann::json hits = ls.contains("ruleHits") && ls["ruleHits"].is_object() ? ls["ruleHits"] : nlohmann::json::object();
-  if (rs.contains("ruleHits") && rs["ruleHits"].is_object())
-    for (const auto& [rule, n] : rs["ruleHits"].items())
-      if (n.is_number_integer()) hits[rule] = count(hits, rule.c_str()) + n.get<std::int64_t>();
+  // ruleHits is a list, one entry per rule ({layer, index, hits, id?, name?,
+  // consumed?}); both sides hold the same rules, so entries of one rule
+  // (same layer and index) are added; a rule only one side has is kept.
+  nlohmann::json hits = ls.contains("ruleHits") && ls["ruleHits"].is_array() ? ls["ruleHits"] : nlohmann::json::array();
+  if (rs.contains("ruleHits") && rs["ruleHits"].is_array())
+    for (const auto& remote_hit : rs["ruleHits"]) {
+      if (!remote_hit.is_object()) continue;
+      auto same_rule = [&](const nlohmann::json& h) {
+        return h.is_object() && h.value("layer", std::string()) == remote_hit.value("layer", std::string()) &&
+               h.value("index", std::int64_t(-1)) == remote_hit.value("index", std::int64_t(-1));
+      };
+      auto it = std::find_if(hits.begin(), hits.end(), same_rule);
+      if (it == hits.end()) {
+        hits.push_back(remote_hit);
+        continue;
+      }
+      for (const char* key : {"hits", "consumed"})
+        if (remote_hit.contains(key) || it->contains(key)) (*it)[key] = count(*it, key) + count(remote_hit, key);
+    }
   stats["ruleHits"] = hits;
   merged["stats"] = stats;
   merged["sources"] = {{"runtime", runtime}, {"local", local}};
@@ -135,7 +153,22 @@ nlohmann::json RemoteSession::close(std::string_view out) {
     }
   }
   while (!unsent_traces_.empty()) {
-    nlohmann::json answer = client_->call("POST", "/v1/traces", unsent_traces_.front());
+    nlohmann::json answer;
+    try {
+      answer = client_->call("POST", "/v1/traces", unsent_traces_.front());
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::unknown_session) throw;
+      // The runtime no longer has the session (closed by someone else): a 404
+      // for the whole upload. Said as such, never a silent loss.
+      nlohmann::json details = e.details();
+      details["sessionId"] = id_;
+      details["unsentTraces"] = unsent_traces_.size();
+      throw Error(ErrorCode::unknown_session,
+                  "the runtime has no session " + id_ + " to take " + std::to_string(unsent_traces_.size()) +
+                      " captured trace(s): " + e.what() +
+                      " (this process's capture is kept: close again once the runtime can take it)",
+                  details);
+    }
     // OTLP partial success: spans the runtime did not take are an error, not a silent loss.
     if (answer.contains("partialSuccess") && answer["partialSuccess"].is_object()) {
       const nlohmann::json& partial = answer["partialSuccess"];

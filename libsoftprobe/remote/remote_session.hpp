@@ -52,7 +52,8 @@ class RemoteSession {
   std::uint64_t set_rules(std::string_view json, std::vector<std::string>* warnings = nullptr);
   std::uint64_t set_policy(std::string_view json);
   std::uint64_t set_auth_fixtures(std::string_view json);
-  std::uint64_t load_case(std::string_view json);
+  // `warnings`: what loading filled in (CaseFile::warnings), when given.
+  std::uint64_t load_case(std::string_view json, std::vector<std::string>* warnings = nullptr);
 
   // The runtime's stats and the mirror's, added: injectedSpans,
   // extractedSpans, strictMisses and each ruleHits entry are sums;

@@ -1,5 +1,7 @@
 #include "request/http_exchange.hpp"
 
+#include <atomic>
+
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -18,6 +20,11 @@ HostPort split_host_port(std::string_view host) noexcept {
 
 int default_port(std::string_view scheme) noexcept {
   return (text::iequals(scheme, "https") || text::iequals(scheme, "wss")) ? 443 : 80;
+}
+
+std::uint64_t new_trace_entry() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace softprobe::core

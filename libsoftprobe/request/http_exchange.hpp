@@ -33,7 +33,15 @@ struct HttpExchange {
   std::string start_time_unix_nano, end_time_unix_nano;
   // Every other primitive span attribute (key, value as text), file order.
   std::vector<std::pair<std::string, std::string>> tags;
+  // Which traces[] entry of a case file the span is written in: consecutive
+  // spans with the same value share one entry. A case read from a file keeps
+  // its entries; a capture gives each recorded hop, and each /v1/traces
+  // upload, an entry of its own. Values come from new_trace_entry(); 0: unset.
+  std::uint64_t trace_entry = 0;
 };
+
+// A process-wide unique, nonzero trace_entry (thread-safe).
+std::uint64_t new_trace_entry() noexcept;
 
 // "example.com:8080" -> {"example.com", "8080"}; "[::1]:80" -> {"[::1]", "80"};
 // no port -> {host, ""}.

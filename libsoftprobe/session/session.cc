@@ -260,6 +260,7 @@ bool Session::record(HttpExchange exchange) {
   if (options_.mode == SessionMode::replay) return false;
   options_.redaction.apply(exchange);
   if (exchange.session_id.empty()) exchange.session_id = id_;
+  if (exchange.trace_entry == 0) exchange.trace_entry = new_trace_entry();  // a hop: a traces[] entry of its own
   const std::size_t bytes = estimated_case_bytes(exchange);
   {
     // `closed_` is checked again under the capture lock, which close() holds
@@ -291,12 +292,14 @@ CaseFile Session::captured_case() const {
 CaseFile Session::case_from_captures() const {
   CaseFile c;
   c.version = "1.0.0";
-  c.case_id = options_.case_id.empty() ? "capture-" + id_.substr(0, 8) : options_.case_id;
+  c.case_id = options_.case_id.empty() ? id_ : options_.case_id;  // the reference names a capture by its session
   c.suite = options_.suite;
   c.mode = "capture";
   c.created_at = iso8601_now();
   c.exchanges = captured_;
   c.trace_count = 0;
+  for (std::size_t i = 0; i < c.exchanges.size(); ++i)
+    if (i == 0 || c.exchanges[i].trace_entry != c.exchanges[i - 1].trace_entry) ++c.trace_count;
   return c;
 }
 

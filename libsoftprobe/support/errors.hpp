@@ -43,4 +43,9 @@ class Error : public std::runtime_error {
 // Short machine name of a code ("invalid_rule"), used in details and logs.
 const char* error_code_name(ErrorCode code) noexcept;
 
+// Throws Error(limit_exceeded) "<where>: <what> <actual>, over the limit of
+// <max> (raise <limit> to accept it)" with details {path, limit, max, actual}.
+[[noreturn]] void limit_error(const std::string& where, const char* limit, std::size_t max, std::size_t actual,
+                              const std::string& what);
+
 }  // namespace softprobe::core

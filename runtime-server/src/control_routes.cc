@@ -37,7 +37,13 @@ void set_document(Runtime& rt, Call& c, Setter setter, const char* what) {
   softprobe::Session s = session_of(rt, c);
   std::uint64_t revision = 0;  // the revision this call produced, even with concurrent writers
   softprobe::check(setter(&revision, s.handle(), c.body.data(), c.body.size()));
-  send_revision(c, s, revision);
+  // What the core accepted but filled in (a case without span ids...): said
+  // in the answer as the reference runtime does, "warnings": [...].
+  const std::string_view warnings = sp_last_warnings();
+  if (warnings == "[]") return send_revision(c, s, revision);
+  ordered_json answer = {{"sessionId", s.id()}, {"sessionRevision", revision}};
+  answer["warnings"] = ordered_json::parse(warnings);
+  send_json(c.res, 200, dump(answer));
 }
 
 // The reading routes: the core's JSON document, as it is.

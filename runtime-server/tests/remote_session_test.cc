@@ -123,13 +123,22 @@ TEST_CASE("remote: stats add the runtime's and this process's counters", "[remot
   CHECK(st["sources"]["local"]["stats"]["strictMisses"] == 1);
   CHECK(st["sources"]["runtime"]["stats"]["strictMisses"] == 0);
 
-  json runtime = {{"stats", {{"injectedSpans", 5}, {"strictMisses", 2}, {"ruleHits", {{"users", 3}, {"other", 1}}}}}};
-  json local = {{"sessionId", "x"}, {"stats", {{"injectedSpans", 1}, {"strictMisses", 0}, {"ruleHits", {{"users", 2}}}}}};
+  json runtime_hits = json::array({{{"layer", "session"}, {"index", 0}, {"id", "users"}, {"hits", 3}},
+                                   {{"layer", "session"}, {"index", 1}, {"hits", 1}, {"consumed", 1}}});
+  // The sessions' own shape: a list of rules (it was read as an object, so remote ruleHits were always empty).
+  json local_hits = json::array({{{"layer", "session"}, {"index", 0}, {"id", "users"}, {"hits", 2}}});
+  json runtime = {{"stats", {{"injectedSpans", 5}, {"strictMisses", 2}, {"decisions", 9}, {"passthroughs", 2},
+                             {"ruleHits", runtime_hits}}}};
+  json local = {{"sessionId", "x"},
+                {"stats", {{"injectedSpans", 1}, {"strictMisses", 0}, {"decisions", 4}, {"passthroughs", 3},
+                           {"ruleHits", local_hits}}}};
   json merged = RemoteSession::merge_stats(runtime, local);
   CHECK(merged["stats"]["injectedSpans"] == 6);
   CHECK(merged["stats"]["strictMisses"] == 2);
   CHECK(merged["stats"]["extractedSpans"] == 0);
-  CHECK(merged["stats"]["ruleHits"] == json{{"users", 5}, {"other", 1}});
+  CHECK(merged["stats"]["ruleHits"] ==
+        json::array({{{"layer", "session"}, {"index", 0}, {"id", "users"}, {"hits", 5}},
+                     {{"layer", "session"}, {"index", 1}, {"hits", 1}, {"consumed", 1}}}));
   CHECK(merged["sessionId"] == "x");
 }
 
