@@ -234,10 +234,10 @@ test('remote capture: in-process exchanges are sent to the runtime, which writes
   assert.deepEqual(paths.sort(), ['/captured/fetch', '/captured/http']);
 });
 
-// The core's stats merge (RemoteSession::merge_stats) reads ruleHits as an object keyed by
-// rule, but sessions report it as an array of {layer, index, name?, id?, hits}: the merged
-// ruleHits comes back as {}. Marked todo until the core sums the array; the sources keep both.
-test('remote getStats sums each rule\'s hits from the runtime and the mirror', { todo: 'core: merge_stats drops the ruleHits array' }, async () => {
+// Regression: the core's stats merge (RemoteSession::merge_stats) read ruleHits as an object
+// keyed by rule, but sessions report it as an array of {layer, index, name?, id?, hits}: the
+// merged ruleHits came back as {}.
+test('remote getStats sums each rule\'s hits from the runtime and the mirror', async () => {
   const sp = new Softprobe({ baseUrl: rt.url });
   const s = await sp.startSession({ mode: 'replay' });
   try {

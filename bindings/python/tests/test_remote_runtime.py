@@ -106,8 +106,8 @@ def test_pytest_plugin_sessions_live_in_the_runtime(pytester: pytest.Pytester, r
     assert set(runtime.session_ids()) == before  # every session the plugin started was closed in the runtime
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: RemoteSession::merge_stats reads ruleHits as an object keyed by "
-                   "rule, but sessions give an array of {layer, index, hits}: the merged ruleHits is always {}")
+# Regression: RemoteSession::merge_stats read ruleHits as an object keyed by rule, but sessions
+# give a list of {layer, index, hits}: the merged ruleHits was always {}.
 def test_stats_keep_rule_hits(remote: softprobe.Softprobe) -> None:
     with remote.start_session(policy={"externalHttp": "strict"}) as s:
         s.mock_outbound(path="/hit", response={"body": "hit"})
