@@ -360,10 +360,14 @@ SOFTPROBE_API sp_status sp_session_set_auth_fixtures(uint64_t *out_revision, sp_
                                                      size_t len);
 
 /* {"sessionId","sessionRevision","mode","stats":{"injectedSpans",
- * "extractedSpans","strictMisses","lastStrictMiss"?,"ruleHits":[...]}};
- * lastStrictMiss carries "nearMiss" and "explanation". Caller frees. */
+ * "extractedSpans","strictMisses","decisions","passthroughs",
+ * "lastStrictMiss"?,"ruleHits":[...]}}; injectedSpans counts answers with a
+ * mock or error response only, decisions every decided request
+ * (= injectedSpans + passthroughs + strictMisses). lastStrictMiss carries
+ * "nearMiss" and "explanation". Caller frees. */
 SOFTPROBE_API sp_status sp_session_stats(char **out_json, const sp_session *session);
-/* Stats plus "policy", "rules", "fixtures", "caseSummary", "closed". Caller frees. */
+/* Stats plus "policy", "rules", "fixtures", "caseSummary" ({"traceCount":0}
+ * without a case), "closed". Caller frees. */
 SOFTPROBE_API sp_status sp_session_state(char **out_json, const sp_session *session);
 /* The most recent strict misses (up to 32), oldest first, each explained. Caller frees. */
 SOFTPROBE_API sp_status sp_session_strict_misses(char **out_json, const sp_session *session);

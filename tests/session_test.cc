@@ -104,7 +104,8 @@ TEST_CASE("strict policy: the strict-miss response, stats and log line", "[sessi
   CHECK(stats["sessionId"] == s->id());
   CHECK(stats["mode"] == "replay");
   CHECK(stats["stats"]["strictMisses"] == 1);
-  CHECK(stats["stats"]["injectedSpans"] == 1);
+  CHECK(stats["stats"]["injectedSpans"] == 0);  // a strict miss is not an injected answer (the reference counts it so)
+  CHECK(stats["stats"]["decisions"] == 1);
   json last = stats["stats"]["lastStrictMiss"];
   CHECK(last["method"] == "POST");
   CHECK(last["host"] == "api.example.com");
@@ -186,6 +187,54 @@ TEST_CASE("policy: allowlists, suffixes, ports, blockHosts, defaultOnMiss", "[se
   CHECK_THAT(e.what(), Catch::Contains("policy.defaultResponse"));
   auto e2 = expect_error(ErrorCode::invalid_policy, [&] { s->set_policy({{"externalAllowlist", {"ok", 3}}}); });
   CHECK_THAT(e2.what(), Catch::Contains("policy.externalAllowlist[1]"));
+}
+
+TEST_CASE("policy: inboundHttp strict blocks inbound requests no rule claimed (opt-in)", "[session][policy]") {
+  SessionStore store;
+  Req inbound = sp_test::get("app.test", "/unknown");
+  inbound.direction = "inbound";
+  auto s = replay_session(store, {{"externalHttp", "strict"}});
+  CHECK(decide(*s, inbound).outcome == Action::passthrough);  // outbound-only stays the default
+
+  s->set_policy({{"inboundHttp", "strict"}});
+  Decision d = decide(*s, inbound);
+  CHECK(d.strict_miss);
+  CHECK(d.response->status == 599);
+  CHECK(json::parse(d.response->body)["error"] == "strict policy blocked unmatched inbound");
+  CHECK(s->strict_misses_json().size() == 1);
+  CHECK(decide(*s, sp_test::get("other.test", "/")).outcome == Action::passthrough);  // outbound: externalHttp decides
+
+  s->set_rules(rules_doc(json::array({mock_rule({{"direction", "inbound"}, {"path", "/hello"}}, 200)})));
+  Req hello = inbound;
+  hello.path = "/hello";
+  CHECK(decide(*s, hello).outcome == Action::mock);  // a rule still answers
+
+  auto e = expect_error(ErrorCode::invalid_policy, [&] { s->set_policy({{"inboundHttp", "block"}}); });
+  CHECK_THAT(e.what(), Catch::Contains("policy.inboundHttp"));
+  CHECK(decide(*s, inbound).strict_miss);  // the refused policy changed nothing
+}
+
+TEST_CASE("stats: injectedSpans counts mock and error answers; decisions and passthroughs the rest", "[session][stats]") {
+  SessionStore store;
+  auto s = replay_session(store);
+  s->set_rules(rules_doc(json::array({mock_rule({{"path", "/hit"}}, 200),
+                                      {{"when", {{"path", "/down"}}}, {"then", {{"action", "error"}, {"error", {{"status", 503}}}}}},
+                                      {{"when", {{"path", "/pass"}}}, {"then", {{"action", "passthrough"}}}}})));
+  decide(*s, sp_test::get("a.test", "/hit"));
+  decide(*s, sp_test::get("a.test", "/down"));
+  decide(*s, sp_test::get("a.test", "/pass"));
+  decide(*s, sp_test::get("a.test", "/nothing"));
+  json st = s->stats_json()["stats"];
+  CHECK(st["injectedSpans"] == 2);
+  CHECK(st["passthroughs"] == 2);
+  CHECK(st["strictMisses"] == 0);
+  CHECK(st["decisions"] == 4);
+}
+
+TEST_CASE("state: without a case, caseSummary is {\"traceCount\":0}", "[session]") {
+  SessionStore store;
+  auto s = replay_session(store);
+  CHECK(s->state_json()["caseSummary"] == json({{"traceCount", 0}}));
 }
 
 TEST_CASE("unknown policy keys are kept and echoed by state", "[session][policy]") {

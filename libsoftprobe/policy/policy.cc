@@ -55,6 +55,8 @@ Policy parse_policy(const json& j) {
     if (field_absent(v)) continue;  // a null field is the default
     if (key == "externalHttp") {
       p.external_http = enum_value(v, key, {"allow", "strict"}) == "strict" ? Policy::ExternalHttp::strict : Policy::ExternalHttp::allow;
+    } else if (key == "inboundHttp") {
+      p.inbound_http = enum_value(v, key, {"allow", "strict"}) == "strict" ? Policy::InboundHttp::strict : Policy::InboundHttp::allow;
     } else if (key == "defaultOnMiss") {
       std::string s = enum_value(v, key, {"passthrough", "error", "mock"});
       p.default_on_miss = s == "error" ? Policy::OnMiss::error : s == "mock" ? Policy::OnMiss::mock : Policy::OnMiss::passthrough;
@@ -74,7 +76,7 @@ Policy parse_policy(const json& j) {
 }
 
 PolicyVerdict evaluate_policy(const Policy& p, const MatchRequest& req) noexcept {
-  if (!req.outbound) return PolicyVerdict::none;
+  if (!req.outbound) return p.inbound_http == Policy::InboundHttp::strict ? PolicyVerdict::strict_miss : PolicyVerdict::none;
   for (const auto& h : p.block_hosts)
     if (h.matches(req)) return PolicyVerdict::strict_miss;
   for (const auto& h : p.allow_hosts)

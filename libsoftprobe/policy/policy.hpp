@@ -1,6 +1,8 @@
 // Session policy (contract section 5): what happens to outbound traffic that
 // no explicit rule claimed. It behaves as synthesized rules of priority 0 in
-// the lowest layer (see rule_set.hpp for how it is ranked).
+// the lowest layer (see rule_set.hpp for how it is ranked). Inbound traffic
+// passes unless the opt-in key "inboundHttp": "strict" asks for the reference
+// runtime's behaviour (an inbound request no rule claimed is a strict miss).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -24,8 +26,10 @@ struct HostPattern {
 
 struct Policy {
   enum class ExternalHttp { allow, strict };
+  enum class InboundHttp { allow, strict };
   enum class OnMiss { passthrough, error, mock };
   ExternalHttp external_http = ExternalHttp::allow;
+  InboundHttp inbound_http = InboundHttp::allow;  // "inboundHttp": opt-in, "allow" by default
   OnMiss default_on_miss = OnMiss::passthrough;
   std::vector<HostPattern> allow_hosts;  // externalAllowlist + allowHosts
   std::vector<HostPattern> block_hosts;
@@ -42,7 +46,8 @@ Policy parse_policy(const nlohmann::json& j);
 enum class PolicyVerdict { none, passthrough, strict_miss, mock };
 
 // The policy's answer for a request no explicit rule (of priority >= 0) took.
-// Inbound traffic always gets `none` (it passes).
+// Inbound traffic gets `none` (it passes), or `strict_miss` under
+// "inboundHttp": "strict" (host lists and defaultOnMiss apply to outbound only).
 PolicyVerdict evaluate_policy(const Policy& p, const MatchRequest& req) noexcept;
 
 }  // namespace softprobe::core

@@ -107,7 +107,8 @@ nlohmann::json RemoteSession::merge_stats(const nlohmann::json& runtime, const n
   const nlohmann::json& rs = runtime.contains("stats") && runtime["stats"].is_object() ? runtime["stats"] : empty;
   const nlohmann::json& ls = local.contains("stats") && local["stats"].is_object() ? local["stats"] : empty;
   nlohmann::json stats = ls;
-  for (const char* key : {"injectedSpans", "extractedSpans", "strictMisses"}) stats[key] = count(rs, key) + count(ls, key);
+  for (const char* key : {"injectedSpans", "extractedSpans", "strictMisses", "decisions", "passthroughs"})
+    stats[key] = count(rs, key) + count(ls, key);
   if (!ls.contains("lastStrictMiss") && rs.contains("lastStrictMiss")) stats["lastStrictMiss"] = rs["lastStrictMiss"];
   // ruleHits is a list, one entry per rule ({layer, index, hits, id?, name?,
   // consumed?}); both sides hold the same rules, so entries of one rule

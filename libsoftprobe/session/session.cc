@@ -173,8 +173,20 @@ std::uint64_t Session::set_auth_fixtures(const nlohmann::json& fixtures) {
 }
 
 Decision Session::decide(const RequestView& view) {
+  Decision d = decide_counted(view);
+  // injectedSpans counts injected answers only (mock and error, as the
+  // reference runtime does); a strict miss is counted in strictMisses.
+  if (d.strict_miss) return d;
+  if ((d.outcome == Action::mock || d.outcome == Action::error) && d.response)
+    injected_.fetch_add(1, std::memory_order_relaxed);
+  else
+    passthroughs_.fetch_add(1, std::memory_order_relaxed);
+  return d;
+}
+
+Decision Session::decide_counted(const RequestView& view) {
   ensure_open();
-  injected_.fetch_add(1, std::memory_order_relaxed);
+  decisions_.fetch_add(1, std::memory_order_relaxed);
   touch();
   auto snap = snapshot();
   MatchRequest req(view);
@@ -228,7 +240,8 @@ Decision Session::strict_miss(const MatchRequest& req, std::shared_ptr<const Ses
   auto response = std::make_shared<Response>();
   response->status = 599;
   response->headers = {{"content-type", "application/json"}, {"x-softprobe-strict-miss", "1"}};
-  response->body = "{\"error\":\"strict policy blocked unmatched outbound\",\"sessionId\":";
+  response->body = req.outbound ? "{\"error\":\"strict policy blocked unmatched outbound\",\"sessionId\":"
+                                : "{\"error\":\"strict policy blocked unmatched inbound\",\"sessionId\":";
   text::append_json_string(response->body, id_);
   response->body += ",\"requestFingerprint\":";
   text::append_json_string(response->body, miss->fingerprint);
@@ -368,8 +381,11 @@ nlohmann::json Session::rules_document() const { return snapshot()->session_rule
 
 nlohmann::json Session::stats_json() const {
   auto snap = snapshot();
-  nlohmann::json stats = {{"injectedSpans", injected_.load()}, {"extractedSpans", extracted_.load()},
-                          {"strictMisses", strict_misses_.load()}};
+  // Read strict misses and passthroughs before decisions: a decide() that
+  // runs meanwhile may then show in decisions only, never the other way.
+  std::uint64_t strict = strict_misses_.load(), injected = injected_.load(), passed = passthroughs_.load();
+  nlohmann::json stats = {{"injectedSpans", injected}, {"extractedSpans", extracted_.load()},
+                          {"strictMisses", strict}, {"decisions", decisions_.load()}, {"passthroughs", passed}};
   std::shared_ptr<const MissedRequest> last;
   {
     std::lock_guard<std::mutex> lock(miss_mu_);
@@ -399,7 +415,7 @@ nlohmann::json Session::state_json() const {
     s["caseSummary"] = {{"caseId", snap->loaded_case->case_id}, {"traceCount", snap->loaded_case->trace_count},
                         {"spanCount", snap->loaded_case->exchanges.size()}};
   else
-    s["caseSummary"] = nullptr;
+    s["caseSummary"] = {{"traceCount", 0}};  // as the reference runtime answers without a case
   s["closed"] = closed();
   s["capturedExchanges"] = captured_count();
   return s;

@@ -127,6 +127,7 @@ class Session {
   std::uint64_t publish(std::shared_ptr<const SessionSnapshot> next);  // caller holds mutate_mu_
   void ensure_open() const;
   Decision strict_miss(const MatchRequest& req, std::shared_ptr<const SessionSnapshot> snap);
+  Decision decide_counted(const RequestView& request);  // decide() without the outcome counters
   void touch() noexcept;
   CaseFile case_from_captures() const;  // caller holds capture_mu_
 
@@ -142,7 +143,10 @@ class Session {
   mutable std::shared_mutex snapshot_mu_;
   std::shared_ptr<const SessionSnapshot> snapshot_;
 
-  std::atomic<std::uint64_t> injected_{0}, extracted_{0}, strict_misses_{0};
+  // stats: decisions = every decide(); injected = answered with a mock or
+  // error response (injectedSpans); passthroughs = let through; strict
+  // misses = blocked by the policy. decisions = injected + passthroughs + strict misses.
+  std::atomic<std::uint64_t> decisions_{0}, injected_{0}, passthroughs_{0}, extracted_{0}, strict_misses_{0};
   mutable std::mutex miss_mu_;  // strict-miss path only
   std::deque<std::shared_ptr<const MissedRequest>> recent_misses_;
 

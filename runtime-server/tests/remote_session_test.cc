@@ -134,6 +134,8 @@ TEST_CASE("remote: stats add the runtime's and this process's counters", "[remot
                            {"ruleHits", local_hits}}}};
   json merged = RemoteSession::merge_stats(runtime, local);
   CHECK(merged["stats"]["injectedSpans"] == 6);
+  CHECK(merged["stats"]["decisions"] == 13);  // issue 11: the new counters are summed too
+  CHECK(merged["stats"]["passthroughs"] == 5);
   CHECK(merged["stats"]["strictMisses"] == 2);
   CHECK(merged["stats"]["extractedSpans"] == 0);
   CHECK(merged["stats"]["ruleHits"] ==
