@@ -614,6 +614,13 @@ SOFTPROBE_API size_t sp_extract_result_recorded(const sp_extract_result *result)
 SOFTPROBE_API size_t sp_extract_result_rejected(const sp_extract_result *result);
 /* Spans ignored: not extract spans, or extracts sent to a replay session. */
 SOFTPROBE_API size_t sp_extract_result_ignored(const sp_extract_result *result);
+/* Of the ignored spans: extracts sent to a replay session (not recorded, not
+ * counted in its stats). */
+SOFTPROBE_API size_t sp_extract_result_to_replay(const sp_extract_result *result);
+/* Of the rejected spans: extracts without sp.session.id, and extracts naming
+ * an unknown or closed session. The rest were over the capture's limits. */
+SOFTPROBE_API size_t sp_extract_result_without_session_id(const sp_extract_result *result);
+SOFTPROBE_API size_t sp_extract_result_unknown_session(const sp_extract_result *result);
 /* Why spans were rejected: each distinct reason once, at most 10 listed
  * ("... (and N more)"); "" when nothing was rejected. Borrowed. */
 SOFTPROBE_API const char *sp_extract_result_message(const sp_extract_result *result);

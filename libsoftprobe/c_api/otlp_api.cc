@@ -84,6 +84,9 @@ void sp_extract_result_free(sp_extract_result* result) { delete result; }
 size_t sp_extract_result_recorded(const sp_extract_result* r) { return r ? r->result.recorded : 0; }
 size_t sp_extract_result_rejected(const sp_extract_result* r) { return r ? r->result.rejected : 0; }
 size_t sp_extract_result_ignored(const sp_extract_result* r) { return r ? r->result.ignored : 0; }
+size_t sp_extract_result_to_replay(const sp_extract_result* r) { return r ? r->result.to_replay : 0; }
+size_t sp_extract_result_without_session_id(const sp_extract_result* r) { return r ? r->result.without_session_id : 0; }
+size_t sp_extract_result_unknown_session(const sp_extract_result* r) { return r ? r->result.unknown_session : 0; }
 const char* sp_extract_result_message(const sp_extract_result* r) { return r ? r->result.message.c_str() : ""; }
 
 sp_str sp_extract_result_body(const sp_extract_result* r) {

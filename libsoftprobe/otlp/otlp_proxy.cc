@@ -99,17 +99,23 @@ ExtractResult extract_otlp(const SessionStore& store, std::string_view payload, 
     auto session = id.empty() ? nullptr : store.find(id);
     if (!session) {
       ++result.rejected;
+      ++(id.empty() ? result.without_session_id : result.unknown_session);
       reasons.unknown_session(id);
       continue;
     }
     try {
       canonicalize_exchange(span);  // recorded in the same canonical form as the bindings' requests
       if (session->record(std::move(span))) ++result.recorded;
-      else ++result.ignored;  // a replay session keeps no capture
+      else {
+        ++result.ignored;  // a replay session keeps no capture
+        ++result.to_replay;
+      }
     } catch (const Error& e) {
       ++result.rejected;
-      if (e.code() == ErrorCode::session_closed) reasons.unknown_session(id);
-      else if (e.code() == ErrorCode::limit_exceeded || e.code() == ErrorCode::invalid_argument) reasons.over_limit(e.what());
+      if (e.code() == ErrorCode::session_closed) {
+        ++result.unknown_session;
+        reasons.unknown_session(id);
+      } else if (e.code() == ErrorCode::limit_exceeded || e.code() == ErrorCode::invalid_argument) reasons.over_limit(e.what());
       else throw;
     }
   }

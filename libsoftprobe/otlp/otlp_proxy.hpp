@@ -39,6 +39,10 @@ struct ExtractResult {
   std::size_t recorded = 0;  // extract spans appended to their session
   std::size_t rejected = 0;  // extract spans for an unknown or closed session, or over the capture's limits
   std::size_t ignored = 0;   // spans that are not sp.span.type=extract, and extracts sent to a replay session
+  // Of those: the extracts sent to a replay session (neither recorded nor
+  // counted), and of the rejected ones, those without sp.session.id and those
+  // naming an unknown or closed session (the front end picks its status from these).
+  std::size_t to_replay = 0, without_session_id = 0, unknown_session = 0;
   std::string message;       // the reasons (at most 10, each once); "" when none was rejected
   std::string body;          // ExportTraceServiceResponse (partialSuccess when spans were rejected)
 };
