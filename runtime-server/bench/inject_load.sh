@@ -71,7 +71,7 @@ for c in "${cases[@]}"; do
 done
 
 outcome_count() {  # hit | miss
-  curl -s "$url/metrics" | awk -v o="softprobe_inject_requests_total{outcome=\"$1\"}" '$1 == o {print $2}'
+  curl -s "$url/metrics" | awk -v o="softprobe_inject_requests_total{outcome=\"$1\"," 'index($1, o) == 1 {print $2}'
 }
 
 rss_kib() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }

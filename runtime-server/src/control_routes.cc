@@ -5,6 +5,7 @@
 
 #include "support/json_document.hpp"  // the core's one JSON entry point (its internal C++ API)
 #include "logger.hpp"
+#include "openapi.hpp"
 
 namespace softprobe::runtime::control {
 
@@ -72,6 +73,11 @@ void metrics(Runtime& rt, Call& c) {
   send_bytes(c.res, 200, rt.metrics.render(rt.store.handle()), "text/plain; version=0.0.4; charset=utf-8");
 }
 
+void openapi(Runtime&, Call& c) {
+  std::string_view doc = openapi_document();
+  send_bytes(c.res, 200, std::string(doc), "application/yaml");
+}
+
 void create_session(Runtime& rt, Call& c) {
   // An empty body is a replay session with the default policy.
   bool empty = c.body.find_first_not_of(" \t\r\n") == std::string::npos;
@@ -81,10 +87,14 @@ void create_session(Runtime& rt, Call& c) {
   } catch (const softprobe::Error& e) {
     if (e.status() == SP_E_LIMIT_EXCEEDED && e.details().find("\"maxSessions\"") != std::string::npos)
       return send_error(c.res, 429, "too_many_sessions", e.what(), e.details());
+    // The reference runtime's message, which its clients match on, then ours (what and where).
+    if (http_status_for(e.status()) == 400)
+      return send_error(c.res, 400, "invalid_request", std::string("invalid create session request: ") + e.what(),
+                        e.details());
     throw;
   }
   softprobe::Session& s = *created;
-  rt.metrics.session_created();
+  rt.metrics.session_created(session_mode_label(s.mode()));
   log(LogLevel::info, "session created", {{"sessionId", s.id()}, {"mode", s.mode()}});
   send_revision(c, s, s.revision());
 }

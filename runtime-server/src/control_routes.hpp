@@ -11,6 +11,7 @@ namespace softprobe::runtime::control {
 void health(Runtime& rt, Call& c);
 void meta(Runtime& rt, Call& c);
 void metrics(Runtime& rt, Call& c);
+void openapi(Runtime& rt, Call& c);  // GET /openapi.yaml: the embedded OpenAPI 3 document
 void create_session(Runtime& rt, Call& c);
 void list_sessions(Runtime& rt, Call& c);
 void load_case(Runtime& rt, Call& c);

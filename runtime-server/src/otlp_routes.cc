@@ -112,9 +112,31 @@ void traces(Runtime& rt, Call& c) {
     return;
   }
   std::unique_ptr<sp_extract_result, ExtractDeleter> result(raw);
-  std::size_t rejected = sp_extract_result_rejected(raw);
-  rt.metrics.extract(sp_extract_result_recorded(raw), rejected, sp_extract_result_ignored(raw));
+  const std::size_t recorded = sp_extract_result_recorded(raw), rejected = sp_extract_result_rejected(raw),
+                    to_replay = sp_extract_result_to_replay(raw);
+  const std::size_t extracts = recorded + rejected + to_replay;
+  rt.metrics.extract(recorded, rejected, sp_extract_result_ignored(raw), extracts);
   if (rejected) log(LogLevel::warn, "extract spans rejected", {{"rejected", rejected}, {"reason", sp_extract_result_message(raw)}});
+  // The reference runtime's statuses: 400 without an extract span or without
+  // a session id, 404 for an unknown session. Once any extract span reached a
+  // session (or a limit refused it), 200 with partialSuccess for the rest.
+  if (extracts == 0) {
+    send_error(c.res, 400, "invalid_request",
+               "the payload has no extract span (sp.span.type \"extract\"); " +
+                   std::to_string(sp_extract_result_ignored(raw)) + " span(s) of another type");
+    return;
+  }
+  if (recorded + to_replay == 0) {
+    const std::size_t no_id = sp_extract_result_without_session_id(raw), unknown = sp_extract_result_unknown_session(raw);
+    if (no_id == rejected) {
+      send_error(c.res, 400, "invalid_request", "no extract span has an sp.session.id attribute");
+      return;
+    }
+    if (no_id + unknown == rejected) {
+      send_error(c.res, 404, "unknown_session", sp_extract_result_message(raw));
+      return;
+    }
+  }
   sp_str body = sp_extract_result_body(raw);
   send_bytes(c.res, 200, std::string(body.data ? body.data : "", body.len), content_type(f.out));
 }

@@ -1,27 +1,40 @@
 #include "routes.hpp"
 
+#include <iterator>
+
 namespace softprobe::runtime {
 
 namespace {
 
-struct SessionRoute {
-  std::string_view suffix;  // after /v1/sessions/{id}/
-  RouteId id;
-  unsigned methods;
+constexpr std::string_view kSessionPrefix = "/v1/sessions/{sessionId}/";
+
+// The hot routes first; the session routes last (matched by their suffix).
+constexpr RouteSpec kRoutes[] = {
+    {"/v1/inject", RouteId::inject, kPost},
+    {"/v1/traces", RouteId::traces, kPost},
+    {"/health", RouteId::health, kGet},
+    {"/metrics", RouteId::metrics, kGet},
+    {"/v1/meta", RouteId::meta, kGet},
+    {"/openapi.yaml", RouteId::openapi, kGet},
+    {"/v1/sessions", RouteId::sessions, kGet | kPost},
+    {"/v1/sessions/{sessionId}/load-case", RouteId::load_case, kPost},
+    {"/v1/sessions/{sessionId}/rules", RouteId::rules, kGet | kPost},
+    {"/v1/sessions/{sessionId}/policy", RouteId::policy, kPost},
+    {"/v1/sessions/{sessionId}/fixtures/auth", RouteId::fixtures_auth, kPost},
+    {"/v1/sessions/{sessionId}/stats", RouteId::stats, kGet},
+    {"/v1/sessions/{sessionId}/state", RouteId::state, kGet},
+    {"/v1/sessions/{sessionId}/strict-misses", RouteId::strict_misses, kGet},
+    {"/v1/sessions/{sessionId}/close", RouteId::close, kPost},
 };
 
-constexpr SessionRoute kSessionRoutes[] = {
-    {"load-case", RouteId::load_case, kPost},
-    {"rules", RouteId::rules, kGet | kPost},
-    {"policy", RouteId::policy, kPost},
-    {"fixtures/auth", RouteId::fixtures_auth, kPost},
-    {"stats", RouteId::stats, kGet},
-    {"state", RouteId::state, kGet},
-    {"strict-misses", RouteId::strict_misses, kGet},
-    {"close", RouteId::close, kPost},
-};
+bool is_session_route(const RouteSpec& r) noexcept { return r.path.substr(0, kSessionPrefix.size()) == kSessionPrefix; }
 
 }  // namespace
+
+const RouteSpec* route_table(std::size_t* count) noexcept {
+  *count = std::size(kRoutes);
+  return kRoutes;
+}
 
 const char* route_label(RouteId id) noexcept {
   switch (id) {
@@ -39,6 +52,7 @@ const char* route_label(RouteId id) noexcept {
     case RouteId::close: return "close";
     case RouteId::inject: return "inject";
     case RouteId::traces: return "traces";
+    case RouteId::openapi: return "openapi";
     case RouteId::unmatched:
     case RouteId::count_: break;
   }
@@ -56,21 +70,16 @@ Method method_of(std::string_view m) noexcept {
 }
 
 RouteMatch match_route(std::string_view path) noexcept {
-  // The hot routes first.
-  if (path == "/v1/inject") return {RouteId::inject, kPost, {}};
-  if (path == "/v1/traces") return {RouteId::traces, kPost, {}};
-  if (path == "/health") return {RouteId::health, kGet, {}};
-  if (path == "/metrics") return {RouteId::metrics, kGet, {}};
-  if (path == "/v1/meta") return {RouteId::meta, kGet, {}};
-  if (path == "/v1/sessions") return {RouteId::sessions, kGet | kPost, {}};
+  for (const auto& r : kRoutes)
+    if (!is_session_route(r) && path == r.path) return {r.id, r.methods, {}};
   constexpr std::string_view prefix = "/v1/sessions/";
   if (path.substr(0, prefix.size()) != prefix) return {};
   std::string_view rest = path.substr(prefix.size());
   auto slash = rest.find('/');
   if (slash == 0 || slash == std::string_view::npos) return {};
   std::string_view id = rest.substr(0, slash), suffix = rest.substr(slash + 1);
-  for (const auto& r : kSessionRoutes)
-    if (suffix == r.suffix) return {r.id, r.methods, id};
+  for (const auto& r : kRoutes)
+    if (is_session_route(r) && suffix == r.path.substr(kSessionPrefix.size())) return {r.id, r.methods, id};
   return {};
 }
 

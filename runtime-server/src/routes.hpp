@@ -2,6 +2,7 @@
 // path matching, no handlers (server.cc dispatches).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@ enum class RouteId : std::uint8_t {
   close,
   inject,
   traces,
+  openapi,
   unmatched,
   count_,
 };
@@ -48,6 +50,19 @@ struct RouteMatch {
 };
 
 RouteMatch match_route(std::string_view path) noexcept;
+
+// One served route: its path as openapi.yaml writes it ("{sessionId}" for
+// the id segment), its id and the methods it accepts.
+struct RouteSpec {
+  std::string_view path;
+  RouteId id;
+  unsigned methods;
+};
+
+// Every route the runtime serves, in the order match_route tries them (the
+// OpenAPI walk test checks the document against this table, and the table
+// against match_route).
+const RouteSpec* route_table(std::size_t* count) noexcept;
 
 // "GET, POST": the Allow header of a 405.
 std::string allow_header(unsigned methods);

@@ -30,6 +30,7 @@ void dispatch(Runtime& rt, RouteId route, Method method, Call& c) {
     case RouteId::health: return control::health(rt, c);
     case RouteId::meta: return control::meta(rt, c);
     case RouteId::metrics: return control::metrics(rt, c);
+    case RouteId::openapi: return control::openapi(rt, c);
     case RouteId::sessions: return method == kPost ? control::create_session(rt, c) : control::list_sessions(rt, c);
     case RouteId::load_case: return control::load_case(rt, c);
     case RouteId::rules: return method == kPost ? control::set_rules(rt, c) : control::get_rules(rt, c);

@@ -187,15 +187,16 @@ TEST_CASE("remote: close hands this process's capture to the runtime, which writ
   CHECK_THAT(text.str(), Catch::Contains("/captured-here"));
   CHECK_THAT(text.str(), Catch::Contains("remote-close"));
 
-  // The runtime lost the session (closed by someone else): its refusal of the spans is an
-  // error that says so, never a silent loss.
+  // The runtime lost the session (closed by someone else): its refusal of the spans (a 404
+  // since issue 11, as the reference runtime answers) is an error that says so, never a silent loss.
   auto lost = RemoteSession::create(client, store, R"({"mode":"capture"})");
   REQUIRE(lost->mirror().record(exchange_from_views(req, &resp, {}, lost->id())));
   client->call("POST", RuntimeClient::session_path(lost->id(), "close"), "{}");
   Error refused = error_of([&] { lost->close(""); });
-  CHECK(refused.code() == ErrorCode::runtime);
-  CHECK_THAT(refused.what(), Catch::Contains("did not take 1 captured span(s)"));
-  CHECK(error_of([&] { lost->close(""); }).code() == ErrorCode::runtime);  // still kept, still refused
+  CHECK(refused.code() == ErrorCode::unknown_session);
+  CHECK_THAT(refused.what(), Catch::Contains("to take 1 captured trace(s)"));
+  CHECK_THAT(refused.what(), Catch::Contains("capture is kept"));
+  CHECK(error_of([&] { lost->close(""); }).code() == ErrorCode::unknown_session);  // still kept, still refused
 }
 
 TEST_CASE("remote: an unreachable runtime, a bad URL and a bad token say what to fix", "[remote]") {

@@ -347,7 +347,7 @@ TEST_CASE("bodies over the limit are 413 and the connection stays usable", "[run
   exact[0] = '[';
   exact.back() = ']';
   CHECK(c->Post(("/v1/sessions/" + id + "/rules").c_str(), exact, kJson)->status == 200);
-  CHECK(metric(metrics_text(*c), "softprobe_inject_requests_total{outcome=\"invalid\"}") == 2);
+  CHECK(metric(metrics_text(*c), "softprobe_inject_requests_total{outcome=\"invalid\",result=\"error\"}") == 2);
 }
 
 TEST_CASE("bearer token: /v1 routes need it, /health and /metrics do not", "[runtime]") {
@@ -465,7 +465,7 @@ TEST_CASE("inject: a strict miss answers 599 and logs one line", "[runtime]") {
   CHECK(st["stats"]["lastStrictMiss"]["host"] == "api.stripe.com");
   CHECK(st["stats"]["lastStrictMiss"]["path"] == "/v1/charges");
   std::string m = metrics_text(*c);
-  CHECK(metric(m, "softprobe_inject_requests_total{outcome=\"strict_miss\"}") == 2);
+  CHECK(metric(m, "softprobe_inject_requests_total{outcome=\"strict_miss\",result=\"error\"}") == 2);
   CHECK(metric(m, "softprobe_strict_misses_total") == 2);
 
   std::string logs = rt.logs();
@@ -672,7 +672,10 @@ TEST_CASE("traces: extract spans are recorded and counted; unknown sessions are 
   json partial = json::parse(r->body);
   CHECK(partial["partialSuccess"]["rejectedSpans"] == "1");
   CHECK_THAT(partial["partialSuccess"]["errorMessage"].get<std::string>(), Catch::Contains(ghost));
-  r = c->Post("/v1/traces", encode({otlp_test::extract_span(ghost, "a", "/", 200, "")}, Format::protobuf), kProto);
+  r = c->Post("/v1/traces",
+              encode({otlp_test::extract_span(ghost, "a", "/", 200, ""), otlp_test::extract_span(id, "a.example.com", "/5b", 200, "")},
+                     Format::protobuf),
+              kProto);
   REQUIRE(r);
   CHECK(r->status == 200);
   protozero::pbf_reader response(r->body);
@@ -680,19 +683,23 @@ TEST_CASE("traces: extract spans are recorded and counted; unknown sessions are 
   protozero::pbf_reader ps = response.get_message();
   REQUIRE(ps.next(1));
   CHECK(ps.get_int64() == 1);
-  CHECK(stats(*c, id)["stats"]["extractedSpans"] == 4);
+  CHECK(stats(*c, id)["stats"]["extractedSpans"] == 5);
+  // Only unknown sessions: 404, as the reference runtime answers (issue 11, item 6).
+  check_error(c->Post("/v1/traces", encode({otlp_test::extract_span(ghost, "a", "/", 200, "")}, Format::protobuf), kProto),
+              404, "unknown_session", ghost);
 
   // A malformed payload records nothing, even its well-formed first span.
   std::string good = encode({otlp_test::extract_span(id, "a.example.com", "/6", 200, "")}, Format::json);
   json doc = json::parse(good);
   doc["resourceSpans"][0]["scopeSpans"][0]["spans"].push_back({{"attributes", 5}});
   check_error(c->Post("/v1/traces", doc.dump(), kJson), 400, "invalid_request", "spans[1].attributes");
-  CHECK(stats(*c, id)["stats"]["extractedSpans"] == 4);
+  CHECK(stats(*c, id)["stats"]["extractedSpans"] == 5);
 
   std::string m = metrics_text(*c);
-  CHECK(metric(m, "softprobe_extracted_spans_total") == 4);
-  CHECK(metric(m, "softprobe_extract_rejected_spans_total") == 2);
+  CHECK(metric(m, "softprobe_extracted_spans_total") == 5);
+  CHECK(metric(m, "softprobe_extract_rejected_spans_total") == 3);
   CHECK(metric(m, "softprobe_extract_ignored_spans_total") == 1);
+  CHECK(metric(m, "softprobe_extract_spans_total") == 8);
 }
 
 TEST_CASE("capture: close writes the case file; it loads back and findInCase finds each exchange", "[runtime]") {
@@ -806,8 +813,8 @@ TEST_CASE("8 concurrent clients", "[runtime]") {
     CHECK(st["sessionRevision"] == 3);
   }
   std::string m = metrics_text(*admin);
-  CHECK(metric(m, "softprobe_inject_requests_total{outcome=\"hit\"}") == kClients * kRounds);
-  CHECK(metric(m, "softprobe_inject_requests_total{outcome=\"miss\"}") == kClients * kRounds);
+  CHECK(metric(m, "softprobe_inject_requests_total{outcome=\"hit\",result=\"hit\"}") == kClients * kRounds);
+  CHECK(metric(m, "softprobe_inject_requests_total{outcome=\"miss\",result=\"miss\"}") == kClients * kRounds);
   CHECK(metric(m, "softprobe_extracted_spans_total") == kClients * kRounds);
   CHECK(metric(m, "softprobe_sessions{mode=\"capture\"}") == kClients);
 }
@@ -880,7 +887,7 @@ TEST_CASE("metrics: Prometheus text with sessions, injects, extracts and latency
   const std::string& m = r->body;
   CHECK(metric(m, "softprobe_sessions{mode=\"replay\"}") == 1);
   CHECK(metric(m, "softprobe_sessions_created_total") == 1);
-  CHECK(metric(m, "softprobe_inject_requests_total{outcome=\"hit\"}") == 1);
+  CHECK(metric(m, "softprobe_inject_requests_total{outcome=\"hit\",result=\"hit\"}") == 1);
   CHECK(metric(m, "softprobe_http_request_duration_seconds_count{route=\"inject\"}") == 1);
   CHECK(metric(m, "softprobe_http_request_duration_seconds_bucket{route=\"inject\",le=\"+Inf\"}") == 1);
   CHECK(metric(m, "softprobe_http_responses_total{route=\"rules\",code=\"200\"}") == 1);
