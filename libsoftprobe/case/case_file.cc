@@ -2,6 +2,7 @@
 
 
 #include "support/errors.hpp"
+#include "support/json_fields.hpp"
 #include "support/json_document.hpp"
 #include "otlp/otlp_attributes.hpp"
 #include "otlp/otlp_json_walk.hpp"
@@ -23,20 +24,6 @@ const json& require(const json& obj, const char* key, const std::string& where) 
   auto it = obj.find(key);
   if (it == obj.end()) fail(where, std::string("missing required key \"") + key + "\"");
   return *it;
-}
-
-const json* optional_array(const json& obj, const char* key, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  if (!it->is_array()) fail(where + "." + key, "must be an array");
-  return &*it;
-}
-
-std::string optional_string(const json& obj, const char* key, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return {};
-  if (!it->is_string()) fail(where + "." + key, "must be a string");
-  return it->get<std::string>();
 }
 
 // The ids of spans the writer left without one (the reference SDKs write
@@ -64,21 +51,21 @@ CaseFile case_from_json(const json& doc, const CaseLimits& limits) {
   if (!traces.is_array()) fail("$.traces", "must be an array");
   // version and caseId: the reference loads cases without them; so do we,
   // with defaults and a warning each.
-  out.version = optional_string(doc, "version", "$");
+  out.version = optional_string_field(doc, "version", "$", ErrorCode::invalid_case);
   if (out.version.empty()) {
     out.version = "1.0.0";
     out.warnings.push_back("$.version is missing: read as \"1.0.0\"");
   }
-  out.case_id = optional_string(doc, "caseId", "$");
+  out.case_id = optional_string_field(doc, "caseId", "$", ErrorCode::invalid_case);
   if (out.case_id.empty()) {
     out.case_id = "case-" + text::hex64(fnv1a64(doc.dump(-1, ' ', false, json::error_handler_t::replace)));
     out.warnings.push_back("$.caseId is missing: the case is named \"" + out.case_id + "\" (from its contents)");
   }
-  out.suite = optional_string(doc, "suite", "$");
-  out.mode = optional_string(doc, "mode", "$");
-  out.created_at = optional_string(doc, "createdAt", "$");
-  if (const json* rules = optional_array(doc, "rules", "$")) out.rules = *rules;
-  if (const json* fixtures = optional_array(doc, "fixtures", "$")) out.fixtures = *fixtures;
+  out.suite = optional_string_field(doc, "suite", "$", ErrorCode::invalid_case);
+  out.mode = optional_string_field(doc, "mode", "$", ErrorCode::invalid_case);
+  out.created_at = optional_string_field(doc, "createdAt", "$", ErrorCode::invalid_case);
+  if (const json* rules = optional_array_field(doc, "rules", "$", ErrorCode::invalid_case)) out.rules = *rules;
+  if (const json* fixtures = optional_array_field(doc, "fixtures", "$", ErrorCode::invalid_case)) out.fixtures = *fixtures;
   for (const auto& [key, value] : doc.items()) {
     if (key != "version" && key != "caseId" && key != "suite" && key != "mode" && key != "createdAt" && key != "traces" &&
         key != "rules" && key != "fixtures")

@@ -11,6 +11,8 @@
 #include <initializer_list>
 #include <string>
 
+#include "support/errors.hpp"
+
 namespace softprobe::core {
 
 // True when a member's value stands for "not given" (JSON null).
@@ -40,6 +42,23 @@ inline bool skip_null_field(const std::string& key, const nlohmann::json& value,
   for (const char* k : known)
     if (key == k) return true;
   return false;
+}
+
+// The optional field `key` as an array / a string: nullptr / "" when not
+// given; a value of another type throws Error(code) "<where>.<key>: must be
+// an array" (or "a string") with details {path}.
+inline const nlohmann::json* optional_array_field(const nlohmann::json& object, const char* key, const std::string& where,
+                                                  ErrorCode code) {
+  const nlohmann::json* v = optional_field(object, key);
+  if (v && !v->is_array()) throw Error(code, where + "." + key + ": must be an array", {{"path", where + "." + key}});
+  return v;
+}
+inline std::string optional_string_field(const nlohmann::json& object, const char* key, const std::string& where,
+                                         ErrorCode code) {
+  const nlohmann::json* v = optional_field(object, key);
+  if (!v) return {};
+  if (!v->is_string()) throw Error(code, where + "." + key + ": must be a string", {{"path", where + "." + key}});
+  return v->get<std::string>();
 }
 
 }  // namespace softprobe::core
