@@ -118,7 +118,9 @@ SOFTPROBE_API const char *sp_last_error_details(void);
 /* JSON array of strings: what the last fallible call on this thread accepted
  * but had to fill in or translate, one sentence each naming the place (a case
  * without span ids: "2 span(s) had no traceId or spanId (the first in
- * $.traces[0]): ids were generated ..."; a case without a version). "[]" when
+ * $.traces[0]): ids were generated ..."; a case without a version; a legacy
+ * {match, response} rule: "rules[0]: the legacy {match, response} form is
+ * deprecated; ..."). "[]" when
  * there was nothing to say. Reset by every fallible call; thread-local, valid
  * until the next call on this thread, never NULL. */
 SOFTPROBE_API const char *sp_last_warnings(void);
@@ -342,14 +344,18 @@ SOFTPROBE_API sp_status sp_session_load_case(uint64_t *out_revision, sp_session 
 SOFTPROBE_API sp_status sp_session_load_case_file(uint64_t *out_revision, sp_session *session, const char *path,
                                                   size_t path_len);
 
-/* Replaces the session rules with a rules document ({"version":1,"rules":[...]}
- * or a bare array). SP_E_INVALID_RULE names the rule index and field; the
+/* Replaces the session rules with a rules document ({"version":1,"rules":[...]},
+ * a bare array, or one rule object on its own; docs/rules.md). A null optional
+ * field is absent; a deprecated legacy {match, response} rule is read as
+ * when/then and named in sp_last_warnings(). sp_session_get_rules then returns
+ * the document as given. SP_E_INVALID_RULE names the rule index and field; the
  * previous rules stay in force. A rule keeps its consumed state and hit count
  * across a replace when the new document has a rule of the same identity: its
  * "id", else its "name", else its canonical JSON (so resending the whole list,
  * as mockOutbound helpers do, never revives a consumed consume-once rule). */
 SOFTPROBE_API sp_status sp_session_set_rules(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
-/* The session rules document as last set. *out_json: caller frees. */
+/* The session rules document as last set, as it was given ({"version":1,"rules":[]}
+ * before any). *out_json: caller frees. */
 SOFTPROBE_API sp_status sp_session_get_rules(char **out_json, const sp_session *session);
 
 /* Replaces the policy. SP_E_INVALID_POLICY names the field. */
@@ -485,7 +491,8 @@ SOFTPROBE_API sp_status sp_session_close_export(char **out_json, sp_session *ses
  * gives. Nothing is created or kept. For editors, CI linters and front ends
  * that refuse a bad document before any session exists. */
 
-/* As sp_session_set_rules: SP_E_INVALID_JSON, SP_E_INVALID_RULE. */
+/* As sp_session_set_rules: SP_E_INVALID_JSON, SP_E_INVALID_RULE, and the same
+ * sp_last_warnings(). */
 SOFTPROBE_API sp_status sp_validate_rules(const char *json, size_t len);
 /* As sp_session_set_policy: SP_E_INVALID_JSON, SP_E_INVALID_POLICY. */
 SOFTPROBE_API sp_status sp_validate_policy(const char *json, size_t len);

@@ -177,6 +177,30 @@ static void validation(sp_store *store) {
   sp_session_free(s);
 }
 
+/* Issue 11: the legacy {match, response} rule is taken and says so through
+ * sp_last_warnings(); a call without one, or a failed call, leaves "[]". */
+static void rule_warnings(sp_store *store) {
+  sp_session *s = NULL;
+  const char *legacy = "{\"rules\":[{\"match\":{\"method\":\"GET\"},\"response\":{\"status\":200,\"headers\":null}}]}";
+  const char *modern = "{\"id\":\"one\",\"when\":{\"method\":\"GET\"},\"then\":{\"action\":\"mock\"}}";
+  uint64_t revision = 0;
+
+  CHECK(sp_session_new(&s, store, NULL, 0) == SP_OK);
+  CHECK(strcmp(sp_last_warnings(), "[]") == 0);
+  CHECK(sp_session_set_rules(&revision, s, legacy, strlen(legacy)) == SP_OK);
+  CHECK(revision == 1);
+  CHECK(contains(sp_last_warnings(), "rules[0]: the legacy {match, response} form is deprecated"));
+  CHECK(sp_session_set_rules(&revision, s, modern, strlen(modern)) == SP_OK); /* one rule object on its own */
+  CHECK(strcmp(sp_last_warnings(), "[]") == 0);
+  CHECK(sp_validate_rules(legacy, strlen(legacy)) == SP_OK);
+  CHECK(contains(sp_last_warnings(), "deprecated"));
+  CHECK(sp_validate_rules("{\"match\":{\"hostt\":1},\"response\":{}}", 35) == SP_E_INVALID_RULE);
+  CHECK(strcmp(sp_last_warnings(), "[]") == 0);
+  CHECK(contains(sp_last_error(), "rules[0].match.hostt"));
+  CHECK(sp_session_close(NULL, s, NULL, 0) == SP_OK);
+  sp_session_free(s);
+}
+
 /* The capture as case JSON without a file: export (stays open) and close_export. */
 static void export_capture(sp_store *store) {
   sp_session *cap = NULL, *replay = NULL, *again = NULL;
@@ -603,6 +627,7 @@ int main(void) {
   null_handles();
   version_range();
   validation(store);
+  rule_warnings(store);
   export_capture(store);
   lengths(store);
   canonical(store);

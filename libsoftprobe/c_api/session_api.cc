@@ -177,8 +177,12 @@ sp_status sp_session_load_case_file(uint64_t* out_revision, sp_session* session,
 
 sp_status sp_session_set_rules(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
   return guarded([&] {
-    if (auto* r = remote_of(session)) return give_revision(out_revision, r->set_rules(capi::text_arg(json, len, "rules document")));
-    give_revision(out_revision, live(session).set_rules(capi::parse_json_arg(json, len, "rules document")));
+    std::vector<std::string> warnings;  // deprecated rule forms, for sp_last_warnings
+    if (auto* r = remote_of(session))
+      give_revision(out_revision, r->set_rules(capi::text_arg(json, len, "rules document"), &warnings));
+    else
+      give_revision(out_revision, live(session).set_rules(capi::parse_json_arg(json, len, "rules document"), &warnings));
+    capi::add_last_warnings(warnings);
   });
 }
 

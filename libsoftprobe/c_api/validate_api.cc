@@ -13,7 +13,11 @@ using capi::require;
 extern "C" {
 
 sp_status sp_validate_rules(const char* json, size_t len) {
-  return guarded([&] { (void)parse_rules(capi::parse_json_arg(json, len, "rules document"), RuleLayer::session); });
+  return guarded([&] {
+    std::vector<std::string> warnings;
+    (void)parse_rules(capi::parse_json_arg(json, len, "rules document"), RuleLayer::session, &warnings);
+    capi::add_last_warnings(warnings);
+  });
 }
 
 sp_status sp_validate_policy(const char* json, size_t len) {
