@@ -367,7 +367,25 @@ TEST_CASE("inject_otlp and extract_otlp against a store", "[otlp]") {
   }
   CHECK(session->captured_count() == 2);
   CHECK(session->stats_json()["stats"]["extractedSpans"] == 2);
-  CHECK(session->stats_json()["stats"]["injectedSpans"] == 6);
+  // Per format: a hit, a strict miss and a miss were decided; only the hit was injected (issue 11, item 2).
+  CHECK(session->stats_json()["stats"]["injectedSpans"] == 2);
+  CHECK(session->stats_json()["stats"]["strictMisses"] == 2);
+  CHECK(session->stats_json()["stats"]["passthroughs"] == 2);
+  CHECK(session->stats_json()["stats"]["decisions"] == 6);
+
+  // Why extract spans were rejected, and those a replay session does not keep (issue 11, item 6).
+  softprobe::core::SessionOptions replay_options;
+  auto replay = store.create(replay_options);
+  std::vector<Span> mixed = {otlp_test::extract_span(replay->id(), "h", "/r", 200, ""), otlp_test::extract_span("gone", "h", "/g", 200, ""),
+                             otlp_test::extract_span("", "h", "/n", 200, ""), otlp_test::extract_span(id, "h", "/k", 200, "")};
+  auto why = softprobe::core::extract_otlp(store, otlp_test::to_json(mixed), PayloadFormat::json, PayloadFormat::json);
+  CHECK(why.recorded == 1);
+  CHECK(why.to_replay == 1);
+  CHECK(why.ignored == 1);
+  CHECK(why.rejected == 2);
+  CHECK(why.unknown_session == 1);
+  CHECK(why.without_session_id == 1);
+  CHECK(replay->stats_json()["stats"]["extractedSpans"] == 0);
 }
 
 TEST_CASE("the proxy OTLP C ABI", "[otlp]") {
