@@ -15,6 +15,7 @@ See docs/python.md.
 from __future__ import annotations
 
 import threading
+from importlib import metadata as _metadata
 from typing import Any, Mapping, Optional
 
 from . import _core
@@ -39,7 +40,11 @@ from .session import Session
 
 _core.set_error_factory(from_core)
 
-__version__ = "0.1.0"
+# The distribution's version: the project's one version (VERSION, read at build time).
+try:
+    __version__: str = _metadata.version("libsoftprobe")
+except _metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = _core.VERSION
 core_version: str = _core.VERSION
 spec_version: str = _core.SPEC_VERSION
 
