@@ -1,11 +1,25 @@
 'use strict';
-// Loads the Node-API addon (build/Release/softprobe.node, built by cmake-js on
-// `npm install`) and refuses a core whose major version differs from the one
+// Loads the Node-API addon and refuses a core whose major version differs from the one
 // this package was written for. The addon itself refuses, at load, a
 // libsoftprobe.so whose ABI does not serve the header it was built against
 // (src/addon.cc; the addon links the shared library when built with
-// SOFTPROBE_CORE_BUILD, docs/node.md).
+// SOFTPROBE_CORE_BUILD, docs/node.md). Where the addon is looked for, in order:
+// SOFTPROBE_NODE_ADDON, build/Release and build/Debug (built by cmake-js on
+// `npm install`), then the tarball's prebuilt addon for this platform
+// (prebuilds/<platform>-<arch>/, found by node-gyp-build; docs/packaging.md).
 const path = require('node:path');
+
+const PACKAGE_DIR = path.join(__dirname, '..');
+
+// The prebuild node-gyp-build picks for this platform, or undefined (none matches).
+function prebuild() {
+  try {
+    const file = require('node-gyp-build').path(PACKAGE_DIR);
+    return file.includes(`${path.sep}prebuilds${path.sep}`) ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const EXPECTED_MAJOR = 0;
 
@@ -14,6 +28,8 @@ function load() {
   if (process.env.SOFTPROBE_NODE_ADDON) candidates.push(path.resolve(process.env.SOFTPROBE_NODE_ADDON));
   candidates.push(path.join(__dirname, '..', 'build', 'Release', 'softprobe.node'));
   candidates.push(path.join(__dirname, '..', 'build', 'Debug', 'softprobe.node'));
+  const prebuilt = prebuild();
+  if (prebuilt) candidates.push(prebuilt);
   let lastError;
   for (const file of candidates) {
     try {
@@ -30,7 +46,8 @@ function load() {
     }
   }
   const e = new Error(
-    'softprobe: the native addon is not built (looked for ' + candidates.join(', ') + '). ' +
+    'softprobe: the native addon is not built and no prebuilt addon matches ' +
+      `${process.platform}-${process.arch} (looked for ` + candidates.join(', ') + '). ' +
       'Build it with `npm rebuild softprobe` (needs cmake >= 3.25, a C++20 compiler and nlohmann-json3-dev), ' +
       'or set SOFTPROBE_NODE_ADDON to the path of softprobe.node.'
   );

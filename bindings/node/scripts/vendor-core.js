@@ -1,6 +1,6 @@
 'use strict';
-// prepack/postpack: copies the core's sources (CMakeLists.txt, cmake/,
-// include/, libsoftprobe/) from the checkout into core/ so that a packed
+// prepack/postpack: copies the core's sources (CMakeLists.txt, VERSION,
+// LICENSE, cmake/, include/, libsoftprobe/) from the checkout into core/ so that a packed
 // tarball (npm pack, npm install --install-links <path>) builds on its own;
 // `clean` removes the copy again. A checkout builds against ../.. directly.
 const fs = require('node:fs');
@@ -9,7 +9,7 @@ const path = require('node:path');
 const pkg = path.join(__dirname, '..');
 const repo = path.join(pkg, '..', '..');
 const dest = path.join(pkg, 'core');
-const ITEMS = ['CMakeLists.txt', 'cmake', 'include', 'libsoftprobe'];
+const ITEMS = ['CMakeLists.txt', 'VERSION', 'LICENSE', 'cmake', 'include', 'libsoftprobe'];
 
 if (process.argv[2] === 'clean') {
   fs.rmSync(dest, { recursive: true, force: true });
