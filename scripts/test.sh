@@ -103,6 +103,10 @@ binding_tests() {
 
 install_apt_packages
 
+# The changed lines of the C/C++ files changed since the merge-base with origin/main (or HEAD~1)
+# follow .clang-format. Becomes `format_check.sh --all` once the tree is formatted (CONTRIBUTING.md).
+step "formatting of changed C/C++ lines, clang-format-14 (scripts/format_check.sh)" "$REPO_ROOT/scripts/format_check.sh"
+
 core_built=0 # build/ built: the bindings' steps link its libsoftprobe.so (else they are skipped)
 
 # Every option explicitly: build/ is shared with scripts/demo.sh, whose choices stay in the cache.
@@ -112,6 +116,8 @@ if built "build: RelWithDebInfo, -Werror (build/)" cmake_build build -DCMAKE_BUI
   step "C++ tests (ctest)" run_ctest build
   step "ABI check against the baseline in abi/ (scripts/abi_check.sh)" \
     "$REPO_ROOT/scripts/abi_check.sh" --lib "$REPO_ROOT/build/libsoftprobe/libsoftprobe.so"
+  step "Debian package: cpack of build/, dpkg -i into a scratch root, consumers (tests/package/check_deb.sh)" \
+    "$REPO_ROOT/tests/package/check_deb.sh" "$REPO_ROOT/build"
 fi
 
 if built "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)" cmake_build build-asan \
@@ -130,6 +136,11 @@ fi
 if [ "$core_built" -eq 1 ]; then
   step "Node binding tests (on build/'s libsoftprobe.so)" binding_tests node
   step "Python binding tests (on build/'s libsoftprobe.so)" binding_tests python
+  # The wheel, the sdist and the npm tarball with its prebuilt addon, each installed and used with
+  # no compiler on PATH (docs/python.md#packages, docs/node.md#the-npm-tarball). The sdist's
+  # build from source (minutes) runs only with SOFTPROBE_PACKAGE_SDIST_BUILD=1.
+  step "packages: Python wheel + sdist, npm tarball with prebuilt addon (scripts/package_test.sh)" \
+    env SOFTPROBE_CORE_BUILD="$REPO_ROOT/build" "$REPO_ROOT/scripts/package_test.sh"
 fi
 
 log "summary"
