@@ -6,7 +6,7 @@
 #   lib/pkgconfig/softprobe.pc, bin/softprobe-runtime (when built),
 #   share/doc/libsoftprobe/copyright (LICENSE).
 # Depends comes from dpkg-shlibdeps over the packaged binaries. Tested by
-# tests/package/check_deb.sh (docs/packaging.md).
+# tests/package/check_deb.sh (docs/c-abi.md#the-debian-package).
 
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/libsoftprobe RENAME copyright)
 

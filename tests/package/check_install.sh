@@ -12,6 +12,6 @@ cmake --build "$tmp/consumer" >/dev/null
 LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/consumer/consumer"
 libdir="$(find "$tmp/prefix" -name softprobe.pc -printf '%h')"
 export PKG_CONFIG_PATH="$libdir"
-# --define-prefix: the .pc was installed under a prefix other than the configured one.
-c++ -std=c++17 "$here/consumer.cc" $(pkg-config --define-prefix --cflags --libs softprobe) -o "$tmp/consumer-pc"
+# No --define-prefix: softprobe.pc finds its prefix from where it lies, under any install prefix.
+c++ -std=c++17 "$here/consumer.cc" $(pkg-config --cflags --libs softprobe) -o "$tmp/consumer-pc"
 LD_LIBRARY_PATH="$(dirname "$libdir")" "$tmp/consumer-pc"
