@@ -4,7 +4,7 @@
 # the Python package read), the SOFTPROBE_VERSION_* macros of
 # include/softprobe.h, and bindings/node/package.json (npm has no dynamic
 # version). CMake's configure and scripts/package_test.sh fail when these
-# disagree. docs/packaging.md.
+# disagree. README.md#install.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version="${1:-}"

@@ -6,7 +6,7 @@
 // SOFTPROBE_CORE_BUILD, docs/node.md). Where the addon is looked for, in order:
 // SOFTPROBE_NODE_ADDON, build/Release and build/Debug (built by cmake-js on
 // `npm install`), then the tarball's prebuilt addon for this platform
-// (prebuilds/<platform>-<arch>/, found by node-gyp-build; docs/packaging.md).
+// (prebuilds/<platform>-<arch>/, found by node-gyp-build; docs/node.md#the-npm-tarball).
 const path = require('node:path');
 
 const PACKAGE_DIR = path.join(__dirname, '..');

@@ -6,7 +6,7 @@
 //                                                  binary for Node 20, 22, 24), rpath $ORIGIN
 //   prebuilds/linux-x64/libsoftprobe.so.<soname>   the core, stripped, rpath $ORIGIN
 //   prebuilds/linux-x64/libsimdjson.so.<soname>    the core's simdjson (not a common system library)
-// libcurl and the C/C++ runtime come from the system (docs/packaging.md).
+// libcurl and the C/C++ runtime come from the system (docs/node.md#the-npm-tarball).
 // Needs cmake, a C++20 compiler and patchelf (Debian: patchelf). The build
 // tree is SOFTPROBE_PREBUILD_DIR (default build-prebuild/, git-ignored).
 const { execFileSync } = require('node:child_process');
