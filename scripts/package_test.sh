@@ -199,6 +199,17 @@ step_node() {
     die "npm rebuild softprobe failed: $rebuilt"
   grep 'softprobe: using the prebuilt addon' <<<"$rebuilt" || die "npm rebuild softprobe did not use the prebuilt addon: $rebuilt"
   [ ! -d "$consumer/node_modules/softprobe/build" ] || die "npm rebuild compiled the addon instead of using the prebuild"
+  # Without a prebuild the install script builds from source (cmake-js): here, with no compiler
+  # on PATH, that is an attempt that fails.
+  local installed="$consumer/node_modules/softprobe"
+  mv "$installed/prebuilds" "$out/node-prebuilds-aside"
+  rebuilt="$(cd "$consumer" && PATH="$bare_path" npm rebuild softprobe --foreground-scripts 2>&1)" && {
+    mv "$out/node-prebuilds-aside" "$installed/prebuilds"
+    die "npm rebuild softprobe without prebuilds/ and without a compiler succeeded: $rebuilt"
+  }
+  mv "$out/node-prebuilds-aside" "$installed/prebuilds"
+  grep -q 'cmake-js compile' <<<"$rebuilt" || die "without prebuilds/ the install script did not run cmake-js: $rebuilt"
+  echo "without prebuilds/ the install script builds from source (cmake-js compile; it fails here: no compiler)"
   size "$tarball"
 }
 
