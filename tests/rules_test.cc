@@ -364,6 +364,17 @@ TEST_CASE("a null optional field of a rule is absent; a null required field is r
 
 // Issue 11, item 4: spec/examples/rules/strict-block.rule.json is one rule
 // object, not a {"version","rules"} document.
+TEST_CASE("a mock's status 0 is Go's zero value, not set: the default 200; an error's is still refused", "[rules][compat]") {
+  // The reference CLI's suite runner posts inline mocks without a status as "status": 0.
+  auto list = rules(json::array({{{"then", {{"action", "mock"}, {"response", {{"status", 0}, {"body", "ok"}, {"headers", nullptr}}}}}}}));
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]->response->status == 200);
+  expect_error(ErrorCode::invalid_rule,
+               [] { rules(json::array({{{"then", {{"action", "error"}, {"error", {{"status", 0}}}}}}})); });
+  expect_error(ErrorCode::invalid_rule,
+               [] { rules(json::array({{{"then", {{"action", "mock"}, {"response", {{"status", 1}}}}}}})); });
+}
+
 TEST_CASE("one rule object on its own is a one-rule document", "[rules][shapes]") {
   const char* strict_block = R"({
   "id": "block-unknown-external",
