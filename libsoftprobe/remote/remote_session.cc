@@ -160,11 +160,13 @@ nlohmann::json RemoteSession::close(std::string_view out) {
     } catch (const Error& e) {
       if (e.code() != ErrorCode::unknown_session) throw;
       // The runtime no longer has the session (closed by someone else): a 404
-      // for the whole upload. Said as such, never a silent loss.
+      // for the whole upload. Said as such, never a silent loss. A runtime
+      // error, not unknown_session: a binding reads unknown_session on close
+      // as "closed elsewhere, nothing left here", which is not so.
       nlohmann::json details = e.details();
       details["sessionId"] = id_;
       details["unsentTraces"] = unsent_traces_.size();
-      throw Error(ErrorCode::unknown_session,
+      throw Error(ErrorCode::runtime,
                   "the runtime has no session " + id_ + " to take " + std::to_string(unsent_traces_.size()) +
                       " captured trace(s): " + e.what() +
                       " (this process's capture is kept: close again once the runtime can take it)",

@@ -193,10 +193,12 @@ TEST_CASE("remote: close hands this process's capture to the runtime, which writ
   REQUIRE(lost->mirror().record(exchange_from_views(req, &resp, {}, lost->id())));
   client->call("POST", RuntimeClient::session_path(lost->id(), "close"), "{}");
   Error refused = error_of([&] { lost->close(""); });
-  CHECK(refused.code() == ErrorCode::unknown_session);
+  CHECK(refused.code() == ErrorCode::runtime);  // not unknown_session: bindings read that on close as "nothing left"
+  CHECK(refused.details()["status"] == 404);
+  CHECK(refused.details()["unsentTraces"] == 1);
   CHECK_THAT(refused.what(), Catch::Contains("to take 1 captured trace(s)"));
   CHECK_THAT(refused.what(), Catch::Contains("capture is kept"));
-  CHECK(error_of([&] { lost->close(""); }).code() == ErrorCode::unknown_session);  // still kept, still refused
+  CHECK(error_of([&] { lost->close(""); }).code() == ErrorCode::runtime);  // still kept, still refused
 }
 
 TEST_CASE("remote: an unreachable runtime, a bad URL and a bad token say what to fix", "[remote]") {
