@@ -116,9 +116,14 @@ export interface SessionStats {
   sessionRevision: number;
   mode: SessionMode;
   stats: {
+    /** Answers with a mock or error response (the reference runtime's count). */
     injectedSpans: number;
     extractedSpans: number;
     strictMisses: number;
+    /** Every decided request: injectedSpans + passthroughs + strictMisses. */
+    decisions: number;
+    /** Decided passthrough (or capture): forwarded to the real network. */
+    passthroughs: number;
     lastStrictMiss?: StrictMiss;
     ruleHits?: unknown[];
   };

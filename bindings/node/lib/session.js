@@ -122,8 +122,9 @@ class SoftprobeSession {
   }
 
   /**
-   * {sessionId, sessionRevision, mode, stats: {injectedSpans, extractedSpans,
-   * strictMisses, lastStrictMiss?, ruleHits}}. In remote mode the core adds
+   * {sessionId, sessionRevision, mode, stats: {injectedSpans (mock and error
+   * answers), extractedSpans, strictMisses, decisions, passthroughs,
+   * lastStrictMiss?, ruleHits}}. In remote mode the core adds
    * the runtime's counters (proxy traffic) and the local mirror's (this
    * process's traffic) and keeps both under `sources`.
    */

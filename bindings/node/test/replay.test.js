@@ -79,7 +79,8 @@ test('strict miss: the contract 599 response, stats, explanation and a warning n
     const stats = await s.getStats();
     assert.equal(stats.sessionId, s.id);
     assert.equal(stats.stats.strictMisses, 1);
-    assert.equal(stats.stats.injectedSpans, 1);
+    assert.equal(stats.stats.injectedSpans, 0); // a strict miss is not an injected answer (the reference's count)
+    assert.equal(stats.stats.decisions, 1);
     const last = stats.stats.lastStrictMiss;
     assert.deepEqual([last.method, last.host, last.path], ['GET', 'api.example.com', '/v1/itemz']);
     assert.equal(last.requestFingerprint, body.requestFingerprint);

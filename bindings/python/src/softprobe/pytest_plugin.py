@@ -152,7 +152,7 @@ def _record(item: pytest.Item, session: Session) -> None:
         nodeid=item.nodeid,
         session_id=session.id,
         mode=session.mode,
-        decided=int(stats.get("injectedSpans", 0)),
+        decided=int(stats.get("decisions", 0)),  # injectedSpans counts mock/error answers only
         hits=sum(int(h.get("hits", 0)) for h in stats.get("ruleHits", [])),
         captured=int(stats.get("extractedSpans", 0)),
         misses=session.strict_misses(),

@@ -341,8 +341,9 @@ class Session:
     # ---- observation --------------------------------------------------------------
 
     def get_stats(self) -> Dict[str, Any]:
-        """{"sessionId", "sessionRevision", "mode", "stats": {"injectedSpans",
-        "extractedSpans", "strictMisses", "lastStrictMiss"?, "ruleHits"}}.
+        """{"sessionId", "sessionRevision", "mode", "stats": {"injectedSpans"
+        (mock and error answers), "extractedSpans", "strictMisses", "decisions"
+        (every decided request), "passthroughs", "lastStrictMiss"?, "ruleHits"}}.
 
         With a remote runtime the core adds the runtime's counters (traffic its
         proxy saw) and this process's (traffic decided here), and keeps both
