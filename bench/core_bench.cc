@@ -21,9 +21,16 @@ sp_str S(const std::string& s) { return sp_str{s.data(), s.size()}; }
 std::string rules_json(int n) {
   json rules = json::array();
   for (int i = 0; i < n; ++i)
-    rules.push_back({{"name", "r" + std::to_string(i)},
-                     {"when", {{"method", "GET"}, {"host", "svc-" + std::to_string(i) + ".example.com"}, {"path", "/v1/items/" + std::to_string(i)}}},
-                     {"then", {{"action", "mock"}, {"response", {{"status", 200}, {"headers", {{"content-type", "application/json"}}}, {"body", "{\"ok\":true}"}}}}}});
+    rules.push_back(
+        {{"name", "r" + std::to_string(i)},
+         {"when",
+          {{"method", "GET"},
+           {"host", "svc-" + std::to_string(i) + ".example.com"},
+           {"path", "/v1/items/" + std::to_string(i)}}},
+         {"then",
+          {{"action", "mock"},
+           {"response",
+            {{"status", 200}, {"headers", {{"content-type", "application/json"}}}, {"body", "{\"ok\":true}"}}}}}});
   return json{{"version", 1}, {"rules", rules}}.dump();
 }
 
@@ -119,7 +126,9 @@ std::string make_case(int spans) {
   softprobe::core::CaseFile c;
   c.case_id = "bench";
   std::string body = "{\"items\":[";
-  for (int i = 0; i < 20; ++i) body += (i ? "," : "") + std::string("{\"id\":\"item-") + std::to_string(i) + "\",\"price\":12.5,\"tags\":[\"a\",\"b\"]}";
+  for (int i = 0; i < 20; ++i)
+    body += (i ? "," : "") + std::string("{\"id\":\"item-") + std::to_string(i) +
+            "\",\"price\":12.5,\"tags\":[\"a\",\"b\"]}";
   body += "]}";
   for (int i = 0; i < spans; ++i) {
     softprobe::core::HttpExchange ex;
@@ -132,7 +141,8 @@ std::string make_case(int spans) {
     ex.method = i % 2 ? "POST" : "GET";
     ex.host = "svc-" + std::to_string(i % 10) + ".example.com";
     ex.path = "/v1/items/" + std::to_string(i);
-    ex.request_headers = {{"accept", "application/json"}, {"content-type", "application/json"}, {"user-agent", "bench/1.0"}};
+    ex.request_headers = {
+        {"accept", "application/json"}, {"content-type", "application/json"}, {"user-agent", "bench/1.0"}};
     ex.request_body = i % 2 ? "{\"q\":\"x\"}" : "";
     ex.status = 200;
     ex.response_headers = {{"content-type", "application/json"}, {"date", "Sun, 22 Nov 2026 05:00:00 GMT"}};
@@ -152,7 +162,8 @@ BENCHMARK(BM_ParseCase)->Arg(100)->Unit(benchmark::kMicrosecond);
 
 void BM_FindInCase(benchmark::State& state) {
   softprobe::core::CaseFile c = softprobe::core::parse_case(make_case(100));
-  auto pred = softprobe::core::case_predicate_from_json({{"method", "POST"}, {"host", "svc-7.example.com"}, {"path", "/v1/items/97"}});
+  auto pred = softprobe::core::case_predicate_from_json(
+      {{"method", "POST"}, {"host", "svc-7.example.com"}, {"path", "/v1/items/97"}});
   for (auto _ : state) benchmark::DoNotOptimize(&softprobe::core::find_in_case(c, pred));
 }
 BENCHMARK(BM_FindInCase);
@@ -163,12 +174,16 @@ void BM_CaptureExchange(benchmark::State& state) {
   sp_session* session = nullptr;
   sp_store_new(&store);
   // Millions of iterations: raise the capture's limits so that every one records.
-  const std::string options = R"({"mode":"capture","limits":{"maxSpans":1000000000000,"maxCaseBytes":1000000000000000}})";
+  const std::string options =
+      R"({"mode":"capture","limits":{"maxSpans":1000000000000,"maxCaseBytes":1000000000000000}})";
   if (sp_session_new(&session, store, options.data(), options.size()) != SP_OK) std::abort();
   std::string host = "api.example.com", path = "/v1/items/7", query = "expand=1", body = "{\"q\":\"x\"}",
               resp_body = make_case(1).substr(0, 1024);
-  std::vector<std::pair<std::string, std::string>> hs = {{"accept", "application/json"}, {"authorization", "Bearer secret"},
-                                                         {"content-type", "application/json"}, {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}};
+  std::vector<std::pair<std::string, std::string>> hs = {
+      {"accept", "application/json"},
+      {"authorization", "Bearer secret"},
+      {"content-type", "application/json"},
+      {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}};
   std::vector<sp_header> headers;
   for (auto& [n, v] : hs) headers.push_back({S(n), S(v)});
   std::string rn = "content-type", rv = "application/json";

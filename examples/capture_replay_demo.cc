@@ -30,7 +30,9 @@ json checkout(demo::SoftprobeHttpClient& http, const std::string& pricing) {
   if (price.status != 200 || stock.status != 201)
     return {{"ok", false}, {"priceStatus", price.status}, {"stockStatus", stock.status}};
   double unit = json::parse(price.body)["unitPrice"];
-  return {{"ok", true}, {"total", unit * 2}, {"reservation", json::parse(stock.body)["id"]},
+  return {{"ok", true},
+          {"total", unit * 2},
+          {"reservation", json::parse(stock.body)["id"]},
           {"servedBySoftprobe", price.served_by_softprobe && stock.served_by_softprobe}};
 }
 
@@ -64,13 +66,15 @@ int main(int argc, char** argv) {
   try {
     step("2. capture: run the app against the real service");
     {
-      softprobe::Session capture = store.start_session(R"({"mode":"capture","caseId":"checkout-happy-path","suite":"demo"})");
+      softprobe::Session capture =
+          store.start_session(R"({"mode":"capture","caseId":"checkout-happy-path","suite":"demo"})");
       demo::SoftprobeHttpClient http(capture, "checkout");
       json result = checkout(http, pricing);
       std::cout << "app result: " << result.dump() << "  (real calls made: " << calls << ")\n";
       step("3. close the capture session: write the case file");
       std::string written = capture.close(case_path);
-      std::cout << "captured " << json::parse(capture.stats())["stats"]["extractedSpans"] << " exchanges into " << written << "\n";
+      std::cout << "captured " << json::parse(capture.stats())["stats"]["extractedSpans"] << " exchanges into "
+                << written << "\n";
     }
 
     step("4. stop the real service (replay must not need it)");
@@ -92,7 +96,8 @@ int main(int argc, char** argv) {
     replay.set_rules(json{{"version", 1}, {"rules", rules}}.dump());
     demo::SoftprobeHttpClient http(replay, "checkout");
     json result = checkout(http, pricing);
-    std::cout << "app result: " << result.dump() << "  (real calls during replay: " << calls - calls_before_replay << ")\n";
+    std::cout << "app result: " << result.dump() << "  (real calls during replay: " << calls - calls_before_replay
+              << ")\n";
 
     step("6. a call nobody recorded: strict mode fails it loudly");
     auto miss = http.request("GET", pricing, "/v1/price?sku=book-42");

@@ -25,7 +25,8 @@ struct HttpResult {
 
 class SoftprobeHttpClient {
  public:
-  SoftprobeHttpClient(softprobe::Session& session, std::string service) : session_(session), service_(std::move(service)) {}
+  SoftprobeHttpClient(softprobe::Session& session, std::string service)
+      : session_(session), service_(std::move(service)) {}
 
   // `base` is "http://host:port"; `target` is "/path?query".
   HttpResult request(const std::string& method, const std::string& base, const std::string& target,
@@ -70,9 +71,9 @@ class SoftprobeHttpClient {
 
  private:
   static std::uint64_t now_ns() {
-    return std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count());
+    return std::uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
   }
   softprobe::Session& session_;
   std::string service_;

@@ -25,9 +25,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& b = again.exchanges[i];
     if (a.span_id != b.span_id || a.host != b.host || a.path != b.path || a.status != b.status ||
         a.response_body != b.response_body) {
-      std::fprintf(stderr, "round trip changed span %zu: span_id '%s'/'%s' host '%s'/'%s' path '%s'/'%s' status %d/%d body %zu/%zu\n", i,
-                   a.span_id.c_str(), b.span_id.c_str(), a.host.c_str(), b.host.c_str(), a.path.c_str(), b.path.c_str(),
-                   a.status.value_or(-1), b.status.value_or(-1), a.response_body.size(), b.response_body.size());
+      std::fprintf(
+          stderr,
+          "round trip changed span %zu: span_id '%s'/'%s' host '%s'/'%s' path '%s'/'%s' status %d/%d body %zu/%zu\n", i,
+          a.span_id.c_str(), b.span_id.c_str(), a.host.c_str(), b.host.c_str(), a.path.c_str(), b.path.c_str(),
+          a.status.value_or(-1), b.status.value_or(-1), a.response_body.size(), b.response_body.size());
       std::abort();
     }
   }

@@ -4,11 +4,11 @@
 // SP_E_INTERNAL; a failed mutation changes nothing (same revision, same state).
 #include <softprobe.h>
 
+#include <unistd.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <unistd.h>
 
 namespace {
 

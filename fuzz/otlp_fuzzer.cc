@@ -37,7 +37,8 @@ struct Fixture {
   sp_session* replay = nullptr;
   sp_session* capture = nullptr;
   Fixture() {
-    static const char kReplay[] = R"({"mode":"replay","sessionId":"fuzz","policy":{"externalHttp":"strict","allowHosts":["localhost"]}})";
+    static const char kReplay[] =
+        R"({"mode":"replay","sessionId":"fuzz","policy":{"externalHttp":"strict","allowHosts":["localhost"]}})";
     static const char kCapture[] = R"({"mode":"capture","sessionId":"fuzz-capture","limits":{"maxSpans":100000}})";
     static const char kRules[] = R"({"version":1,"rules":[
       {"when":{"host":"svc57.example.com","path":"/api/57"},"then":{"action":"mock","response":{"status":200,"body":"ok"}}},
@@ -58,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const char* payload = reinterpret_cast<const char*>(data);
 
 #ifndef SOFTPROBE_FUZZ_PROTOBUF
-  if (std::string difference = sp_differential::fast_json_disagreement(std::string_view(payload, size)); !difference.empty()) {
+  if (std::string difference = sp_differential::fast_json_disagreement(std::string_view(payload, size));
+      !difference.empty()) {
     std::fprintf(stderr, "fast and reference OTLP JSON decoders differ: %s\n", difference.c_str());
     std::abort();
   }
@@ -72,7 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       sp_str body = sp_inject_result_body(inject);
       try {
         softprobe::core::decode_traces(std::string_view(body.data, body.len),
-                                 kFormat == SP_FORMAT_PROTOBUF ? softprobe::core::PayloadFormat::protobuf : softprobe::core::PayloadFormat::json);
+                                       kFormat == SP_FORMAT_PROTOBUF ? softprobe::core::PayloadFormat::protobuf
+                                                                     : softprobe::core::PayloadFormat::json);
       } catch (...) {
         fail("an inject answer does not decode");
       }

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "capture/redaction.hpp"
 #include "support/errors.hpp"
 #include "support/json_document.hpp"
-#include "capture/redaction.hpp"
 #include "support/text.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

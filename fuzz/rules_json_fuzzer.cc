@@ -6,10 +6,10 @@
 #include <string_view>
 #include <vector>
 
-#include "support/errors.hpp"
 #include "rules/rule.hpp"
 #include "rules/rule_matcher.hpp"
 #include "rules/rule_set.hpp"
+#include "support/errors.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto doc = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const softprobe::core::Rule* expected = nullptr;
     for (const auto& r : rules)
       if (r->priority >= 0 && !r->consume_once && softprobe::core::rule_matches(*r, req) &&
-          (!expected || std::make_pair(r->priority, r->position) > std::make_pair(expected->priority, expected->position)))
+          (!expected ||
+           std::make_pair(r->priority, r->position) > std::make_pair(expected->priority, expected->position)))
         expected = r.get();
     bool any_once = false;
     for (const auto& r : rules) any_once |= r->consume_once;

@@ -41,17 +41,17 @@
 #include <stdint.h>
 
 #if defined(_WIN32)
-#  if defined(SOFTPROBE_BUILDING)
-#    define SOFTPROBE_API __declspec(dllexport)
-#  elif defined(SOFTPROBE_STATIC)
-#    define SOFTPROBE_API
-#  else
-#    define SOFTPROBE_API __declspec(dllimport)
-#  endif
-#elif defined(__GNUC__) || defined(__clang__)
-#  define SOFTPROBE_API __attribute__((visibility("default")))
+#if defined(SOFTPROBE_BUILDING)
+#define SOFTPROBE_API __declspec(dllexport)
+#elif defined(SOFTPROBE_STATIC)
+#define SOFTPROBE_API
 #else
-#  define SOFTPROBE_API
+#define SOFTPROBE_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
+#define SOFTPROBE_API __attribute__((visibility("default")))
+#else
+#define SOFTPROBE_API
 #endif
 
 #ifdef __cplusplus
@@ -102,8 +102,8 @@ typedef enum sp_status {
   SP_E_SESSION_CLOSED = -10,  /* the session was closed */
   SP_E_WRONG_MODE = -11,      /* the call does not apply to the session's mode */
   SP_E_OUT_OF_MEMORY = -12,
-  SP_E_RUNTIME = -13,         /* a remote runtime could not be reached, or refused a call (message: the URL and its answer) */
-  SP_E_INTERNAL = -99         /* a bug: please report it with sp_last_error() */
+  SP_E_RUNTIME = -13, /* a remote runtime could not be reached, or refused a call (message: the URL and its answer) */
+  SP_E_INTERNAL = -99 /* a bug: please report it with sp_last_error() */
 } sp_status;
 
 /* "SP_OK", "SP_E_INVALID_RULE", ...; static storage, never NULL. */
@@ -165,7 +165,7 @@ typedef struct sp_request {
   sp_str body;              /* request body bytes */
   const sp_header *headers; /* request headers; names compared case-insensitively */
   size_t header_count;
-  const sp_header *tags;    /* trace tags (span attributes) for `traceTags` predicates */
+  const sp_header *tags; /* trace tags (span attributes) for `traceTags` predicates */
   size_t tag_count;
   /* Version 2. The URL as the client had it: absolute
    * ("https://api.example.com:8443/v1/items?a=1"; userinfo and fragment are
@@ -175,8 +175,10 @@ typedef struct sp_request {
    * (SP_E_INVALID_ARGUMENT naming the field). At most 64 KiB. */
   sp_str url;
 } sp_request;
-#define SP_REQUEST_INIT \
-  { SP_REQUEST_VERSION, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0, {0, 0} }
+#define SP_REQUEST_INIT                                                                                         \
+  {                                                                                                             \
+    SP_REQUEST_VERSION, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0, { 0, 0 } \
+  }
 
 #define SP_RESPONSE_VERSION 1
 /* An observed response, for capture. */
@@ -187,7 +189,10 @@ typedef struct sp_response {
   size_t header_count;
   sp_str body;
 } sp_response;
-#define SP_RESPONSE_INIT { SP_RESPONSE_VERSION, 0, 0, 0, {0, 0} }
+#define SP_RESPONSE_INIT                   \
+  {                                        \
+    SP_RESPONSE_VERSION, 0, 0, 0, { 0, 0 } \
+  }
 
 /* ---- Store ----------------------------------------------------------------- */
 
@@ -283,7 +288,6 @@ SOFTPROBE_API sp_status sp_store_set_capture_dir(char **out_json, sp_store *stor
  * SP_E_LIMIT_EXCEEDED and details {"limit":"maxSessions","max":N}. */
 SOFTPROBE_API sp_status sp_store_set_max_sessions(sp_store *store, size_t max);
 
-
 /* Shutdown: sp_store_close_all, except that a capture that cannot be written
  * where it should go is written to $TMPDIR (else /tmp) as
  * softprobe-<sessionId>.case.json, so nothing recorded is lost. *out_json
@@ -359,7 +363,8 @@ SOFTPROBE_API sp_status sp_session_set_rules(uint64_t *out_revision, sp_session 
 SOFTPROBE_API sp_status sp_session_get_rules(char **out_json, const sp_session *session);
 
 /* Replaces the policy. SP_E_INVALID_POLICY names the field. */
-SOFTPROBE_API sp_status sp_session_set_policy(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
+SOFTPROBE_API sp_status sp_session_set_policy(uint64_t *out_revision, sp_session *session, const char *json,
+                                              size_t len);
 
 /* Replaces the auth fixtures ({"tokens":[],"cookies":[],"metadata":{}}). */
 SOFTPROBE_API sp_status sp_session_set_auth_fixtures(uint64_t *out_revision, sp_session *session, const char *json,
@@ -466,7 +471,8 @@ SOFTPROBE_API sp_status sp_session_record(sp_session *session, const sp_request 
  * *out_capture_path (may be NULL) receives the path written, or "" for
  * replay sessions; caller frees. On any error the session stays open, so
  * nothing recorded is lost. */
-SOFTPROBE_API sp_status sp_session_close(char **out_capture_path, sp_session *session, const char *out_path, size_t len);
+SOFTPROBE_API sp_status sp_session_close(char **out_capture_path, sp_session *session, const char *out_path,
+                                         size_t len);
 
 /* The capture so far of a capture or generate session, as the case JSON
  * that closing it would write (pretty, capture order), without writing a
@@ -559,10 +565,10 @@ SOFTPROBE_API void sp_set_log_handler(sp_log_handler handler, void *user_data);
 #ifdef SOFTPROBE_EXPERIMENTAL
 
 typedef enum sp_payload_format {
-  SP_FORMAT_JSON = 0,                /* OTLP JSON (application/json) */
-  SP_FORMAT_PROTOBUF = 1,            /* OTLP protobuf (application/x-protobuf) */
-  SP_FORMAT_RESERVED_ = 0x7FFFFFFF   /* not a format: keeps any int-sized value in the enum's range,
-                                        so a bad value is SP_E_INVALID_ARGUMENT, not undefined behaviour */
+  SP_FORMAT_JSON = 0,              /* OTLP JSON (application/json) */
+  SP_FORMAT_PROTOBUF = 1,          /* OTLP protobuf (application/x-protobuf) */
+  SP_FORMAT_RESERVED_ = 0x7FFFFFFF /* not a format: keeps any int-sized value in the enum's range,
+                                      so a bad value is SP_E_INVALID_ARGUMENT, not undefined behaviour */
 } sp_payload_format;
 
 typedef enum sp_inject_outcome {

@@ -204,7 +204,8 @@ class Session {
     return Decision(d);
   }
 
-  void record(const Request& r, const Response& resp, std::uint64_t start_unix_nano = 0, std::uint64_t end_unix_nano = 0) {
+  void record(const Request& r, const Response& resp, std::uint64_t start_unix_nano = 0,
+              std::uint64_t end_unix_nano = 0) {
     detail::RequestBuffers b(r);
     std::vector<sp_header> headers;
     for (const auto& [n, v] : resp.headers) headers.push_back({detail::str(n), detail::str(v)});

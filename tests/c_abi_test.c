@@ -10,13 +10,13 @@
 static int failures = 0, checks = 0;
 #define OPTIONS "{\"mode\":\"replay\",\"policy\":{\"externalHttp\":\"strict\"}}"
 
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    ++checks;                                                         \
-    if (!(cond)) {                                                    \
-      ++failures;                                                     \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    ++checks;                                                                  \
+    if (!(cond)) {                                                             \
+      ++failures;                                                              \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                 \
+    }                                                                          \
   } while (0)
 
 static sp_str S(const char *s) {
@@ -120,7 +120,7 @@ static void null_handles(void) {
 static void version_range(void) {
   CHECK(SOFTPROBE_CHECK_VERSION() == 1);
   CHECK(sp_abi_compatible(SOFTPROBE_VERSION_MAJOR, SOFTPROBE_VERSION_MINOR) == 1);
-  CHECK(sp_version_number() / 10000 == 0); /* the policy below is the 0.x one */
+  CHECK(sp_version_number() / 10000 == 0);                       /* the policy below is the 0.x one */
   CHECK(sp_abi_compatible(0, SOFTPROBE_VERSION_MINOR + 1) == 0); /* a newer minor may break before 1.0 */
   if (SOFTPROBE_VERSION_MINOR > 0) CHECK(sp_abi_compatible(0, SOFTPROBE_VERSION_MINOR - 1) == 0); /* so may an older */
   CHECK(sp_abi_compatible(1, SOFTPROBE_VERSION_MINOR) == 0);
@@ -133,7 +133,8 @@ static void validation(sp_store *store) {
   const char *bad_rule = "{\"rules\":[{\"then\":{\"action\":\"replay\"}}]}";
   const char *bad_policy = "{\"externalHttp\":\"sometimes\"}";
   const char *bad_case = "{\"caseId\":\"x\"}";
-  const char *case_bad_rules = "{\"version\":\"1.0.0\",\"caseId\":\"x\",\"traces\":[],\"rules\":[{\"when\":{\"hots\":\"a\"}}]}";
+  const char *case_bad_rules =
+      "{\"version\":\"1.0.0\",\"caseId\":\"x\",\"traces\":[],\"rules\":[{\"when\":{\"hots\":\"a\"}}]}";
 
   CHECK(sp_session_new(&s, store, NULL, 0) == SP_OK);
 
@@ -290,8 +291,9 @@ static void canonical(sp_store *store) {
   req.headers = headers;
   req.header_count = 3;
   CHECK(sp_canonical_request(&json, &req) == SP_OK);
-  CHECK(contains(json, "\"scheme\":\"http\",\"host\":\"api.test\",\"port\":8080,\"urlHost\":\"api.test:8080\","
-                       "\"path\":\"/a~/b%2F\",\"query\":\"q=1%202\",\"url\":\"http://api.test:8080/a~/b%2F?q=1%202\""));
+  CHECK(contains(json,
+                 "\"scheme\":\"http\",\"host\":\"api.test\",\"port\":8080,\"urlHost\":\"api.test:8080\","
+                 "\"path\":\"/a~/b%2F\",\"query\":\"q=1%202\",\"url\":\"http://api.test:8080/a~/b%2F?q=1%202\""));
   CHECK(contains(json, "\"headers\":{\"host\":[\"api.test:8080\"],\"x-rep\":[\"1\",\"2\"],\"accept\":[\"*/*\"]}"));
   CHECK(contains(json, "\"fingerprint\":\""));
 
@@ -437,7 +439,8 @@ int main(void) {
   sp_decision *d = NULL;
   char *json = NULL;
   const char *rules =
-      "{\"version\":1,\"rules\":[{\"name\":\"users\",\"when\":{\"method\":\"GET\",\"host\":\"api.test\",\"path\":\"/users\"},"
+      "{\"version\":1,\"rules\":[{\"name\":\"users\",\"when\":{\"method\":\"GET\",\"host\":\"api.test\",\"path\":\"/"
+      "users\"},"
       "\"then\":{\"action\":\"mock\",\"response\":{\"status\":200,\"headers\":{\"content-type\":\"application/json\"},"
       "\"body\":\"[]\"}}}]}";
   sp_request req = SP_REQUEST_INIT;
@@ -475,7 +478,8 @@ int main(void) {
   CHECK(sp_session_revision(session) == 0);
 
   /* A bad rules document: precise error, nothing changed. */
-  CHECK(sp_session_set_rules(NULL, session, "{\"rules\":[{\"then\":{\"action\":\"replay\"}}]}", 40) == SP_E_INVALID_RULE);
+  CHECK(sp_session_set_rules(NULL, session, "{\"rules\":[{\"then\":{\"action\":\"replay\"}}]}", 40) ==
+        SP_E_INVALID_RULE);
   CHECK(contains(sp_last_error(), "rules[0].then.action"));
   CHECK(contains(sp_last_error_details(), "\"ruleIndex\":0"));
   CHECK(sp_session_set_rules(NULL, session, "{not json", 9) == SP_E_INVALID_JSON);
@@ -483,8 +487,9 @@ int main(void) {
 
   CHECK(sp_session_set_rules(NULL, session, "{}\0{", 4) == SP_E_INVALID_JSON);
   CHECK(sp_session_set_policy(NULL, session, "{\"externalHttp\":\"strict\"}\0", 27) == SP_E_INVALID_JSON);
-  CHECK(sp_session_set_rules(NULL, session, "{\"version\":1,\"rules\":[{\"priority\":1e999999,\"then\":{\"action\":\"mock\"}}]}", 70) ==
-        SP_E_INVALID_JSON);
+  CHECK(sp_session_set_rules(NULL, session,
+                             "{\"version\":1,\"rules\":[{\"priority\":1e999999,\"then\":{\"action\":\"mock\"}}]}",
+                             70) == SP_E_INVALID_JSON);
   CHECK(contains(sp_last_error(), "line 1, column"));
   CHECK(sp_session_revision(session) == 0);
 
@@ -555,18 +560,21 @@ int main(void) {
   /* findInCase through the ABI. */
   {
     const char *c = CASE_DOC;
-    CHECK(sp_session_find_in_case(&json, session, "{}", strlen("{}")) == SP_E_INVALID_ARGUMENT); /* nothing loaded yet */
+    CHECK(sp_session_find_in_case(&json, session, "{}", strlen("{}")) ==
+          SP_E_INVALID_ARGUMENT); /* nothing loaded yet */
     CHECK(contains(sp_last_error(), "no case is loaded"));
     CHECK(sp_session_load_case(NULL, session, c, strlen(c)) == SP_OK);
     CHECK(sp_session_find_in_case(&json, session, "{\"path\":\"/a\"}", strlen("{\"path\":\"/a\"}")) == SP_OK);
     CHECK(contains(json, "\"body\":\"A\""));
     sp_string_free(json);
     json = NULL;
-    CHECK(sp_session_find_in_case(&json, session, "{\"host\":\"api.test\"}", strlen("{\"host\":\"api.test\"}")) == SP_E_CASE_LOOKUP);
+    CHECK(sp_session_find_in_case(&json, session, "{\"host\":\"api.test\"}", strlen("{\"host\":\"api.test\"}")) ==
+          SP_E_CASE_LOOKUP);
     CHECK(json == NULL);
     CHECK(contains(sp_last_error_details(), "\"spanId\":\"s1\""));
     CHECK(contains(sp_last_error_details(), "\"spanId\":\"s2\""));
-    CHECK(sp_session_find_all_in_case(&json, session, "{\"host\":\"api.test\"}", strlen("{\"host\":\"api.test\"}")) == SP_OK);
+    CHECK(sp_session_find_all_in_case(&json, session, "{\"host\":\"api.test\"}", strlen("{\"host\":\"api.test\"}")) ==
+          SP_OK);
     CHECK(contains(json, "\"status\":201"));
     sp_string_free(json);
     CHECK(sp_session_load_case(NULL, session, "{\"caseId\":\"x\"}", 14) == SP_E_INVALID_CASE);
@@ -592,7 +600,8 @@ int main(void) {
   }
 
   /* Fingerprint utility matches the documented definition. */
-  CHECK(sp_request_fingerprint(&json, S("POST"), S("api.stripe.com"), S("/v1/payment_intents"), S("{\"amount\":4200}")) == SP_OK);
+  CHECK(sp_request_fingerprint(&json, S("POST"), S("api.stripe.com"), S("/v1/payment_intents"),
+                               S("{\"amount\":4200}")) == SP_OK);
   CHECK(strcmp(json, "f64b9cd679868545") == 0);
   sp_string_free(json);
 

@@ -219,7 +219,8 @@ TEST_CASE("canonical request: limits") {
   std::vector<HeaderView> two = {{"a", "1"}, {"b", "2"}};
   in.headers = two.data();
   in.header_count = two.size();
-  CHECK(expect_error(ErrorCode::limit_exceeded, [&] { canonical_request(in, limits); }).details()["limit"] == "maxHeaders");
+  CHECK(expect_error(ErrorCode::limit_exceeded, [&] { canonical_request(in, limits); }).details()["limit"] ==
+        "maxHeaders");
 
   limits = {};
   limits.max_header_bytes = 1;

@@ -2,8 +2,8 @@
 // links, no-replace flushes, stale temporary files, and the store's use of it.
 #include "capture/capture_directory.hpp"
 
-#include <sys/file.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -36,13 +36,17 @@ TEST_CASE("capture paths: relative, inside, printable", "[capture_dir]") {
   CHECK_THAT(message_of(ErrorCode::invalid_argument, ""), Catch::Contains("is empty"));
   CHECK_THAT(message_of(ErrorCode::invalid_argument, "/etc/passwd"), Catch::Contains("is absolute"));
   CHECK_THAT(message_of(ErrorCode::invalid_argument, ".."), Catch::Contains("\"..\" segment"));
-  CHECK_THAT(message_of(ErrorCode::invalid_argument, "a/../../b"), Catch::Contains("\"..\" segment") && Catch::Contains("at byte 2"));
-  CHECK_THAT(message_of(ErrorCode::invalid_argument, std::string("a\0b", 3)), Catch::Contains("NUL byte") && Catch::Contains("at byte 1"));
-  CHECK_THAT(message_of(ErrorCode::invalid_argument, "a\tb"), Catch::Contains("control character") && Catch::Contains("a\\x09b"));
+  CHECK_THAT(message_of(ErrorCode::invalid_argument, "a/../../b"),
+             Catch::Contains("\"..\" segment") && Catch::Contains("at byte 2"));
+  CHECK_THAT(message_of(ErrorCode::invalid_argument, std::string("a\0b", 3)),
+             Catch::Contains("NUL byte") && Catch::Contains("at byte 1"));
+  CHECK_THAT(message_of(ErrorCode::invalid_argument, "a\tb"),
+             Catch::Contains("control character") && Catch::Contains("a\\x09b"));
   CHECK_THAT(message_of(ErrorCode::invalid_argument, "a\x7f"), Catch::Contains("control character"));
   CHECK_THAT(message_of(ErrorCode::invalid_argument, "dir/"), Catch::Contains("ends in \"/\""));
   CHECK_THAT(message_of(ErrorCode::invalid_argument, "./."), Catch::Contains("capture directory itself"));
-  CHECK_THAT(message_of(ErrorCode::invalid_argument, std::string(kMaxCaptureNameBytes + 1, 'a')), Catch::Contains("segment longer"));
+  CHECK_THAT(message_of(ErrorCode::invalid_argument, std::string(kMaxCaptureNameBytes + 1, 'a')),
+             Catch::Contains("segment longer"));
   std::string deep;
   while (deep.size() <= kMaxCapturePathBytes) deep += "abcdefgh/";
   CHECK_THAT(message_of(ErrorCode::invalid_argument, deep + "x"), Catch::Contains("longer than 1024 bytes"));
@@ -50,14 +54,17 @@ TEST_CASE("capture paths: relative, inside, printable", "[capture_dir]") {
 
 TEST_CASE("capture paths: placeholders", "[capture_dir]") {
   using namespace std::chrono;
-  CapturePlaceholders v{"abc", "capture", system_clock::time_point(milliseconds(1764581786123))};  // 2025-12-01T09:36:26.123Z
-  CHECK(expand_capture_placeholders("{mode}/{sessionId}-{ts}.case.json", v) == "capture/abc-20251201T093626.123Z.case.json");
+  CapturePlaceholders v{"abc", "capture",
+                        system_clock::time_point(milliseconds(1764581786123))};  // 2025-12-01T09:36:26.123Z
+  CHECK(expand_capture_placeholders("{mode}/{sessionId}-{ts}.case.json", v) ==
+        "capture/abc-20251201T093626.123Z.case.json");
   CHECK(expand_capture_placeholders("{}{x-y}{ {sessionId", v) == "{}{x-y}{ {sessionId");  // not placeholders
   auto e = expect_error(ErrorCode::invalid_argument, [&] { expand_capture_placeholders("a{user}.case.json", v); });
   CHECK_THAT(std::string(e.what()), Catch::Contains("unknown placeholder {user} at byte 1"));
   // A session id of ".." cannot escape: the expanded path is checked after.
   CapturePlaceholders dots{"..", "capture", system_clock::now()};
-  expect_error(ErrorCode::invalid_argument, [&] { split_capture_path(expand_capture_placeholders("{sessionId}/x.case.json", dots)); });
+  expect_error(ErrorCode::invalid_argument,
+               [&] { split_capture_path(expand_capture_placeholders("{sessionId}/x.case.json", dots)); });
 }
 
 TEST_CASE("case files are recognised by name and content", "[capture_dir]") {
@@ -94,7 +101,8 @@ TEST_CASE("CaptureDirectory writes inside, atomically, and replaces only case fi
   put(tmp.file("notes.txt"), "keep");
   put(tmp.file("fake.case.json"), "{\"a\":1}");
   auto e = expect_error(ErrorCode::invalid_argument, [&] { dir.write("notes.txt", kCase, R::case_files); });
-  CHECK_THAT(std::string(e.what()), Catch::Contains("refusing to replace") && Catch::Contains("does not end in .case.json"));
+  CHECK_THAT(std::string(e.what()),
+             Catch::Contains("refusing to replace") && Catch::Contains("does not end in .case.json"));
   expect_error(ErrorCode::invalid_argument, [&] { dir.write("fake.case.json", kCase, R::case_files); });
   CHECK(slurp(tmp.file("notes.txt")) == "keep");
   CHECK(slurp(tmp.file("fake.case.json")) == "{\"a\":1}");
@@ -260,9 +268,11 @@ TEST_CASE("C ABI: sp_store_set_capture_dir, sp_store_set_max_sessions", "[captur
   CHECK(sp_store_set_capture_dir(nullptr, store, missing.data(), missing.size(), nullptr, 0) == SP_E_IO);
   CHECK_THAT(std::string(sp_last_error()), Catch::Contains(missing));
   std::string with_nul("a\0b", 3);
-  CHECK(sp_store_set_capture_dir(nullptr, store, dir.data(), dir.size(), with_nul.data(), with_nul.size()) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_store_set_capture_dir(nullptr, store, dir.data(), dir.size(), with_nul.data(), with_nul.size()) ==
+        SP_E_INVALID_ARGUMENT);
   std::string bad = "../x.case.json";
-  CHECK(sp_store_set_capture_dir(nullptr, store, dir.data(), dir.size(), bad.data(), bad.size()) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_store_set_capture_dir(nullptr, store, dir.data(), dir.size(), bad.data(), bad.size()) ==
+        SP_E_INVALID_ARGUMENT);
   char* report = nullptr;
   REQUIRE(sp_store_set_capture_dir(&report, store, dir.data(), dir.size(), def.data(), def.size()) == SP_OK);
   auto doc = nlohmann::json::parse(report);

@@ -7,9 +7,9 @@
 #include "test_support.hpp"
 
 using namespace softprobe::core;
+using nlohmann::json;
 using sp_test::expect_error;
 using sp_test::Req;
-using nlohmann::json;
 
 namespace {
 
@@ -80,7 +80,7 @@ TEST_CASE("a capture refuses, with the limit named, what could not load back", "
 TEST_CASE("the case-size estimate is an upper bound of what is written", "[capture][limits]") {
   SessionStore store;
   auto s = capture(store);
-  record(*s, "/text", std::string(5000, '"'));                    // every byte escaped
+  record(*s, "/text", std::string(5000, '"'));                                            // every byte escaped
   record(*s, "/binary", std::string("\xff\xfe\x00\x01", 4) + std::string(3000, '\x80'));  // base64
   record(*s, "/plain", "hello");
   std::size_t estimate = 0;
@@ -97,8 +97,9 @@ TEST_CASE("replay sessions keep no capture buffer", "[capture][regression]") {
 }
 
 TEST_CASE("session option strings are bounded", "[session][errors][regression]") {
-  auto e = expect_error(ErrorCode::invalid_argument,
-                        [] { session_options_from_json({{"caseId", std::string(8 << 20, 'c')}}); });
+  auto e = expect_error(ErrorCode::invalid_argument, [] {
+    session_options_from_json({{"caseId", std::string(8 << 20, 'c')}});
+  });
   CHECK_THAT(e.what(), Catch::Contains("caseId: is 8388608 bytes, over the limit of 1024"));
   expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"suite", std::string(1025, 's')}}); });
   CHECK(session_options_from_json({{"caseId", std::string(1024, 'c')}}).case_id.size() == 1024);

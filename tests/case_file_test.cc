@@ -1,13 +1,13 @@
 #include "case/case_file.hpp"
 
 #include "case/case_lookup.hpp"
-#include "test_support.hpp"
 #include "support/text.hpp"
+#include "test_support.hpp"
 
 using namespace softprobe::core;
+using nlohmann::json;
 using sp_test::expect_error;
 using sp_test::fixture;
-using nlohmann::json;
 
 TEST_CASE("the golden fragment case parses into one outbound exchange", "[case]") {
   CaseFile c = parse_case(fixture("fragment-happy-path.case.json"));
@@ -55,10 +55,10 @@ TEST_CASE("every AnyValue kind decodes", "[case]") {
   CHECK(json::parse(tag("app.list"))["values"].size() == 2);
   CHECK(json::parse(tag("app.map"))["values"][0]["key"] == "k");
   const HttpExchange& png = c.exchanges[1];
-  CHECK(png.status == 200);  // intValue as a JSON number
+  CHECK(png.status == 200);                                       // intValue as a JSON number
   CHECK(png.response_body == std::string("\x89PNG\x00\xff", 6));  // bytesValue decoded
   CHECK(c.exchanges[2].service == "gateway");
-  CHECK_FALSE(c.exchanges[3].status);  // no response on this span
+  CHECK_FALSE(c.exchanges[3].status);          // no response on this span
   CHECK(c.extra["owner"] == "team-payments");  // unknown top-level keys are kept
   CHECK(c.rules.size() == 1);
 }
@@ -81,7 +81,9 @@ TEST_CASE("malformed case input gets an error naming the problem and the place",
     auto e = expect_error(ErrorCode::invalid_case, [] {
       parse_case(R"({"caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":[2]}]}]}]}]})");
     });
-    CHECK_THAT(e.what(), Catch::Contains("$.traces[0].resourceSpans[0].scopeSpans[0].spans[0].kind: must be an integer or a string"));
+    CHECK_THAT(
+        e.what(),
+        Catch::Contains("$.traces[0].resourceSpans[0].scopeSpans[0].spans[0].kind: must be an integer or a string"));
   }
   SECTION("traces not an array") {
     auto e = expect_error(ErrorCode::invalid_case, [] { parse_case(R"({"version":"1","caseId":"x","traces":{}})"); });
@@ -89,19 +91,22 @@ TEST_CASE("malformed case input gets an error naming the problem and the place",
   }
   SECTION("intValue that is not a number") {
     auto e = expect_error(ErrorCode::invalid_case, [] {
-      parse_case(R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","spanId":"b","attributes":[{"key":"http.response.status_code","value":{"intValue":"2o0"}}]}]}]}]}]})");
+      parse_case(
+          R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","spanId":"b","attributes":[{"key":"http.response.status_code","value":{"intValue":"2o0"}}]}]}]}]}]})");
     });
     CHECK_THAT(e.what(), Catch::Contains("attributes[0].value.intValue: intValue \"2o0\" is not a decimal integer"));
   }
   SECTION("bad base64") {
     auto e = expect_error(ErrorCode::invalid_case, [] {
-      parse_case(R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","spanId":"b","attributes":[{"key":"http.response.body","value":{"bytesValue":"!!"}}]}]}]}]}]})");
+      parse_case(
+          R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","spanId":"b","attributes":[{"key":"http.response.body","value":{"bytesValue":"!!"}}]}]}]}]}]})");
     });
     CHECK_THAT(e.what(), Catch::Contains("bytesValue: is not valid base64"));
   }
   SECTION("unknown AnyValue kind") {
     auto e = expect_error(ErrorCode::invalid_case, [] {
-      parse_case(R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","spanId":"b","attributes":[{"key":"k","value":{"textValue":"x"}}]}]}]}]}]})");
+      parse_case(
+          R"({"version":"1","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"a","spanId":"b","attributes":[{"key":"k","value":{"textValue":"x"}}]}]}]}]}]})");
     });
     CHECK_THAT(e.what(), Catch::Contains("unknown AnyValue kind \"textValue\""));
   }
@@ -113,11 +118,16 @@ json one_span_case(std::size_t spans, std::size_t attrs, std::size_t string_byte
   json span_list = json::array();
   for (std::size_t i = 0; i < spans; ++i) {
     json a = json::array();
-    for (std::size_t k = 0; k < attrs; ++k) a.push_back({{"key", "k" + std::to_string(k)}, {"value", {{"stringValue", "v"}}}});
-    if (string_bytes) a.push_back({{"key", "http.response.body"}, {"value", {{"stringValue", std::string(string_bytes, 'x')}}}});
+    for (std::size_t k = 0; k < attrs; ++k)
+      a.push_back({{"key", "k" + std::to_string(k)}, {"value", {{"stringValue", "v"}}}});
+    if (string_bytes)
+      a.push_back({{"key", "http.response.body"}, {"value", {{"stringValue", std::string(string_bytes, 'x')}}}});
     span_list.push_back({{"traceId", "t"}, {"spanId", "s" + std::to_string(i)}, {"attributes", a}});
   }
-  return {{"version", "1.0.0"}, {"caseId", "limits"}, {"traces", json::array({{{"resourceSpans", json::array({{{"scopeSpans", json::array({{{"spans", span_list}}})}}})}}})}};
+  return {{"version", "1.0.0"},
+          {"caseId", "limits"},
+          {"traces",
+           json::array({{{"resourceSpans", json::array({{{"scopeSpans", json::array({{{"spans", span_list}}})}}})}}})}};
 }
 
 }  // namespace
@@ -151,7 +161,8 @@ TEST_CASE("case limits are enforced with errors naming the limit, and can be rai
     CHECK(parse_case(text, raised).exchanges[0].tags.size() == 1'025);
   }
   SECTION("bytes per string attribute") {
-    CHECK(parse_case(one_span_case(1, 0, 64 * 1024 + 1).dump()).exchanges.size() == 1);  // refused before the 2026-12 defaults
+    CHECK(parse_case(one_span_case(1, 0, 64 * 1024 + 1).dump()).exchanges.size() ==
+          1);  // refused before the 2026-12 defaults
     std::size_t max = 16u << 20;
     std::string text = one_span_case(1, 0, max + 1).dump();
     auto e = expect_error(ErrorCode::limit_exceeded, [&] { parse_case(text); });
@@ -187,7 +198,8 @@ TEST_CASE("case limits are enforced with errors naming the limit, and can be rai
     expect_error(ErrorCode::invalid_argument, [] { case_limits_from_json(json{{"maxSpans", -1}}); });
     expect_error(ErrorCode::invalid_argument, [] { case_limits_from_json(json{{"maxSpans", 0}}); });
     // 2^64 - 1 is an unsigned JSON integer: not wrapped into something else.
-    expect_error(ErrorCode::invalid_argument, [] { case_limits_from_json(json::parse(R"({"maxSpans":18446744073709551615})")); });
+    expect_error(ErrorCode::invalid_argument,
+                 [] { case_limits_from_json(json::parse(R"({"maxSpans":18446744073709551615})")); });
   }
 }
 
@@ -287,13 +299,15 @@ TEST_CASE("intValue out of the int64 range is an error naming the place, not a w
   for (const char* v : {"9223372036854775808", "18446744073709551615", "1e300", "-1e300"}) {
     json c = json::parse(R"({"version":"1.0.0","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[
       {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"051581bf3cb55c13","attributes":[
-      {"key":"http.response.status_code","value":{"intValue":)" + std::string(v) + R"(}}]}]}]}]}]})");
+      {"key":"http.response.status_code","value":{"intValue":)" +
+                         std::string(v) + R"(}}]}]}]}]}]})");
     auto e = expect_error(ErrorCode::invalid_case, [&] { parse_case(c.dump()); });
     CHECK_THAT(e.what(), Catch::Contains("spans[0].attributes[0]"));
   }
 }
 
-TEST_CASE("repeated headers are written as one arrayValue with a string per line, and read back apart", "[case][write][headers]") {
+TEST_CASE("repeated headers are written as one arrayValue with a string per line, and read back apart",
+          "[case][write][headers]") {
   CaseFile c;
   c.case_id = "cookies";
   HttpExchange ex;
@@ -314,7 +328,8 @@ TEST_CASE("repeated headers are written as one arrayValue with a string per line
     if (a["key"] == "http.response.header.set-cookie") cookie = a["value"];
     if (a["key"] == "http.request.header.accept") accept = a["value"];
   }
-  CHECK(cookie == json::parse(R"({"arrayValue":{"values":[{"stringValue":"a=1; Path=/"},{"stringValue":"b=2, c=3"}]}})"));
+  CHECK(cookie ==
+        json::parse(R"({"arrayValue":{"values":[{"stringValue":"a=1; Path=/"},{"stringValue":"b=2, c=3"}]}})"));
   CHECK(accept == json::parse(R"({"stringValue":"text/html"})"));  // a header sent once stays a string
   CaseFile back = parse_case(text);
   const Headers& h = back.exchanges[0].response_headers;
@@ -355,7 +370,8 @@ json get_span(const char* path) {
 
 }  // namespace
 
-TEST_CASE("cases without span ids, version or caseId load with generated values and warnings (issue 11)", "[case][compat]") {
+TEST_CASE("cases without span ids, version or caseId load with generated values and warnings (issue 11)",
+          "[case][compat]") {
   // The reference SDKs write spans without traceId/spanId, some without version/caseId.
   json doc = {{"traces", json::array({entry({get_span("/a"), get_span("/b")}), entry({get_span("/c")})})}};
   CaseFile c = parse_case(doc.dump());
@@ -390,7 +406,8 @@ TEST_CASE("span ids are read in one form: hex lowercased, base64 converted, name
   b64["parentSpanId"] = "fdh1/slGVXw=";
   named["traceId"] = "ndjson-cassette-load-trace";
   named["spanId"] = "span-1";
-  CaseFile c = parse_case(json{{"version", "1.0.0"}, {"caseId", "ids"}, {"traces", json::array({entry({upper, b64, named})})}}.dump());
+  CaseFile c = parse_case(
+      json{{"version", "1.0.0"}, {"caseId", "ids"}, {"traces", json::array({entry({upper, b64, named})})}}.dump());
   REQUIRE(c.exchanges.size() == 3);
   CHECK(c.exchanges[0].trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
   CHECK(c.exchanges[0].span_id == "00f067aa0ba902b7");
@@ -407,7 +424,8 @@ TEST_CASE("traces[] entries stay apart when written back, even with one trace id
   a["traceId"] = b["traceId"] = "4bf92f3577b34da6a3ce929d0e0e4736";
   a["spanId"] = "00f067aa0ba902b1";
   b["spanId"] = "00f067aa0ba902b2";
-  CaseFile c = parse_case(json{{"version", "1.0.0"}, {"caseId", "two"}, {"traces", json::array({entry({a}), entry({b})})}}.dump());
+  CaseFile c = parse_case(
+      json{{"version", "1.0.0"}, {"caseId", "two"}, {"traces", json::array({entry({a}), entry({b})})}}.dump());
   CHECK(c.trace_count == 2);
   json written = json::parse(serialize_case(c));
   CHECK(written["traces"].size() == 2);  // each upload or hop is its own entry (the seed documents)
@@ -430,15 +448,16 @@ TEST_CASE("a span without a request body is written without one", "[case][write]
 
 TEST_CASE("HTTP/2 pseudo-headers are not header lines; the request falls back on them", "[case][headers][compat]") {
   // Envoy (the reference proxy) reports :method, :path, :authority, :scheme and :status as headers.
-  json span = {{"attributes", json::array({
-      {{"key", "http.request.header.:method"}, {"value", {{"stringValue", "POST"}}}},
-      {{"key", "http.request.header.:path"}, {"value", {{"stringValue", "/hello"}}}},
-      {{"key", "http.request.header.:authority"}, {"value", {{"stringValue", "127.0.0.1:8082"}}}},
-      {{"key", "http.request.header.:scheme"}, {"value", {{"stringValue", "http"}}}},
-      {{"key", "http.request.header.accept"}, {"value", {{"stringValue", "*/*"}}}},
-      {{"key", "http.response.header.:status"}, {"value", {{"stringValue", "201"}}}},
-      {{"key", "http.response.header.content-type"}, {"value", {{"stringValue", "text/plain"}}}},
-  })}};
+  json span = {
+      {"attributes", json::array({
+                         {{"key", "http.request.header.:method"}, {"value", {{"stringValue", "POST"}}}},
+                         {{"key", "http.request.header.:path"}, {"value", {{"stringValue", "/hello"}}}},
+                         {{"key", "http.request.header.:authority"}, {"value", {{"stringValue", "127.0.0.1:8082"}}}},
+                         {{"key", "http.request.header.:scheme"}, {"value", {{"stringValue", "http"}}}},
+                         {{"key", "http.request.header.accept"}, {"value", {{"stringValue", "*/*"}}}},
+                         {{"key", "http.response.header.:status"}, {"value", {{"stringValue", "201"}}}},
+                         {{"key", "http.response.header.content-type"}, {"value", {{"stringValue", "text/plain"}}}},
+                     })}};
   CaseFile c = parse_case(json{{"caseId", "pseudo"}, {"traces", json::array({entry({span})})}}.dump());
   REQUIRE(c.exchanges.size() == 1);
   const HttpExchange& ex = c.exchanges[0];

@@ -3,8 +3,8 @@
 #include "test_support.hpp"
 
 using namespace softprobe::core;
-using sp_test::expect_error;
 using nlohmann::json;
+using sp_test::expect_error;
 
 namespace {
 CaseFile kinds() { return parse_case(sp_test::fixture("all-kinds.case.json")); }

@@ -21,11 +21,18 @@ TEST_CASE("8 threads x 10,000 decisions: exact stats, consume-once exactly once"
   o.policy = {{"externalHttp", "strict"}};
   auto s = store.create(o);
   json rules = json::array();
-  rules.push_back({{"name", "hit"}, {"when", {{"host", "hit.test"}}}, {"then", {{"action", "mock"}, {"response", {{"status", 200}}}}}});
+  rules.push_back({{"name", "hit"},
+                   {"when", {{"host", "hit.test"}}},
+                   {"then", {{"action", "mock"}, {"response", {{"status", 200}}}}}});
   for (int i = 0; i < 50; ++i)  // 50 consume-once rules on one path: each must be won by exactly one request
-    rules.push_back({{"name", "once-" + std::to_string(i)}, {"consume", "once"}, {"priority", 10},
-                     {"when", {{"host", "once.test"}}}, {"then", {{"action", "mock"}, {"response", {{"status", 201}}}}}});
-  rules.push_back({{"name", "after-once"}, {"when", {{"host", "once.test"}}}, {"then", {{"action", "mock"}, {"response", {{"status", 202}}}}}});
+    rules.push_back({{"name", "once-" + std::to_string(i)},
+                     {"consume", "once"},
+                     {"priority", 10},
+                     {"when", {{"host", "once.test"}}},
+                     {"then", {{"action", "mock"}, {"response", {{"status", 201}}}}}});
+  rules.push_back({{"name", "after-once"},
+                   {"when", {{"host", "once.test"}}},
+                   {"then", {{"action", "mock"}, {"response", {{"status", 202}}}}}});
   s->set_rules({{"version", 1}, {"rules", rules}});
 
   std::atomic<int> hits{0}, once_wins{0}, after_once{0}, misses{0};
@@ -74,9 +81,11 @@ TEST_CASE("rules replaced while other threads decide: every answer comes from on
   auto s = store.create({});
   auto doc = [](int status) {
     // Two rules that must agree: a torn update would mix statuses.
-    return json{{"version", 1},
-                {"rules", {{{"when", {{"host", "a.test"}}}, {"then", {{"action", "mock"}, {"response", {{"status", status}}}}}},
-                           {{"when", {{"host", "b.test"}}}, {"then", {{"action", "mock"}, {"response", {{"status", status}}}}}}}}};
+    return json{
+        {"version", 1},
+        {"rules",
+         {{{"when", {{"host", "a.test"}}}, {"then", {{"action", "mock"}, {"response", {{"status", status}}}}}},
+          {{"when", {{"host", "b.test"}}}, {"then", {{"action", "mock"}, {"response", {{"status", status}}}}}}}}};
   };
   s->set_rules(doc(200));
   std::atomic<bool> stop{false};

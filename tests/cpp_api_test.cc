@@ -26,7 +26,8 @@ TEST_CASE("C++ API: capture, close, reload, replay with a strict miss", "[cpp-ap
   replay.load_case_file(path);
   json match = json::parse(replay.find_in_case(R"({"path":"/items"})"));
   CHECK(match["response"]["body"] == "[1,2]");
-  json rule = {{"when", {{"host", "api.test"}, {"path", "/items"}}}, {"then", {{"action", "mock"}, {"response", match["response"]}}}};
+  json rule = {{"when", {{"host", "api.test"}, {"path", "/items"}}},
+               {"then", {{"action", "mock"}, {"response", match["response"]}}}};
   replay.set_rules(json{{"version", 1}, {"rules", {rule}}}.dump());
 
   softprobe::Decision hit = replay.decide(req);

@@ -9,8 +9,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "support/errors.hpp"
 #include "session/session_store.hpp"
+#include "support/errors.hpp"
 
 TEST_CASE("static link: softprobe.hpp and the core's internal classes in one program", "[cpp-api][static]") {
   // The public API, over the C ABI of the linked-in core.

@@ -13,8 +13,8 @@
 #include "test_support.hpp"
 
 using namespace softprobe::core;
-using sp_test::expect_error;
 using nlohmann::json;
+using sp_test::expect_error;
 
 TEST_CASE("optional_field: absent and null are the same", "[null]") {
   json doc = {{"a", 1}, {"b", nullptr}};
@@ -40,16 +40,18 @@ TEST_CASE("policy: null fields are the defaults", "[null][policy]") {
   CHECK(!parse_policy(json::parse(R"({"externalHttp":"strict","defaultResponse":null})")).default_response);
   CHECK(parse_policy(json::parse(R"({"externalHttp":"strict","defaultResponse":null})")).strict());
   // defaultResponse is required for defaultOnMiss "mock": null is not one.
-  auto e = expect_error(ErrorCode::invalid_policy, [] { parse_policy(json::parse(R"({"defaultOnMiss":"mock","defaultResponse":null})")); });
+  auto e = expect_error(ErrorCode::invalid_policy,
+                        [] { parse_policy(json::parse(R"({"defaultOnMiss":"mock","defaultResponse":null})")); });
   CHECK_THAT(e.what(), Catch::Contains("policy.defaultResponse: is required"));
   // A null inside a default response is absent too; an item of a host list is not a field.
-  CHECK(parse_policy(json::parse(R"({"defaultOnMiss":"mock","defaultResponse":{"status":204,"headers":null}})")).default_response->status == 204);
+  CHECK(parse_policy(json::parse(R"({"defaultOnMiss":"mock","defaultResponse":{"status":204,"headers":null}})"))
+            .default_response->status == 204);
   expect_error(ErrorCode::invalid_policy, [] { parse_policy(json::parse(R"({"blockHosts":[null]})")); });
 }
 
 TEST_CASE("session options: null options are the defaults, a misspelt one is refused", "[null][session]") {
-  SessionOptions o = session_options_from_json(
-      json::parse(R"({"sessionId":null,"mode":null,"policy":null,"caseId":null,"suite":null,"redaction":null,"limits":null})"));
+  SessionOptions o = session_options_from_json(json::parse(
+      R"({"sessionId":null,"mode":null,"policy":null,"caseId":null,"suite":null,"redaction":null,"limits":null})"));
   CHECK(o.session_id.empty());
   CHECK(o.mode == SessionMode::replay);
   CHECK(o.policy.is_null());
@@ -57,7 +59,8 @@ TEST_CASE("session options: null options are the defaults, a misspelt one is ref
   CHECK(o.redaction.enabled);
   CHECK(o.limits.max_spans == CaseLimits{}.max_spans);
   CHECK(session_options_from_json(json::parse(R"({"mode":"capture","caseId":null})")).mode == SessionMode::capture);
-  auto e = expect_error(ErrorCode::invalid_argument, [] { session_options_from_json(json::parse(R"({"mdoe":null})")); });
+  auto e =
+      expect_error(ErrorCode::invalid_argument, [] { session_options_from_json(json::parse(R"({"mdoe":null})")); });
   CHECK_THAT(e.what(), Catch::Contains("mdoe: unknown session option"));
 
   Redaction r = redaction_from_json(json::parse(R"({"enabled":null,"headers":null,"bodyJsonPaths":null})"));
@@ -83,9 +86,11 @@ TEST_CASE("auth fixtures: null fields are absent", "[null][session]") {
 TEST_CASE("a session echoes the rules document as posted and returns its warnings", "[rules][session][shapes]") {
   Session s("echo", SessionOptions{});
   CHECK(s.rules_document() == json::parse(R"({"version":1,"rules":[]})"));  // before any set
-  for (const char* doc : {R"({"rules":[{"when":{"path":"/a"},"then":{"action":"mock"}}]})",
-                          R"([{"when":{"path":"/a"},"then":{"action":"mock"}}])",
-                          R"({"id":"one","when":{"path":"/a"},"then":{"action":"mock","response":{"status":201,"headers":null,"x":1}}})"}) {
+  for (
+      const char* doc :
+      {R"({"rules":[{"when":{"path":"/a"},"then":{"action":"mock"}}]})",
+       R"([{"when":{"path":"/a"},"then":{"action":"mock"}}])",
+       R"({"id":"one","when":{"path":"/a"},"then":{"action":"mock","response":{"status":201,"headers":null,"x":1}}})"}) {
     std::vector<std::string> warnings{"stale"};
     s.set_rules(json::parse(doc), &warnings);
     CHECK(s.rules_document() == json::parse(doc));
@@ -102,9 +107,11 @@ TEST_CASE("a session echoes the rules document as posted and returns its warning
 // Issue 11, item 5: the SDKs keep a local list and resend all of it on each
 // mockOutbound; a refused document must leave the session as it was, so the
 // next, valid, document is taken.
-TEST_CASE("a refused rules document leaves the rules, the echo and the revision untouched", "[rules][session][shapes]") {
+TEST_CASE("a refused rules document leaves the rules, the echo and the revision untouched",
+          "[rules][session][shapes]") {
   Session s("untouched", SessionOptions{});
-  json a = json::parse(R"({"version":1,"rules":[{"name":"a","when":{"path":"/a"},"then":{"action":"mock","response":{"status":201}}}]})");
+  json a = json::parse(
+      R"({"version":1,"rules":[{"name":"a","when":{"path":"/a"},"then":{"action":"mock","response":{"status":201}}}]})");
   REQUIRE(s.set_rules(a) == 1);
   json bad = a;
   bad["rules"].push_back(json::parse(R"({"name":"b","when":{"pathh":"/b"},"then":{"action":"mock"}})"));
@@ -116,7 +123,8 @@ TEST_CASE("a refused rules document leaves the rules, the echo and the revision 
   sp_test::Req r = sp_test::get("api.example.com", "/a");
   CHECK(s.decide(r.view()).response->status == 201);
   json next = a;
-  next["rules"].push_back(json::parse(R"({"name":"c","when":{"path":"/c"},"then":{"action":"mock","response":{"status":202}}})"));
+  next["rules"].push_back(
+      json::parse(R"({"name":"c","when":{"path":"/c"},"then":{"action":"mock","response":{"status":202}}})"));
   CHECK(s.set_rules(next) == 2);
   sp_test::Req c = sp_test::get("api.example.com", "/c");
   CHECK(s.decide(c.view()).response->status == 202);

@@ -5,8 +5,8 @@
 #include "test_support.hpp"
 
 using namespace softprobe::core;
-using sp_test::expect_error;
 using nlohmann::json;
+using sp_test::expect_error;
 
 TEST_CASE("a NUL byte anywhere is refused with its place, not taken as the end", "[json][errors][regression]") {
   std::string text("{}\0garbage", 10);
@@ -20,7 +20,8 @@ TEST_CASE("a NUL byte anywhere is refused with its place, not taken as the end",
 }
 
 TEST_CASE("a number too large for a double is a syntax error with its place", "[json][errors][regression]") {
-  auto e = expect_error(ErrorCode::invalid_json, [] { parse_json_document("{\n  \"a\": 1e999999\n}", "OTLP JSON payload"); });
+  auto e = expect_error(ErrorCode::invalid_json,
+                        [] { parse_json_document("{\n  \"a\": 1e999999\n}", "OTLP JSON payload"); });
   CHECK_THAT(e.what(), Catch::Contains("OTLP JSON payload is not valid JSON: number overflow parsing '1e999999'"));
   CHECK_THAT(e.what(), Catch::Contains("at line 2"));
   CHECK(e.details()["line"] == 2);
@@ -39,8 +40,9 @@ TEST_CASE("nesting deeper than the limit is refused before parsing", "[json][err
   deep += std::string(300, ']');
   auto e = expect_error(ErrorCode::invalid_json, [&] { parse_json_document(deep, "case file"); });
   CHECK(e.details()["limit"] == "maxDepth");
-  auto o = expect_error(ErrorCode::limit_exceeded,
-                        [&] { parse_json_document(deep, "OTLP JSON payload", {64, ErrorCode::limit_exceeded, "maxNesting"}); });
+  auto o = expect_error(ErrorCode::limit_exceeded, [&] {
+    parse_json_document(deep, "OTLP JSON payload", {64, ErrorCode::limit_exceeded, "maxNesting"});
+  });
   CHECK(o.details()["max"] == 64);
 }
 

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "support/errors.hpp"
 #include "otlp/otlp_json_fast.hpp"
 #include "otlp/otlp_traces.hpp"
+#include "support/errors.hpp"
 
 namespace sp_differential {
 
@@ -99,7 +99,8 @@ inline std::string fast_json_disagreement(std::string_view payload, bool* accept
   const bool fast_ok = softprobe::core::decode_traces_json_fast(payload, fast);
   if (accepted) *accepted = fast_ok;
   const Outcome reference = outcome_of([&] { return softprobe::core::decode_traces_json_reference(payload); });
-  if (reference.code == softprobe::core::ErrorCode::internal) return "the reference decoder failed: " + reference.message;
+  if (reference.code == softprobe::core::ErrorCode::internal)
+    return "the reference decoder failed: " + reference.message;
   if (fast_ok) {
     if (!reference.ok) return "the fast decoder accepted what the reference " + describe(reference);
     std::string text = exchanges_text(fast);

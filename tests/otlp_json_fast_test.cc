@@ -13,11 +13,11 @@
 #include <thread>
 #include <vector>
 
-#include "support/atomic_file.hpp"
-#include "support/errors.hpp"
-#include "otlp_json_differential.hpp"
 #include "otlp/otlp_json_fast.hpp"
 #include "otlp/otlp_traces.hpp"
+#include "otlp_json_differential.hpp"
+#include "support/atomic_file.hpp"
+#include "support/errors.hpp"
 
 using namespace softprobe::core;
 
@@ -57,7 +57,8 @@ std::string corpus_dir() { return std::string(SOFTPROBE_TEST_FIXTURES) + "/../..
 
 }  // namespace
 
-TEST_CASE("fast OTLP JSON: the fuzz corpus and the case fixtures decode as the reference decodes them", "[otlp][json-fast]") {
+TEST_CASE("fast OTLP JSON: the fuzz corpus and the case fixtures decode as the reference decodes them",
+          "[otlp][json-fast]") {
   std::size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(corpus_dir())) {
     ++files;
@@ -80,28 +81,66 @@ TEST_CASE("fast OTLP JSON: the fuzz corpus and the case fixtures decode as the r
 }
 
 TEST_CASE("fast OTLP JSON: every AnyValue kind", "[otlp][json-fast]") {
-  for (const char* v : {R"({"stringValue":"x"})", R"({"stringValue":""})", R"({"intValue":5})", R"({"intValue":"-17"})",
-                        R"({"intValue":"007"})", R"({"intValue":1e3})", R"({"intValue":-0.0})", R"({"intValue":-0})",
-                        R"({"intValue":9223372036854775807})", R"({"intValue":-9223372036854775808})",
-                        R"({"intValue":"-9223372036854775808"})", R"({"boolValue":true})", R"({"boolValue":false})",
-                        R"({"doubleValue":1.5})", R"({"doubleValue":5})", R"({"doubleValue":-0})", R"({"doubleValue":-0.0})",
-                        R"({"doubleValue":1e300})", R"({"doubleValue":1e-400})", R"({"doubleValue":-1e-400})",
-                        R"({"doubleValue":0.1})", R"({"doubleValue":1E2})", R"({"doubleValue":123456789.125e-3})",
-                        R"({"doubleValue":18446744073709551615})", R"({"doubleValue":-9223372036854775808})",
-                        R"({"doubleValue":2.2250738585072014e-308})", R"({"doubleValue":1.7976931348623157e308})",
-                        R"({"doubleValue":"NaN"})", R"({"doubleValue":"Infinity"})", R"({"doubleValue":"-Infinity"})",
-                        R"({"bytesValue":"AAEC"})", R"({"bytesValue":""})", R"({"bytesValue":"aGk+"})", R"({})"})
+  for (const char* v : {R"({"stringValue":"x"})",
+                        R"({"stringValue":""})",
+                        R"({"intValue":5})",
+                        R"({"intValue":"-17"})",
+                        R"({"intValue":"007"})",
+                        R"({"intValue":1e3})",
+                        R"({"intValue":-0.0})",
+                        R"({"intValue":-0})",
+                        R"({"intValue":9223372036854775807})",
+                        R"({"intValue":-9223372036854775808})",
+                        R"({"intValue":"-9223372036854775808"})",
+                        R"({"boolValue":true})",
+                        R"({"boolValue":false})",
+                        R"({"doubleValue":1.5})",
+                        R"({"doubleValue":5})",
+                        R"({"doubleValue":-0})",
+                        R"({"doubleValue":-0.0})",
+                        R"({"doubleValue":1e300})",
+                        R"({"doubleValue":1e-400})",
+                        R"({"doubleValue":-1e-400})",
+                        R"({"doubleValue":0.1})",
+                        R"({"doubleValue":1E2})",
+                        R"({"doubleValue":123456789.125e-3})",
+                        R"({"doubleValue":18446744073709551615})",
+                        R"({"doubleValue":-9223372036854775808})",
+                        R"({"doubleValue":2.2250738585072014e-308})",
+                        R"({"doubleValue":1.7976931348623157e308})",
+                        R"({"doubleValue":"NaN"})",
+                        R"({"doubleValue":"Infinity"})",
+                        R"({"doubleValue":"-Infinity"})",
+                        R"({"bytesValue":"AAEC"})",
+                        R"({"bytesValue":""})",
+                        R"({"bytesValue":"aGk+"})",
+                        R"({})"})
     check_payload(with_value(v), Fast::decides);
   check_payload(with_value(R"({"bytesValue":"/w=="})", "http.request.body"), Fast::decides);  // binary body
   check_payload(with_value(R"({"bytesValue":"/w=="})", "http.response.body"), Fast::decides);
   check_payload(with_value(R"({"bytesValue":"aGk-_w"})", "http.response.body"), Fast::decides);  // URL-safe alphabet
   // Refused by the reference, so declined: the reference words the error.
-  for (const char* v : {R"({"stringValue":5})", R"({"intValue":1.5})", R"({"intValue":"1.0"})", R"({"intValue":" 1"})",
-                        R"({"intValue":"+1"})", R"({"intValue":""})", R"({"intValue":true})", R"({"intValue":1e19})",
-                        R"({"intValue":9223372036854775808})", R"({"intValue":"9223372036854775808"})",
-                        R"({"boolValue":"true"})", R"({"doubleValue":"nan"})", R"({"doubleValue":null})",
-                        R"({"bytesValue":"***"})", R"({"bytesValue":1})", R"({"otherValue":1})",
-                        R"({"stringValue":"a","intValue":1})", R"("x")", R"(null)", R"([])", R"({"intValue":null})"})
+  for (const char* v : {R"({"stringValue":5})",
+                        R"({"intValue":1.5})",
+                        R"({"intValue":"1.0"})",
+                        R"({"intValue":" 1"})",
+                        R"({"intValue":"+1"})",
+                        R"({"intValue":""})",
+                        R"({"intValue":true})",
+                        R"({"intValue":1e19})",
+                        R"({"intValue":9223372036854775808})",
+                        R"({"intValue":"9223372036854775808"})",
+                        R"({"boolValue":"true"})",
+                        R"({"doubleValue":"nan"})",
+                        R"({"doubleValue":null})",
+                        R"({"bytesValue":"***"})",
+                        R"({"bytesValue":1})",
+                        R"({"otherValue":1})",
+                        R"({"stringValue":"a","intValue":1})",
+                        R"("x")",
+                        R"(null)",
+                        R"([])",
+                        R"({"intValue":null})"})
     check_payload(with_value(v), Fast::declines);
   // Any attribute may be binary (a header's obs-text): case files keep it as bytesValue.
   check_payload(with_value(R"({"bytesValue":"/w=="})"), Fast::decides);
@@ -110,16 +149,19 @@ TEST_CASE("fast OTLP JSON: every AnyValue kind", "[otlp][json-fast]") {
 
 TEST_CASE("fast OTLP JSON: arrayValue and kvlistValue keep nlohmann's compact text", "[otlp][json-fast]") {
   // Keys sorted, the escapes nlohmann writes (\b \f \u0001), numbers as it writes them.
-  const std::string everything = R"({"arrayValue":{"zextra":{"b":[1,-2,3.5,1e2,null,true,false,"s\u0001\b\f\/\u00e9"],"a":18446744073709551615,"A":-0,"é":{}},"values":[
+  const std::string everything =
+      R"({"arrayValue":{"zextra":{"b":[1,-2,3.5,1e2,null,true,false,"s\u0001\b\f\/\u00e9"],"a":18446744073709551615,"A":-0,"é":{}},"values":[
       {"stringValue":"a\"\\\n\r\t"},{"intValue":1},{"intValue":"2"},{"intValue":3.0},{"doubleValue":1.0},{"doubleValue":7},{"doubleValue":"NaN"},
       {"boolValue":false},{"bytesValue":"AAEC"},{},{"arrayValue":{"values":[]}},{"arrayValue":{}},
       {"kvlistValue":{"values":[{"value":{"stringValue":"q"},"key":"z","other":[1]},{"key":"y"}]}}]}})";
   check_payload(with_value(everything), Fast::decides);
-  check_payload(with_value(R"({"kvlistValue":{"values":[{"key":"a","value":{"arrayValue":{"values":[{"kvlistValue":{}}]}}}]}})"),
-                Fast::decides);
-  check_payload(with_value(R"({"arrayValue":{"values":[{"stringValue":"a=1"},{"stringValue":"b=2"},{"bytesValue":"Yz0z"}]}})",
-                           "http.response.header.set-cookie"),
-                Fast::decides);  // one header line per element
+  check_payload(
+      with_value(R"({"kvlistValue":{"values":[{"key":"a","value":{"arrayValue":{"values":[{"kvlistValue":{}}]}}}]}})"),
+      Fast::decides);
+  check_payload(
+      with_value(R"({"arrayValue":{"values":[{"stringValue":"a=1"},{"stringValue":"b=2"},{"bytesValue":"Yz0z"}]}})",
+                 "http.response.header.set-cookie"),
+      Fast::decides);  // one header line per element
   for (const char* v : {R"({"arrayValue":{"values":null}})", R"({"arrayValue":{"values":{}}})", R"({"arrayValue":[]})",
                         R"({"arrayValue":{"values":[1]}})", R"({"arrayValue":{"values":[{"x":1}]}})",
                         R"({"kvlistValue":{"values":[{"value":{}}]}})", R"({"kvlistValue":{"values":[{"key":1}]}})",
@@ -129,8 +171,8 @@ TEST_CASE("fast OTLP JSON: arrayValue and kvlistValue keep nlohmann's compact te
 }
 
 TEST_CASE("fast OTLP JSON: unicode escapes, surrogate pairs and invalid text", "[otlp][json-fast]") {
-  for (const char* s : {R"("\u00e9\u4e2d")", "\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"", R"("\ud83d\ude00")", R"("\uD83D\uDE00")",
-                        R"("\u0000")", R"("a\u0000b")", R"("\u001f\u007f")", "\"\x7f\""})
+  for (const char* s : {R"("\u00e9\u4e2d")", "\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"", R"("\ud83d\ude00")",
+                        R"("\uD83D\uDE00")", R"("\u0000")", R"("a\u0000b")", R"("\u001f\u007f")", "\"\x7f\""})
     check_payload(with_value(std::string(R"({"stringValue":)") + s + "}"), Fast::decides);
   check_payload(with_value(R"({"stringValue":"x"})", "k\\u00e9\\ud83d\\ude00"), Fast::decides);  // escaped key
   for (const char* s : {R"("\ud800")", R"("\udc00")", R"("\ud800\u0041")", R"("\ud800x")", R"("\udbff\udbff")",
@@ -162,51 +204,83 @@ TEST_CASE("fast OTLP JSON: NUL bytes, syntax errors, truncation and trailing tex
     CHECK(sp_differential::fast_json_disagreement(prefix, &accepted) == "");
     CHECK_FALSE(accepted);
   }
-  for (const char* p : {"", " ", "[]", "null", "5", "\"x\"", "{} x", "{}{}", "{}}", "{},", "{]", "{\"resourceSpans\":[],}",
-                        "{\"resourceSpans\" []}", "{\"resourceSpans\":[] \"x\":1}", "{\"x\":tru}", "{\"x\":nul}",
-                        "{\"x\":truex}", "{\"x\":[1,]}", "{\"x\":[,1]}", "{\"x\":01}", "{\"x\":1.}", "{\"x\":.5}", "{\"x\":-}",
-                        "{\"x\":+1}", "{\"x\":1e}", "{\"x\":0x10}", "{\"x\":1e400}", "{\"x\":-1e400}", "{\"x\":NaN}",
-                        "{'x':1}", "{\"x\":1 2}", "{x:1}", "\xef\xbb\xbf[]"})
+  for (const char* p : {"",
+                        " ",
+                        "[]",
+                        "null",
+                        "5",
+                        "\"x\"",
+                        "{} x",
+                        "{}{}",
+                        "{}}",
+                        "{},",
+                        "{]",
+                        "{\"resourceSpans\":[],}",
+                        "{\"resourceSpans\" []}",
+                        "{\"resourceSpans\":[] \"x\":1}",
+                        "{\"x\":tru}",
+                        "{\"x\":nul}",
+                        "{\"x\":truex}",
+                        "{\"x\":[1,]}",
+                        "{\"x\":[,1]}",
+                        "{\"x\":01}",
+                        "{\"x\":1.}",
+                        "{\"x\":.5}",
+                        "{\"x\":-}",
+                        "{\"x\":+1}",
+                        "{\"x\":1e}",
+                        "{\"x\":0x10}",
+                        "{\"x\":1e400}",
+                        "{\"x\":-1e400}",
+                        "{\"x\":NaN}",
+                        "{'x':1}",
+                        "{\"x\":1 2}",
+                        "{x:1}",
+                        "\xef\xbb\xbf[]"})
     check_payload(p, Fast::declines);
   CHECK(reference("{\"x\":1e400}").code == ErrorCode::invalid_json);
-  for (const char* p : {"{}", " {} ", "\t{\r\n}\n", "{\"resourceSpans\":[]}", "{\"resourceSpans\":null}", "{\"x\":1e-400}",
-                        "{\"x\":[[],{},\"\",0,-0,0.0,true,false,null]}"})
+  for (const char* p : {"{}", " {} ", "\t{\r\n}\n", "{\"resourceSpans\":[]}", "{\"resourceSpans\":null}",
+                        "{\"x\":1e-400}", "{\"x\":[[],{},\"\",0,-0,0.0,true,false,null]}"})
     check_payload(p, Fast::decides);
   check_payload("\xef\xbb\xbf{}", Fast::declines);  // nlohmann skips a byte order mark; simdjson does not decide it
   CHECK(reference("\xef\xbb\xbf{}").ok);
 }
 
 TEST_CASE("fast OTLP JSON: envelope fields, nulls and field order", "[otlp][json-fast]") {
-  for (const char* m : {R"("traceId":null,"parentSpanId":null,"name":null,"attributes":null)", R"("name":"HTTP GET")",
-                        R"("attributes":[],"name":"HTTP PUT")", R"("parentSpanId":"ABCDEFG")", R"("startTimeUnixNano":"123")",
-                        R"("startTimeUnixNano":1700000000000000000,"endTimeUnixNano":"1700000000000000001")",
-                        R"("startTimeUnixNano":-5)", R"("startTimeUnixNano":-0)", R"("endTimeUnixNano":18446744073709551615)",
-                        R"("startTimeUnixNano":"not a number")", R"("startTimeUnixNano":null)", R"("kind":3,"status":{"code":1})",
-                        R"("attributes":[{"key":"http.response.status_code","value":{"intValue":"200"}},{"key":"x","extra":[{}]}])",
-                        R"("attributes":[{"key":"http.response.status_code","value":{"stringValue":"0404"}}])",
-                        R"("attributes":[{"key":"http.request.header.:method","value":{"stringValue":"PATCH"}}])",
-                        R"("attributes":[{"key":"sp.service.name","value":{"stringValue":""}}])"})
+  for (const char* m :
+       {R"("traceId":null,"parentSpanId":null,"name":null,"attributes":null)", R"("name":"HTTP GET")",
+        R"("attributes":[],"name":"HTTP PUT")", R"("parentSpanId":"ABCDEFG")", R"("startTimeUnixNano":"123")",
+        R"("startTimeUnixNano":1700000000000000000,"endTimeUnixNano":"1700000000000000001")",
+        R"("startTimeUnixNano":-5)", R"("startTimeUnixNano":-0)", R"("endTimeUnixNano":18446744073709551615)",
+        R"("startTimeUnixNano":"not a number")", R"("startTimeUnixNano":null)", R"("kind":3,"status":{"code":1})",
+        R"("attributes":[{"key":"http.response.status_code","value":{"intValue":"200"}},{"key":"x","extra":[{}]}])",
+        R"("attributes":[{"key":"http.response.status_code","value":{"stringValue":"0404"}}])",
+        R"("attributes":[{"key":"http.request.header.:method","value":{"stringValue":"PATCH"}}])",
+        R"("attributes":[{"key":"sp.service.name","value":{"stringValue":""}}])"})
     check_payload(with_span(m), Fast::decides);
   for (const char* m : {R"("traceId":5)", R"("name":[])", R"("startTimeUnixNano":1.5)", R"("startTimeUnixNano":true)",
                         R"("attributes":{})", R"("attributes":[null])", R"("attributes":[{"value":{}}])",
                         R"("attributes":[{"key":null}])", R"("attributes":[{"key":"a","value":null}])"})
     check_payload(with_span(m), Fast::declines);
   // The resource's service.name applies to every span of its resourceSpans, wherever it is in the text.
-  for (const char* p :
-       {R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a"},{"name":"b","attributes":[{"key":"sp.service.name","value":{"stringValue":"own"}}]}]}],
+  for (
+      const char* p :
+      {R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a"},{"name":"b","attributes":[{"key":"sp.service.name","value":{"stringValue":"own"}}]}]}],
            "resource":{"attributes":[{"key":"service.name","value":{"intValue":7}},{"key":"service.name","value":{"stringValue":"second"}}]}},
           {"scopeSpans":[{"spans":[{"name":"c"}]}]}]})",
-        R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"bytesValue":"/w=="}}]},"scopeSpans":[{"spans":[{}]}]}]})",
-        R"({"resourceSpans":[{"resource":null,"scopeSpans":null},{"resource":{"attributes":null,"x":1}},{"scopeSpans":[{"spans":null},{}]}]})",
-        R"({"x":{"resourceSpans":5},"resourceSpans":[{"scopeSpans":[{"scope":{"name":"s"},"spans":[]}]}]})"})
+       R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"bytesValue":"/w=="}}]},"scopeSpans":[{"spans":[{}]}]}]})",
+       R"({"resourceSpans":[{"resource":null,"scopeSpans":null},{"resource":{"attributes":null,"x":1}},{"scopeSpans":[{"spans":null},{}]}]})",
+       R"({"x":{"resourceSpans":5},"resourceSpans":[{"scopeSpans":[{"scope":{"name":"s"},"spans":[]}]}]})"})
     check_payload(p, Fast::decides);
-  for (const char* p : {R"({"resourceSpans":{}})", R"({"resourceSpans":[null]})", R"({"resourceSpans":[{"resource":[]}]})",
-                        R"({"resourceSpans":[{"scopeSpans":[5]}]})", R"({"resourceSpans":[{"scopeSpans":[{"spans":[[]]}]}]})",
-                        R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"intValue":"x"}}]}}]})"})
+  for (const char* p :
+       {R"({"resourceSpans":{}})", R"({"resourceSpans":[null]})", R"({"resourceSpans":[{"resource":[]}]})",
+        R"({"resourceSpans":[{"scopeSpans":[5]}]})", R"({"resourceSpans":[{"scopeSpans":[{"spans":[[]]}]}]})",
+        R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"intValue":"x"}}]}}]})"})
     check_payload(p, Fast::declines);
 }
 
-TEST_CASE("fast OTLP JSON: repeated keys, which nlohmann resolves to the last, are declined", "[otlp][json-fast][regression]") {
+TEST_CASE("fast OTLP JSON: repeated keys, which nlohmann resolves to the last, are declined",
+          "[otlp][json-fast][regression]") {
   // On-Demand would read the first occurrence; the reference keeps the last.
   const std::string span = R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"first","name":"last"}]}]}]})";
   check_payload(span, Fast::declines);
@@ -234,8 +308,9 @@ TEST_CASE("fast OTLP JSON: repeated keys, which nlohmann resolves to the last, a
     CHECK(reference(p).ok);  // the reference accepts them all
   }
   // A repeated key nobody reads changes nothing: decided.
-  check_payload(R"({"x":1,"x":{"y":1,"y":2},"resourceSpans":[{"scopeSpans":[{"scope":{"name":"a","name":"b"},"spans":[{"flags":1,"flags":2}]}]}]})",
-                Fast::decides);
+  check_payload(
+      R"({"x":1,"x":{"y":1,"y":2},"resourceSpans":[{"scopeSpans":[{"scope":{"name":"a","name":"b"},"spans":[{"flags":1,"flags":2}]}]}]})",
+      Fast::decides);
   // kind is checked (an integer or a string), so a repeated kind is declined:
   // the reference checks the last one.
   check_payload(with_span(R"("kind":[1],"kind":2)"), Fast::declines);
@@ -247,7 +322,8 @@ TEST_CASE("fast OTLP JSON: repeated keys, which nlohmann resolves to the last, a
   check_payload(with_span(R"("traceId":"AAAAAGnpwoMAAAAABctiGA==","parentSpanId":"GKjqBXpZZx4=")"), Fast::decides);
 }
 
-TEST_CASE("fast OTLP JSON: 64 levels of nesting are decided, 65 are the reference's limit error", "[otlp][json-fast][limits]") {
+TEST_CASE("fast OTLP JSON: 64 levels of nesting are decided, 65 are the reference's limit error",
+          "[otlp][json-fast][limits]") {
   // The root object is level 1.
   check_payload(R"({"resourceSpans":[],"x":)" + nested_arrays(63) + "}", Fast::decides);
   std::string deep = R"({"resourceSpans":[],"x":)" + nested_arrays(64) + "}";
@@ -275,7 +351,8 @@ TEST_CASE("fast OTLP JSON: big integers the reference turns into doubles are lef
   }
   check_payload(R"({"resourceSpans":[],"x":123456789012345678901234567890})", Fast::declines);
   check_payload(with_span(R"("startTimeUnixNano":18446744073709551616)"), Fast::declines);  // refused by both
-  CHECK(reference(with_value(R"({"intValue":-9223372036854775809})")).message.find("=20:-9223372036854775808") != std::string::npos);
+  CHECK(reference(with_value(R"({"intValue":-9223372036854775809})")).message.find("=20:-9223372036854775808") !=
+        std::string::npos);
 }
 
 TEST_CASE("fast OTLP JSON: a payload larger than the reusable buffers decodes the same", "[otlp][json-fast][limits]") {
@@ -287,7 +364,8 @@ TEST_CASE("fast OTLP JSON: a payload larger than the reusable buffers decodes th
 
 TEST_CASE("fast OTLP JSON: threads decode at once, each on its own parser", "[otlp][json-fast][concurrency]") {
   std::vector<std::string> payloads;
-  for (const auto& entry : std::filesystem::directory_iterator(corpus_dir())) payloads.push_back(read_file(entry.path().string()));
+  for (const auto& entry : std::filesystem::directory_iterator(corpus_dir()))
+    payloads.push_back(read_file(entry.path().string()));
   payloads.push_back(with_value(R"({"arrayValue":{"values":[{"stringValue":"a"},{"intValue":2}]}})"));
   payloads.push_back(with_span(R"("name":"a","name":"b")"));  // declined: the reference decides
   std::vector<std::string> expected;

@@ -21,10 +21,13 @@ std::string redacted_body(const std::vector<std::string>& paths, const std::stri
 
 }  // namespace
 
-TEST_CASE("overlapping body paths redact the outermost node, without touching freed memory", "[redaction][regression]") {
+TEST_CASE("overlapping body paths redact the outermost node, without touching freed memory",
+          "[redaction][regression]") {
   const std::string body = R"({"user":{"token":"t","name":"n","tags":["a",{"token":"u"}]},"keep":1})";
-  CHECK(json::parse(redacted_body({"$.user", "$.user.token"}, body)) == json::parse(R"({"user":"[REDACTED]","keep":1})"));
-  CHECK(json::parse(redacted_body({"$.user.token", "$.user"}, body)) == json::parse(R"({"user":"[REDACTED]","keep":1})"));
+  CHECK(json::parse(redacted_body({"$.user", "$.user.token"}, body)) ==
+        json::parse(R"({"user":"[REDACTED]","keep":1})"));
+  CHECK(json::parse(redacted_body({"$.user.token", "$.user"}, body)) ==
+        json::parse(R"({"user":"[REDACTED]","keep":1})"));
   CHECK(json::parse(redacted_body({"$..*"}, body)) == json::parse(R"({"user":"[REDACTED]","keep":"[REDACTED]"})"));
   CHECK(json::parse(redacted_body({"$..token"}, body)) ==
         json::parse(R"({"user":{"token":"[REDACTED]","name":"n","tags":["a",{"token":"[REDACTED]"}]},"keep":1})"));
@@ -36,6 +39,6 @@ TEST_CASE("overlapping body paths redact the outermost node, without touching fr
 TEST_CASE("bodies that are not JSON documents are kept as they are", "[redaction]") {
   CHECK(redacted_body({"$.a"}, "not json") == "not json");
   std::string with_nul("{\"a\":1}\0{\"b\":2}", 15);
-  CHECK(redacted_body({"$.a"}, with_nul) == with_nul);  // nothing after the NUL is dropped
+  CHECK(redacted_body({"$.a"}, with_nul) == with_nul);                  // nothing after the NUL is dropped
   CHECK(redacted_body({"$.missing"}, R"({"a": 1})") == R"({"a": 1})");  // no hit: the text is untouched
 }

@@ -7,8 +7,8 @@
 #include "test_support.hpp"
 
 using namespace softprobe::core;
-using sp_test::Req;
 using nlohmann::json;
+using sp_test::Req;
 
 namespace {
 
@@ -36,7 +36,8 @@ json hits_of(Session& s) { return s.stats_json()["stats"]["ruleHits"]; }
 
 }  // namespace
 
-TEST_CASE("a consumed consume-once rule stays consumed when the list is resent with more rules", "[rules][consume][regression]") {
+TEST_CASE("a consumed consume-once rule stays consumed when the list is resent with more rules",
+          "[rules][consume][regression]") {
   SessionStore store;
   auto s = store.create({});
   s->set_rules(doc(json::array({once("/a", 201)})));
@@ -82,9 +83,11 @@ TEST_CASE("identity is the rule's id, else its name, else its canonical JSON", "
   CHECK(status_of(*s, "/a") == 0);
   CHECK(status_of(*s, "/b") == 0);
   // Key order does not change a rule's canonical JSON.
-  s->set_rules(doc(json::array({json::parse(R"({"then":{"response":{"status":203},"action":"mock"},"when":{"path":"/c"},"consume":"once"})")})));
+  s->set_rules(doc(json::array(
+      {json::parse(R"({"then":{"response":{"status":203},"action":"mock"},"when":{"path":"/c"},"consume":"once"})")})));
   CHECK(status_of(*s, "/c") == 203);
-  s->set_rules(doc(json::array({json::parse(R"({"consume":"once","when":{"path":"/c"},"then":{"action":"mock","response":{"status":203}}})")})));
+  s->set_rules(doc(json::array(
+      {json::parse(R"({"consume":"once","when":{"path":"/c"},"then":{"action":"mock","response":{"status":203}}})")})));
   CHECK(status_of(*s, "/c") == 0);
 }
 
@@ -96,7 +99,8 @@ TEST_CASE("concurrent setters each report the distinct revision they produced", 
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
-      for (int i = 0; i < kEach; ++i) seen[t].push_back(s->set_rules(doc(json::array({once("/t" + std::to_string(t), 200 + t)}))));
+      for (int i = 0; i < kEach; ++i)
+        seen[t].push_back(s->set_rules(doc(json::array({once("/t" + std::to_string(t), 200 + t)}))));
     });
   for (auto& th : threads) th.join();
   std::vector<std::uint64_t> all;

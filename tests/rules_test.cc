@@ -5,13 +5,15 @@
 #include "test_support.hpp"
 
 using namespace softprobe::core;
+using nlohmann::json;
 using sp_test::expect_error;
 using sp_test::Req;
-using nlohmann::json;
 
 namespace {
 
-RuleList rules(const json& list, RuleLayer layer = RuleLayer::session) { return parse_rules(json{{"version", 1}, {"rules", list}}, layer); }
+RuleList rules(const json& list, RuleLayer layer = RuleLayer::session) {
+  return parse_rules(json{{"version", 1}, {"rules", list}}, layer);
+}
 
 json mock(const json& when, int status = 200) {
   return {{"when", when}, {"then", {{"action", "mock"}, {"response", {{"status", status}}}}}};
@@ -41,9 +43,19 @@ bool matches(const json& when, Req r) {
 }  // namespace
 
 TEST_CASE("a full rule parses", "[rules]") {
-  auto list = rules(json::array({{{"name", "stripe-mock"}, {"priority", 100}, {"consume", "once"}, {"latencyMs", 25},
-                                  {"when", {{"direction", "outbound"}, {"method", "post"}, {"host", "API.stripe.com"}, {"pathPrefix", "/v1/payment_intents"}}},
-                                  {"then", {{"action", "mock"}, {"response", {{"status", 201}, {"headers", {{"x-a", "1"}}}, {"body", {{"id", "pi_test"}}}}}}}}}));
+  auto list = rules(
+      json::array({{{"name", "stripe-mock"},
+                    {"priority", 100},
+                    {"consume", "once"},
+                    {"latencyMs", 25},
+                    {"when",
+                     {{"direction", "outbound"},
+                      {"method", "post"},
+                      {"host", "API.stripe.com"},
+                      {"pathPrefix", "/v1/payment_intents"}}},
+                    {"then",
+                     {{"action", "mock"},
+                      {"response", {{"status", 201}, {"headers", {{"x-a", "1"}}}, {"body", {{"id", "pi_test"}}}}}}}}}));
   REQUIRE(list.size() == 1);
   const Rule& r = *list[0];
   CHECK(r.name == "stripe-mock");
@@ -84,21 +96,29 @@ TEST_CASE("invalid rules name the rule index and the field", "[rules][errors]") 
     CHECK(e.details()["field"] == field);
   };
   check({{"when", {}}, {"then", {{"action", "mock"}}}, {"prio", 1}}, "rules[1].prio: unknown key", "prio");
-  check({{"when", {{"hostt", "x"}}}, {"then", {{"action", "mock"}}}}, "rules[1].when.hostt: unknown key (expected one of: direction", "when.hostt");
+  check({{"when", {{"hostt", "x"}}}, {"then", {{"action", "mock"}}}},
+        "rules[1].when.hostt: unknown key (expected one of: direction", "when.hostt");
   check({{"then", {{"action", "mock"}, {"respnse", {}}}}}, "rules[1].then.respnse: unknown key", "then.respnse");
   check({{"when", {}}}, "rules[1].then: is required", "then");
   check({{"then", {{"response", {}}}}}, "rules[1].then.action: is required", "then.action");
   check({{"then", {{"action", "stub"}}}}, "unknown action \"stub\"", "then.action");
-  check({{"priority", "high"}, {"then", {{"action", "mock"}}}}, "rules[1].priority: must be an integer from -2^63 to 2^63-1, got string", "priority");
-  check({{"when", {{"method", 5}}}, {"then", {{"action", "mock"}}}}, "rules[1].when.method: must be a string, got number", "when.method");
+  check({{"priority", "high"}, {"then", {{"action", "mock"}}}},
+        "rules[1].priority: must be an integer from -2^63 to 2^63-1, got string", "priority");
+  check({{"when", {{"method", 5}}}, {"then", {{"action", "mock"}}}},
+        "rules[1].when.method: must be a string, got number", "when.method");
   check({{"consume", "twice"}, {"then", {{"action", "mock"}}}}, "must be \"many\" or \"once\"", "consume");
   check({{"then", {{"action", "error"}}}}, "rules[1].then.error: is required", "then.error");
-  check({{"then", {{"action", "error"}, {"error", {{"body", "x"}}}}}}, "rules[1].then.error.status: is required", "then.error.status");
-  check({{"then", {{"action", "mock"}, {"response", {{"status", 42}}}}}}, "rules[1].then.response.status: must be an integer HTTP status", "then.response.status");
-  check({{"when", {{"bodyJsonPath", "amount"}}}, {"then", {{"action", "mock"}}}}, "must start with '$'", "when.bodyJsonPath");
+  check({{"then", {{"action", "error"}, {"error", {{"body", "x"}}}}}}, "rules[1].then.error.status: is required",
+        "then.error.status");
+  check({{"then", {{"action", "mock"}, {"response", {{"status", 42}}}}}},
+        "rules[1].then.response.status: must be an integer HTTP status", "then.response.status");
+  check({{"when", {{"bodyJsonPath", "amount"}}}, {"then", {{"action", "mock"}}}}, "must start with '$'",
+        "when.bodyJsonPath");
   check({{"when", {{"equals", 1}}}, {"then", {{"action", "mock"}}}}, "needs \"bodyJsonPath\"", "when.equals");
-  check({{"when", {{"direction", "sideways"}}}, {"then", {{"action", "mock"}}}}, "must be \"outbound\" or \"inbound\"", "when.direction");
-  check({{"then", {{"action", "passthrough"}, {"response", json::object()}}}}, "is not allowed with action \"passthrough\"", "then.response");
+  check({{"when", {{"direction", "sideways"}}}, {"then", {{"action", "mock"}}}}, "must be \"outbound\" or \"inbound\"",
+        "when.direction");
+  check({{"then", {{"action", "passthrough"}, {"response", json::object()}}}},
+        "is not allowed with action \"passthrough\"", "then.response");
   check(json::array(), "a rule must be an object", "");
 }
 
@@ -111,11 +131,17 @@ TEST_CASE("the deprecated replay action points to findInCase + mockOutbound", "[
 
 TEST_CASE("rules documents: version, bare arrays, unknown keys", "[rules][errors]") {
   CHECK(parse_rules(json::array({mock({})}), RuleLayer::session).size() == 1);
-  expect_error(ErrorCode::invalid_rule, [] { parse_rules(json{{"version", 2}, {"rules", json::array()}}, RuleLayer::session); });
+  expect_error(ErrorCode::invalid_rule, [] {
+    parse_rules(json{{"version", 2}, {"rules", json::array()}}, RuleLayer::session);
+  });
   expect_error(ErrorCode::invalid_rule, [] { parse_rules(json{{"version", 1}}, RuleLayer::session); });
-  auto e = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json{{"version", 1}, {"rules", json::array()}, {"x", 1}}, RuleLayer::session); });
+  auto e = expect_error(ErrorCode::invalid_rule, [] {
+    parse_rules(json{{"version", 1}, {"rules", json::array()}, {"x", 1}}, RuleLayer::session);
+  });
   CHECK_THAT(e.what(), Catch::Contains("unknown key \"x\""));
-  auto c = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::array({{{"then", 1}}}), RuleLayer::case_rules); });
+  auto c = expect_error(ErrorCode::invalid_rule, [] {
+    parse_rules(json::array({{{"then", 1}}}), RuleLayer::case_rules);
+  });
   CHECK_THAT(c.what(), Catch::Contains("case rules[0].then"));
 }
 
@@ -148,10 +174,10 @@ TEST_CASE("each predicate matches and fails as specified", "[rules][predicates]"
   CHECK_FALSE(matches({{"pathPrefix", "/v2"}}, r));
   CHECK(matches({{"service", "checkout"}}, r));
   CHECK_FALSE(matches({{"service", "billing"}}, r));
-  CHECK(matches({{"headers", {{"x-tenant", "acme"}}}}, r));  // names case-insensitive
-  CHECK_FALSE(matches({{"headers", {{"x-tenant", "ACME"}}}}, r));  // values exact
+  CHECK(matches({{"headers", {{"x-tenant", "acme"}}}}, r));                            // names case-insensitive
+  CHECK_FALSE(matches({{"headers", {{"x-tenant", "ACME"}}}}, r));                      // values exact
   CHECK(matches({{"headers", {{"accept", {"text/plain", "application/json"}}}}}, r));  // all required
-  CHECK(matches({{"headers", {{"accept", "text/plain, application/json"}}}}, r));    // joined form
+  CHECK(matches({{"headers", {{"accept", "text/plain, application/json"}}}}, r));      // joined form
   CHECK_FALSE(matches({{"headers", {{"accept", {"text/plain", "text/html"}}}}}, r));
   CHECK_FALSE(matches({{"headers", {{"x-missing", "1"}}}}, r));
   CHECK(matches({{"bodyJsonPath", "$.amount"}}, r));
@@ -163,7 +189,9 @@ TEST_CASE("each predicate matches and fails as specified", "[rules][predicates]"
   CHECK(matches({{"traceTags", {{"test.name", "pays"}, {"retry", 3}, {"flag", true}}}}, r));
   CHECK_FALSE(matches({{"traceTags", {{"test.name", "other"}}}}, r));
   CHECK_FALSE(matches({{"traceTags", {{"absent", "x"}}}}, r));
-  CHECK(matches({{"method", "POST"}, {"host", "api.example.com"}, {"pathPrefix", "/v1"}, {"headers", {{"x-tenant", "acme"}}}}, r));
+  CHECK(matches(
+      {{"method", "POST"}, {"host", "api.example.com"}, {"pathPrefix", "/v1"}, {"headers", {{"x-tenant", "acme"}}}},
+      r));
 
   Req not_json = r;
   not_json.body = "amount=42";
@@ -196,9 +224,12 @@ TEST_CASE("precedence: max of (priority, layer, position)", "[rules][precedence]
   // Same layer, same priority: the later entry wins.
   CHECK(winner(json::array(), json::array({mock({}, 201), mock({}, 202), mock({{"host", "other"}}, 203)})) == 202);
   // A specific host+path rule and a catch-all: rank decides, not specificity.
-  CHECK(winner(json::array(), json::array({mock({{"host", "api.example.com"}, {"path", "/v1/a"}}, 201), mock({}, 202)})) == 202);
-  CHECK(winner(json::array(), json::array({mock({}, 202), mock({{"host", "api.example.com"}, {"path", "/v1/a"}}, 201)})) == 201);
-  CHECK(winner(json::array(), json::array({with(mock({{"host", "api.example.com"}}, 201), {{"priority", 1}}), mock({{"path", "/v1/a"}}, 202)})) == 201);
+  CHECK(winner(json::array(),
+               json::array({mock({{"host", "api.example.com"}, {"path", "/v1/a"}}, 201), mock({}, 202)})) == 202);
+  CHECK(winner(json::array(),
+               json::array({mock({}, 202), mock({{"host", "api.example.com"}, {"path", "/v1/a"}}, 201)})) == 201);
+  CHECK(winner(json::array(), json::array({with(mock({{"host", "api.example.com"}}, 201), {{"priority", 1}}),
+                                           mock({{"path", "/v1/a"}}, 202)})) == 201);
 }
 
 TEST_CASE("the rule index agrees with a linear scan over many rules", "[rules][index]") {
@@ -253,18 +284,21 @@ TEST_CASE("near-miss explanation names the failing predicate", "[rules][explain]
   CHECK(results[2].actual == "/v1/user");
 }
 
-TEST_CASE("hostSuffix rules are indexed and agree with a linear scan, even with many matching suffixes", "[rules][index]") {
+TEST_CASE("hostSuffix rules are indexed and agree with a linear scan, even with many matching suffixes",
+          "[rules][index]") {
   // 20 nested suffixes all match the host below: more candidate lists than the
   // lookup keeps inline, so the overflow path is exercised too.
   std::string host = "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.test";
   json list = json::array();
   for (std::size_t i = 0; i < host.size(); ++i)
-    if (host[i] == '.') list.push_back(with(mock({{"hostSuffix", host.substr(i)}}, 200 + int(i)), {{"priority", int(i % 4)}}));
+    if (host[i] == '.')
+      list.push_back(with(mock({{"hostSuffix", host.substr(i)}}, 200 + int(i)), {{"priority", int(i % 4)}}));
   list.push_back(mock({{"hostSuffix", "nope.test"}}, 299));
   for (int i = 0; i < 500; ++i) list.push_back(mock({{"hostSuffix", ".other" + std::to_string(i) + ".test"}}, 300));
   RuleList session = parse_rules(list, RuleLayer::session);
   RuleSet set(RuleList{}, session);
-  for (const std::string& h : {host, std::string("x.") + host, std::string("t.test"), std::string("z.other7.test"), std::string("unrelated.org")}) {
+  for (const std::string& h : {host, std::string("x.") + host, std::string("t.test"), std::string("z.other7.test"),
+                               std::string("unrelated.org")}) {
     Req r = sp_test::get(h, "/");
     auto v = r.view();
     MatchRequest req(v);
@@ -273,20 +307,23 @@ TEST_CASE("hostSuffix rules are indexed and agree with a linear scan, even with 
   }
 }
 
-TEST_CASE("a deeply nested request body does not match bodyJsonPath and does not crash", "[rules][predicates][regression]") {
+TEST_CASE("a deeply nested request body does not match bodyJsonPath and does not crash",
+          "[rules][predicates][regression]") {
   Req r = sp_test::get("a.test", "/");
   r.body = std::string(100000, '[') + std::string(100000, ']');
   CHECK_FALSE(matches({{"bodyJsonPath", "$[0]"}}, r));
 }
 
-TEST_CASE("response headers that would inject or split HTTP are refused at load, naming rule and header", "[rules][errors][regression]") {
+TEST_CASE("response headers that would inject or split HTTP are refused at load, naming rule and header",
+          "[rules][errors][regression]") {
   auto bad = [](const json& headers, const std::string& expected) {
     json rule = {{"then", {{"action", "mock"}, {"response", {{"status", 200}, {"headers", headers}}}}}};
     auto e = expect_error(ErrorCode::invalid_rule, [&] { rules(json::array({mock({}), rule})); });
     CHECK_THAT(e.what(), Catch::Contains(expected));
     CHECK(e.details()["ruleIndex"] == 1);
   };
-  bad({{"x-a", "a\r\nSet-Cookie: x=1"}}, "rules[1].then.response.headers.x-a: the value has a control character (CR (0x0d)) at byte 1");
+  bad({{"x-a", "a\r\nSet-Cookie: x=1"}},
+      "rules[1].then.response.headers.x-a: the value has a control character (CR (0x0d)) at byte 1");
   bad({{"x-a", "a\nb"}}, "LF (0x0a)");
   bad({{"x-a", std::string("a\0b", 3)}}, "NUL (0x00)");
   bad({{"x-a", {"fine", "b\r"}}}, "rules[1].then.response.headers.x-a");
@@ -296,26 +333,34 @@ TEST_CASE("response headers that would inject or split HTTP are refused at load,
   json error_rule = {{"then", {{"action", "error"}, {"error", {{"status", 503}, {"headers", {{"x-e", "1\r\n"}}}}}}}};
   expect_error(ErrorCode::invalid_rule, [&] { rules(json::array({error_rule})); });
   // Tabs, obs-text and every token character stay allowed.
-  auto ok = rules(json::array({{{"then", {{"action", "mock"}, {"response", {{"headers", {{"X-Tok!#$%&'*+-.^_`|~9", "a\tb \xc3\xa9"}}}}}}}}}));
+  auto ok = rules(json::array(
+      {{{"then", {{"action", "mock"}, {"response", {{"headers", {{"X-Tok!#$%&'*+-.^_`|~9", "a\tb \xc3\xa9"}}}}}}}}}));
   CHECK(ok[0]->response->headers.size() == 1);
 }
 
 TEST_CASE("integers out of range are refused, never wrapped", "[rules][errors][regression]") {
   // 4294967297 used to pass as version 1 (truncated to 32 bits).
-  auto v = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::parse(R"({"version":4294967297,"rules":[]})"), RuleLayer::session); });
+  auto v = expect_error(ErrorCode::invalid_rule,
+                        [] { parse_rules(json::parse(R"({"version":4294967297,"rules":[]})"), RuleLayer::session); });
   CHECK_THAT(v.what(), Catch::Contains("\"version\" must be 1"));
   // 2^63 used to wrap to INT64_MIN, so a priority-1 rule beat it.
   auto p = expect_error(ErrorCode::invalid_rule, [] {
-    parse_rules(json::parse(R"({"version":1,"rules":[{"priority":9223372036854775808,"then":{"action":"mock"}}]})"), RuleLayer::session);
+    parse_rules(json::parse(R"({"version":1,"rules":[{"priority":9223372036854775808,"then":{"action":"mock"}}]})"),
+                RuleLayer::session);
   });
-  CHECK_THAT(p.what(), Catch::Contains("rules[0].priority: must be an integer from -2^63 to 2^63-1, got 9223372036854775808"));
-  auto top = parse_rules(json::parse(R"({"version":1,"rules":[{"priority":9223372036854775807,"then":{"action":"mock"}}]})"), RuleLayer::session);
+  CHECK_THAT(p.what(),
+             Catch::Contains("rules[0].priority: must be an integer from -2^63 to 2^63-1, got 9223372036854775808"));
+  auto top =
+      parse_rules(json::parse(R"({"version":1,"rules":[{"priority":9223372036854775807,"then":{"action":"mock"}}]})"),
+                  RuleLayer::session);
   CHECK(top[0]->priority == INT64_MAX);
   expect_error(ErrorCode::invalid_rule, [] {
-    parse_rules(json::parse(R"({"version":1,"rules":[{"latencyMs":18446744073709551615,"then":{"action":"mock"}}]})"), RuleLayer::session);
+    parse_rules(json::parse(R"({"version":1,"rules":[{"latencyMs":18446744073709551615,"then":{"action":"mock"}}]})"),
+                RuleLayer::session);
   });
   expect_error(ErrorCode::invalid_rule, [] {
-    parse_rules(json::parse(R"({"version":1,"rules":[{"then":{"action":"mock","response":{"status":4294967496}}}]})"), RuleLayer::session);
+    parse_rules(json::parse(R"({"version":1,"rules":[{"then":{"action":"mock","response":{"status":4294967496}}}]})"),
+                RuleLayer::session);
   });
 }
 
@@ -323,8 +368,11 @@ TEST_CASE("integers out of range are refused, never wrapped", "[rules][errors][r
 // "headers": null (softprobe-cli/cmd/softprobe/suite_pipeline.go,
 // buildRuleJSON: a Go map[string]string left nil marshals as null).
 TEST_CASE("a null optional field of a rule is absent; a null required field is refused as required", "[rules][null]") {
-  auto list = parse_rules(json::parse(R"({"rules":[{"name":"fragment","then":{"action":"mock","response":{"body":"ok","headers":null,"status":200}},
-      "when":{"method":"GET","path":"/fragment","host":null}}],"version":1})"), RuleLayer::session);
+  auto list = parse_rules(
+      json::parse(
+          R"({"rules":[{"name":"fragment","then":{"action":"mock","response":{"body":"ok","headers":null,"status":200}},
+      "when":{"method":"GET","path":"/fragment","host":null}}],"version":1})"),
+      RuleLayer::session);
   REQUIRE(list.size() == 1);
   CHECK(list[0]->response->headers.empty());
   CHECK(list[0]->response->body == "ok");
@@ -332,10 +380,16 @@ TEST_CASE("a null optional field of a rule is absent; a null required field is r
   CHECK(*list[0]->when.path == "/fragment");
 
   // Every optional field of a rule at once.
-  auto all = rules(json::array({{{"name", nullptr}, {"id", nullptr}, {"priority", nullptr}, {"consume", nullptr}, {"latencyMs", nullptr},
-                                 {"when", nullptr}, {"then", {{"action", "mock"}, {"response", nullptr}, {"error", nullptr}}}},
-                                {{"when", {{"headers", nullptr}, {"traceTags", nullptr}, {"bodyJsonPath", nullptr}, {"equals", nullptr}}},
-                                 {"then", {{"action", "error"}, {"error", {{"status", 503}, {"body", nullptr}, {"bodyBase64", nullptr}}}}}}}));
+  auto all = rules(json::array(
+      {{{"name", nullptr},
+        {"id", nullptr},
+        {"priority", nullptr},
+        {"consume", nullptr},
+        {"latencyMs", nullptr},
+        {"when", nullptr},
+        {"then", {{"action", "mock"}, {"response", nullptr}, {"error", nullptr}}}},
+       {{"when", {{"headers", nullptr}, {"traceTags", nullptr}, {"bodyJsonPath", nullptr}, {"equals", nullptr}}},
+        {"then", {{"action", "error"}, {"error", {{"status", 503}, {"body", nullptr}, {"bodyBase64", nullptr}}}}}}}));
   CHECK(all[0]->priority == 0);
   CHECK(!all[0]->consume_once);
   CHECK(all[0]->response->status == 200);
@@ -352,27 +406,36 @@ TEST_CASE("a null optional field of a rule is absent; a null required field is r
   required({{"then", nullptr}}, "rules[0].then: is required", "then");
   required({{"then", {{"action", nullptr}}}}, "rules[0].then.action: is required", "then.action");
   required({{"then", {{"action", "error"}, {"error", nullptr}}}}, "rules[0].then.error: is required", "then.error");
-  required({{"then", {{"action", "error"}, {"error", {{"status", nullptr}}}}}}, "rules[0].then.error.status: is required", "then.error.status");
-  auto e = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json{{"version", 1}, {"rules", nullptr}}, RuleLayer::session); });
+  required({{"then", {{"action", "error"}, {"error", {{"status", nullptr}}}}}},
+           "rules[0].then.error.status: is required", "then.error.status");
+  auto e = expect_error(ErrorCode::invalid_rule, [] {
+    parse_rules(json{{"version", 1}, {"rules", nullptr}}, RuleLayer::session);
+  });
   CHECK_THAT(e.what(), Catch::Contains("missing \"rules\""));
   // A misspelt key stays an unknown key, null or not.
   required({{"whne", nullptr}, {"then", {{"action", "mock"}}}}, "rules[0].whne: unknown key", "whne");
-  required({{"when", {{"hostt", nullptr}}}, {"then", {{"action", "mock"}}}}, "rules[0].when.hostt: unknown key", "when.hostt");
+  required({{"when", {{"hostt", nullptr}}}, {"then", {{"action", "mock"}}}}, "rules[0].when.hostt: unknown key",
+           "when.hostt");
   // Values inside maps are not fields: a null header value is still refused.
-  required({{"then", {{"action", "mock"}, {"response", {{"headers", {{"x-a", nullptr}}}}}}}}, "then.response.headers.x-a", "then.response.headers.x-a");
+  required({{"then", {{"action", "mock"}, {"response", {{"headers", {{"x-a", nullptr}}}}}}}},
+           "then.response.headers.x-a", "then.response.headers.x-a");
 }
 
 // Issue 11, item 4: spec/examples/rules/strict-block.rule.json is one rule
 // object, not a {"version","rules"} document.
-TEST_CASE("a mock's status 0 is Go's zero value, not set: the default 200; an error's is still refused", "[rules][compat]") {
+TEST_CASE("a mock's status 0 is Go's zero value, not set: the default 200; an error's is still refused",
+          "[rules][compat]") {
   // The reference CLI's suite runner posts inline mocks without a status as "status": 0.
-  auto list = rules(json::array({{{"then", {{"action", "mock"}, {"response", {{"status", 0}, {"body", "ok"}, {"headers", nullptr}}}}}}}));
+  auto list = rules(json::array(
+      {{{"then", {{"action", "mock"}, {"response", {{"status", 0}, {"body", "ok"}, {"headers", nullptr}}}}}}}));
   REQUIRE(list.size() == 1);
   CHECK(list[0]->response->status == 200);
-  expect_error(ErrorCode::invalid_rule,
-               [] { rules(json::array({{{"then", {{"action", "error"}, {"error", {{"status", 0}}}}}}})); });
-  expect_error(ErrorCode::invalid_rule,
-               [] { rules(json::array({{{"then", {{"action", "mock"}, {"response", {{"status", 1}}}}}}})); });
+  expect_error(ErrorCode::invalid_rule, [] {
+    rules(json::array({{{"then", {{"action", "error"}, {"error", {{"status", 0}}}}}}}));
+  });
+  expect_error(ErrorCode::invalid_rule, [] {
+    rules(json::array({{{"then", {{"action", "mock"}, {"response", {{"status", 1}}}}}}}));
+  });
 }
 
 TEST_CASE("one rule object on its own is a one-rule document", "[rules][shapes]") {
@@ -406,12 +469,17 @@ TEST_CASE("one rule object on its own is a one-rule document", "[rules][shapes]"
   CHECK(list[0]->when.not_host_suffix == std::vector<std::string>{".internal", "localhost"});
   CHECK(list[0]->source == json::parse(strict_block));
   // Errors inside it name it as the document's first rule; a typo is the rule's own unknown key.
-  auto e = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::parse(R"({"then":{"action":"mock"},"whne":{}})"), RuleLayer::session); });
+  auto e = expect_error(ErrorCode::invalid_rule, [] {
+    parse_rules(json::parse(R"({"then":{"action":"mock"},"whne":{}})"), RuleLayer::session);
+  });
   CHECK_THAT(e.what(), Catch::Contains("rules[0].whne: unknown key"));
   // An object that is neither a document nor a rule is still refused, naming the key.
-  auto d = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::parse(R"({"rulez":[]})"), RuleLayer::session); });
+  auto d =
+      expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::parse(R"({"rulez":[]})"), RuleLayer::session); });
   CHECK_THAT(d.what(), Catch::Contains("unknown key \"rulez\""));
-  auto m = expect_error(ErrorCode::invalid_rule, [] { parse_rules(json::parse(R"({"version":1,"then":{"action":"mock"}})"), RuleLayer::session); });
+  auto m = expect_error(ErrorCode::invalid_rule, [] {
+    parse_rules(json::parse(R"({"version":1,"then":{"action":"mock"}})"), RuleLayer::session);
+  });
   CHECK_THAT(m.what(), Catch::Contains("unknown key \"then\""));
   expect_error(ErrorCode::invalid_rule, [] { parse_rules(json("rules"), RuleLayer::session); });
 }
@@ -437,7 +505,8 @@ TEST_CASE("the legacy {match, response} form is read as when/then with a depreca
   CHECK_THAT(warnings[0], Catch::StartsWith("rules[0]: the legacy {match, response} form is deprecated"));
   CHECK_THAT(warnings[1], Catch::StartsWith("rules[2]: "));
   // The same rule written as when/then decides the same way.
-  auto modern = rules(json::array({json::parse(R"({"when":{"host":"api","method":"GET"},"then":{"action":"mock","response":{"status":200}}})")}));
+  auto modern = rules(json::array(
+      {json::parse(R"({"when":{"host":"api","method":"GET"},"then":{"action":"mock","response":{"status":200}}})")}));
   Req get_api = sp_test::get("api", "/any"), post_api = sp_test::get("api", "/any");
   post_api.method = "POST";
   auto v = get_api.view();
@@ -447,26 +516,35 @@ TEST_CASE("the legacy {match, response} form is read as when/then with a depreca
   CHECK(!rule_matches(*list[0], MatchRequest(w)));
   CHECK(!rule_matches(*modern[0], MatchRequest(w)));
   // No sink: no warnings, same rules.
-  CHECK(parse_rules(json::array({{{"match", {{"path", "/a"}}}, {"response", {{"status", 204}}}}}), RuleLayer::session).size() == 1);
+  CHECK(parse_rules(json::array({{{"match", {{"path", "/a"}}}, {"response", {{"status", 204}}}}}), RuleLayer::session)
+            .size() == 1);
 
   auto bad = [](const json& rule, const std::string& message, const std::string& field) {
     auto e = expect_error(ErrorCode::invalid_rule, [&] { rules(json::array({rule})); });
     CHECK_THAT(e.what(), Catch::Contains(message));
     CHECK(e.details()["field"] == field);
   };
-  bad({{"match", {{"hostt", "x"}}}, {"response", {{"status", 200}}}}, "rules[0].match.hostt: unknown key", "match.hostt");
-  bad({{"match", json::object()}, {"when", json::object()}, {"response", {{"status", 200}}}}, "give \"when\" or the legacy \"match\", not both", "match");
-  bad({{"match", {}}, {"response", {{"status", 200}}}, {"then", {{"action", "mock"}}}}, "give \"then\" or the legacy \"response\", not both", "response");
-  bad({{"match", {}}, {"response", {{"status", 1}}}}, "rules[0].response.status: must be an integer HTTP status", "response.status");
+  bad({{"match", {{"hostt", "x"}}}, {"response", {{"status", 200}}}}, "rules[0].match.hostt: unknown key",
+      "match.hostt");
+  bad({{"match", json::object()}, {"when", json::object()}, {"response", {{"status", 200}}}},
+      "give \"when\" or the legacy \"match\", not both", "match");
+  bad({{"match", {}}, {"response", {{"status", 200}}}, {"then", {{"action", "mock"}}}},
+      "give \"then\" or the legacy \"response\", not both", "response");
+  bad({{"match", {}}, {"response", {{"status", 1}}}}, "rules[0].response.status: must be an integer HTTP status",
+      "response.status");
   bad({{"match", {{"path", "/a"}}}}, "rules[0].then: is required", "then");
 }
 
 // Issue 11, item 5: the published rule schema (spec/schemas/rule.schema.json)
 // leaves then.response and then.error open ("additionalProperties": true), and
 // the Python and TS SDKs pass the caller's response object through.
-TEST_CASE("extra keys inside then.response and then.error are ignored; everywhere else stays strict", "[rules][shapes]") {
-  auto list = rules(json::array({json::parse(R"({"when":{"path":"/a"},"then":{"action":"mock","response":{"status":201,"body":"x","statusText":"Created","delayMs":3}}})"),
-                                 json::parse(R"({"when":{"path":"/b"},"then":{"action":"error","error":{"status":503,"message":"down","retryable":true}}})")}));
+TEST_CASE("extra keys inside then.response and then.error are ignored; everywhere else stays strict",
+          "[rules][shapes]") {
+  auto list = rules(json::array(
+      {json::parse(
+           R"({"when":{"path":"/a"},"then":{"action":"mock","response":{"status":201,"body":"x","statusText":"Created","delayMs":3}}})"),
+       json::parse(
+           R"({"when":{"path":"/b"},"then":{"action":"error","error":{"status":503,"message":"down","retryable":true}}})")}));
   CHECK(list[0]->response->status == 201);
   CHECK(list[0]->response->body == "x");
   CHECK(list[0]->response->headers.empty());
@@ -480,7 +558,8 @@ TEST_CASE("extra keys inside then.response and then.error are ignored; everywher
   CHECK_THAT(e.what(), Catch::Contains("rules[0].then.response.status"));
   // The policy's defaultResponse is not a rule response: it stays strict.
   auto p = expect_error(ErrorCode::invalid_policy, [] {
-    parse_response(json{{"status", 200}, {"statusText", "OK"}}, "defaultResponse", false, int(ErrorCode::invalid_policy), {{"prefix", "policy"}});
+    parse_response(json{{"status", 200}, {"statusText", "OK"}}, "defaultResponse", false,
+                   int(ErrorCode::invalid_policy), {{"prefix", "policy"}});
   });
   CHECK_THAT(p.what(), Catch::Contains("policy.defaultResponse.statusText: unknown key"));
 }

@@ -2,19 +2,20 @@
 
 #include "case/case_lookup.hpp"
 #include "request/fingerprint.hpp"
-#include "support/log.hpp"
 #include "session/session_store.hpp"
+#include "support/log.hpp"
 #include "test_support.hpp"
 
 using namespace softprobe::core;
+using nlohmann::json;
 using sp_test::expect_error;
 using sp_test::Req;
-using nlohmann::json;
 
 namespace {
 
 json mock_rule(const json& when, int status, const json& extra = json::object()) {
-  json r = {{"when", when}, {"then", {{"action", "mock"}, {"response", {{"status", status}, {"body", "m" + std::to_string(status)}}}}}};
+  json r = {{"when", when},
+            {"then", {{"action", "mock"}, {"response", {{"status", status}, {"body", "m" + std::to_string(status)}}}}}};
   r.update(extra);
   return r;
 }
@@ -59,7 +60,9 @@ TEST_CASE("the revision moves only on successful mutations", "[session][revision
   CHECK(s->revision() == 4);
 
   // Failed mutations: nothing changes, revision stays.
-  expect_error(ErrorCode::invalid_rule, [&] { s->set_rules(rules_doc(json::array({{{"then", {{"action", "replay"}}}}}))); });
+  expect_error(ErrorCode::invalid_rule, [&] {
+    s->set_rules(rules_doc(json::array({{{"then", {{"action", "replay"}}}}})));
+  });
   expect_error(ErrorCode::invalid_policy, [&] { s->set_policy({{"externalHttp", "sometimes"}}); });
   expect_error(ErrorCode::invalid_argument, [&] { s->set_auth_fixtures({{"tokens", "x"}}); });
   CaseFile bad_rules = parse_case(sp_test::fixture("minimal.case.json"));
@@ -86,7 +89,8 @@ TEST_CASE("rules replace, they do not merge", "[session]") {
 TEST_CASE("strict policy: the strict-miss response, stats and log line", "[session][policy]") {
   SessionStore store;
   auto s = replay_session(store, {{"externalHttp", "strict"}});
-  s->set_rules(rules_doc(json::array({mock_rule({{"method", "GET"}, {"host", "api.example.com"}, {"path", "/v1/users"}}, 200, {{"name", "users"}})})));
+  s->set_rules(rules_doc(json::array(
+      {mock_rule({{"method", "GET"}, {"host", "api.example.com"}, {"path", "/v1/users"}}, 200, {{"name", "users"}})})));
   Req r = sp_test::get("api.example.com", "/v1/user");
   r.method = "POST";
   r.body = "{\"amount\":4200}";
@@ -117,11 +121,13 @@ TEST_CASE("strict policy: the strict-miss response, stats and log line", "[sessi
   CHECK(last["nearMiss"]["failed"][0]["predicate"] == "method");
   CHECK(last["nearMiss"]["failed"][1]["predicate"] == "path");
   CHECK(last["nearMiss"]["failed"][1]["expected"] == "/v1/users");
-  CHECK_THAT(last["explanation"].get<std::string>(), Catch::Contains("closest rule \"users\" did not match: method expected GET"));
+  CHECK_THAT(last["explanation"].get<std::string>(),
+             Catch::Contains("closest rule \"users\" did not match: method expected GET"));
   CHECK(explain_miss(*d.miss) == last);
 }
 
-TEST_CASE("the strict-miss log line: contract order, and bytes that are not UTF-8 do not fail the decision", "[session][policy][log]") {
+TEST_CASE("the strict-miss log line: contract order, and bytes that are not UTF-8 do not fail the decision",
+          "[session][policy][log]") {
   static std::vector<std::string> lines;
   lines.clear();
   set_log_sink([](int, const char* line, void*) { lines.emplace_back(line); }, nullptr);
@@ -139,7 +145,8 @@ TEST_CASE("the strict-miss log line: contract order, and bytes that are not UTF-
   nlohmann::ordered_json line = nlohmann::ordered_json::parse(lines[0]);
   std::vector<std::string> keys;
   for (const auto& [key, value] : line.items()) keys.push_back(key);
-  CHECK(keys == std::vector<std::string>{"level", "msg", "sessionId", "method", "host", "path", "policy", "action", "status"});
+  CHECK(keys ==
+        std::vector<std::string>{"level", "msg", "sessionId", "method", "host", "path", "policy", "action", "status"});
   CHECK(line["level"] == "info");
   CHECK(line["msg"] == "inject miss");
   CHECK(line["path"] == "/caf\xef\xbf\xbd");
@@ -148,7 +155,8 @@ TEST_CASE("the strict-miss log line: contract order, and bytes that are not UTF-
 
 TEST_CASE("the request fingerprint is stable and documented", "[fingerprint]") {
   // Values computed independently from the definition in fingerprint.hpp / docs.
-  CHECK(request_fingerprint("POST", "api.stripe.com", "/v1/payment_intents", "{\"amount\":4200}") == "f64b9cd679868545");
+  CHECK(request_fingerprint("POST", "api.stripe.com", "/v1/payment_intents", "{\"amount\":4200}") ==
+        "f64b9cd679868545");
   CHECK(request_fingerprint("get", "LOCALHOST:8080", "/x", "") == "54d707d77edca67d");
   CHECK(request_fingerprint("GET", "localhost:8080", "/x", "") == "54d707d77edca67d");
   CHECK(request_fingerprint("GET", "localhost:8080", "/x", "b") != "54d707d77edca67d");
@@ -171,7 +179,7 @@ TEST_CASE("policy: allowlists, suffixes, ports, blockHosts, defaultOnMiss", "[se
   CHECK(outcome(inbound).outcome == Action::passthrough);  // policy applies to outbound only
 
   s->set_policy({{"blockHosts", {"tracker.test"}}});
-  CHECK(outcome(sp_test::get("tracker.test", "/")).strict_miss);  // blocked whatever the mode
+  CHECK(outcome(sp_test::get("tracker.test", "/")).strict_miss);                   // blocked whatever the mode
   CHECK(outcome(sp_test::get("other.test", "/")).outcome == Action::passthrough);  // allow is the default
 
   s->set_policy({{"defaultOnMiss", "error"}});
@@ -214,12 +222,14 @@ TEST_CASE("policy: inboundHttp strict blocks inbound requests no rule claimed (o
   CHECK(decide(*s, inbound).strict_miss);  // the refused policy changed nothing
 }
 
-TEST_CASE("stats: injectedSpans counts mock and error answers; decisions and passthroughs the rest", "[session][stats]") {
+TEST_CASE("stats: injectedSpans counts mock and error answers; decisions and passthroughs the rest",
+          "[session][stats]") {
   SessionStore store;
   auto s = replay_session(store);
-  s->set_rules(rules_doc(json::array({mock_rule({{"path", "/hit"}}, 200),
-                                      {{"when", {{"path", "/down"}}}, {"then", {{"action", "error"}, {"error", {{"status", 503}}}}}},
-                                      {{"when", {{"path", "/pass"}}}, {"then", {{"action", "passthrough"}}}}})));
+  s->set_rules(rules_doc(
+      json::array({mock_rule({{"path", "/hit"}}, 200),
+                   {{"when", {{"path", "/down"}}}, {"then", {{"action", "error"}, {"error", {{"status", 503}}}}}},
+                   {{"when", {{"path", "/pass"}}}, {"then", {{"action", "passthrough"}}}}})));
   decide(*s, sp_test::get("a.test", "/hit"));
   decide(*s, sp_test::get("a.test", "/down"));
   decide(*s, sp_test::get("a.test", "/pass"));
@@ -246,9 +256,9 @@ TEST_CASE("unknown policy keys are kept and echoed by state", "[session][policy]
 TEST_CASE("policy ranks as priority-0 rules of the lowest layer", "[session][precedence]") {
   SessionStore store;
   auto s = replay_session(store, {{"externalHttp", "strict"}});
-  s->set_rules(rules_doc(json::array({mock_rule({{"host", "zero.test"}}, 200),
-                                      mock_rule({{"host", "neg.test"}}, 201, {{"priority", -1}}),
-                                      mock_rule({{"host", "pass.test"}}, 0, {{"then", {{"action", "passthrough"}}}})})));
+  s->set_rules(rules_doc(
+      json::array({mock_rule({{"host", "zero.test"}}, 200), mock_rule({{"host", "neg.test"}}, 201, {{"priority", -1}}),
+                   mock_rule({{"host", "pass.test"}}, 0, {{"then", {{"action", "passthrough"}}}})})));
   CHECK(decide(*s, sp_test::get("zero.test", "/")).response->status == 200);  // explicit priority 0 beats policy
   CHECK(decide(*s, sp_test::get("neg.test", "/")).strict_miss);               // negative priority loses to strict
   CHECK(decide(*s, sp_test::get("pass.test", "/")).outcome == Action::passthrough);  // passthrough beats strict
@@ -293,8 +303,11 @@ TEST_CASE("rule hits, latency and consume-once are reported", "[session][stats]"
 TEST_CASE("capture: record, redact, close writes the case atomically, and it replays", "[session][capture]") {
   sp_test::TempDir dir;
   SessionStore store;
-  SessionOptions o = session_options_from_json({{"mode", "capture"}, {"caseId", "checkout"}, {"suite", "payments"},
-                                                 {"redaction", {{"headers", {"x-secret"}}, {"bodyJsonPaths", {"$.card.number"}}}}});
+  SessionOptions o =
+      session_options_from_json({{"mode", "capture"},
+                                 {"caseId", "checkout"},
+                                 {"suite", "payments"},
+                                 {"redaction", {{"headers", {"x-secret"}}, {"bodyJsonPaths", {"$.card.number"}}}}});
   auto s = store.create(o);
   Req r = sp_test::get("api.stripe.com", "/v1/charges");
   r.method = "POST";
@@ -302,8 +315,12 @@ TEST_CASE("capture: record, redact, close writes the case atomically, and it rep
   r.query = "expand=x";
   r.service = "checkout";
   r.body = R"({"card":{"number":"4242424242424242","exp":"12/30"}})";
-  r.headers = {{"Authorization", "Bearer sk_live"}, {"Cookie", "a=b"}, {"X-Api-Key", "k"}, {"Proxy-Authorization", "p"},
-               {"X-Secret", "s"}, {"Content-Type", "application/json"},
+  r.headers = {{"Authorization", "Bearer sk_live"},
+               {"Cookie", "a=b"},
+               {"X-Api-Key", "k"},
+               {"Proxy-Authorization", "p"},
+               {"X-Secret", "s"},
+               {"Content-Type", "application/json"},
                {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}};
   auto v = r.view();
   HeaderView resp_headers[] = {{"Set-Cookie", "sid=1"}, {"Content-Type", "application/json"}};
@@ -356,9 +373,11 @@ TEST_CASE("capture: record, redact, close writes the case atomically, and it rep
   // Replay the capture: findInCase picks the response, a mock rule serves it.
   auto replay = replay_session(store, {{"externalHttp", "strict"}});
   replay->load_case(std::make_shared<const CaseFile>(c));
-  json match = exchange_match_json(find_in_case(c, case_predicate_from_json({{"method", "POST"}, {"path", "/v1/charges"}})));
-  replay->set_rules(rules_doc(json::array({{{"when", {{"method", "POST"}, {"host", "api.stripe.com"}, {"path", "/v1/charges"}}},
-                                           {"then", {{"action", "mock"}, {"response", match["response"]}}}}})));
+  json match =
+      exchange_match_json(find_in_case(c, case_predicate_from_json({{"method", "POST"}, {"path", "/v1/charges"}})));
+  replay->set_rules(
+      rules_doc(json::array({{{"when", {{"method", "POST"}, {"host", "api.stripe.com"}, {"path", "/v1/charges"}}},
+                              {"then", {{"action", "mock"}, {"response", match["response"]}}}}})));
   Req again = sp_test::get("api.stripe.com", "/v1/charges");
   again.method = "POST";
   again.scheme = "https";
@@ -423,7 +442,9 @@ TEST_CASE("session options are validated", "[session][errors]") {
   CHECK_THAT(e.what(), Catch::Contains("mode: must be \"capture\", \"replay\" or \"generate\""));
   expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"modes", "capture"}}); });
   expect_error(ErrorCode::invalid_policy, [] { session_options_from_json({{"policy", {{"externalHttp", 1}}}}); });
-  expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"redaction", {{"bodyJsonPaths", {"card"}}}}}); });
+  expect_error(ErrorCode::invalid_argument, [] {
+    session_options_from_json({{"redaction", {{"bodyJsonPaths", {"card"}}}}});
+  });
 }
 
 TEST_CASE("a session can take a given id (bindings mirroring a remote runtime)", "[session]") {
@@ -431,7 +452,9 @@ TEST_CASE("a session can take a given id (bindings mirroring a remote runtime)",
   auto s = store.create(session_options_from_json({{"sessionId", "runtime-abc_1.2"}}));
   CHECK(s->id() == "runtime-abc_1.2");
   CHECK(store.get("runtime-abc_1.2") == s);
-  auto dup = expect_error(ErrorCode::invalid_argument, [&] { store.create(session_options_from_json({{"sessionId", "runtime-abc_1.2"}})); });
+  auto dup = expect_error(ErrorCode::invalid_argument, [&] {
+    store.create(session_options_from_json({{"sessionId", "runtime-abc_1.2"}}));
+  });
   CHECK_THAT(dup.what(), Catch::Contains("already exists"));
   expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"sessionId", "has space"}}); });
   expect_error(ErrorCode::invalid_argument, [] { session_options_from_json({{"sessionId", ""}}); });

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "request/request.hpp"
 #include "support/atomic_file.hpp"
 #include "support/errors.hpp"
-#include "request/request.hpp"
 
 namespace sp_test {
 
@@ -19,8 +19,8 @@ inline std::string fixture(const std::string& name) { return softprobe::core::re
 
 // Owns the strings a RequestView points into.
 struct Req {
-  std::string direction = "outbound", method = "GET", scheme = "http", host = "api.example.com", path = "/", query, service,
-              body;
+  std::string direction = "outbound", method = "GET", scheme = "http", host = "api.example.com", path = "/", query,
+              service, body;
   int port = 0;
   std::vector<std::pair<std::string, std::string>> headers, tags;
 
@@ -61,7 +61,8 @@ inline Req get(std::string host, std::string path) {
 struct TempDir {
   std::filesystem::path path;
   TempDir() {
-    path = std::filesystem::temp_directory_path() / ("softprobe-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    path = std::filesystem::temp_directory_path() /
+           ("softprobe-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
     std::filesystem::create_directories(path);
   }
   ~TempDir() {

@@ -2,15 +2,15 @@
 // per-request path. Views in, no JSON.
 #include <vector>
 
-#include "request/canonical_request.hpp"
 #include "capture/capture.hpp"
-#include "request/fingerprint.hpp"
 #include "handles.hpp"
+#include "request/canonical_request.hpp"
+#include "request/fingerprint.hpp"
 
 using namespace softprobe::core;
+using capi::checked_view;
 using capi::guarded;
 using capi::require;
-using capi::checked_view;
 
 namespace {
 
@@ -78,7 +78,8 @@ struct RequestAdapter {
       tags = tag_heap.data();
     }
     for (std::size_t i = 0; i < r->tag_count; ++i)
-      tags[i] = {checked_view(r->tags[i].name, "request.tags[].name"), checked_view(r->tags[i].value, "request.tags[].value")};
+      tags[i] = {checked_view(r->tags[i].name, "request.tags[].name"),
+                 checked_view(r->tags[i].value, "request.tags[].value")};
     v.tags = tags;
     v.tag_count = r->tag_count;
   }
@@ -118,7 +119,8 @@ size_t sp_decision_header_count(const sp_decision* d) {
 }
 
 sp_header sp_decision_header(const sp_decision* d, size_t i) {
-  if (!d || !d->decision.response || i >= d->decision.response->headers.size()) return sp_header{{nullptr, 0}, {nullptr, 0}};
+  if (!d || !d->decision.response || i >= d->decision.response->headers.size())
+    return sp_header{{nullptr, 0}, {nullptr, 0}};
   const auto& [name, value] = d->decision.response->headers[i];
   return sp_header{{name.data(), name.size()}, {value.data(), value.size()}};
 }
@@ -168,7 +170,8 @@ sp_status sp_session_record(sp_session* session, const sp_request* request, cons
     ResponseView resp;
     if (response) {
       if (response->version != SP_RESPONSE_VERSION)
-        capi::invalid("response.version is " + std::to_string(response->version) + "; initialize with SP_RESPONSE_INIT");
+        capi::invalid("response.version is " + std::to_string(response->version) +
+                      "; initialize with SP_RESPONSE_INIT");
       if (response->header_count && !response->headers) capi::invalid("response.headers is NULL but header_count > 0");
       headers.reserve(response->header_count);
       for (std::size_t i = 0; i < response->header_count; ++i)

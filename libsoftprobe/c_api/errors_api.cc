@@ -1,11 +1,11 @@
 // sp_last_error, sp_status_name, sp_string_free, versions, logging.
 #include <cstdlib>
 
+#include <algorithm>
 #include "request/fingerprint.hpp"
 #include "support/json_document.hpp"
 #include "support/log.hpp"
 #include "support/text.hpp"
-#include <algorithm>
 
 #include "handles.hpp"
 
@@ -69,7 +69,7 @@ const char* sp_version_string(void) { return SOFTPROBE_VERSION_STRING; }
 int sp_abi_compatible(unsigned major, unsigned minor) {
   if (major != SOFTPROBE_VERSION_MAJOR) return 0;
   if (major == 0) return minor == SOFTPROBE_VERSION_MINOR ? 1 : 0;  // before 1.0 a minor may break
-  return minor <= SOFTPROBE_VERSION_MINOR ? 1 : 0;                   // from 1.0 minors only add
+  return minor <= SOFTPROBE_VERSION_MINOR ? 1 : 0;                  // from 1.0 minors only add
 }
 
 const char* sp_status_name(sp_status status) {

@@ -6,14 +6,14 @@
 #include <memory>
 #include <new>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
-#include "session/decision.hpp"
-#include "support/errors.hpp"
 #include "remote/remote_session.hpp"
+#include "session/decision.hpp"
 #include "session/session_store.hpp"
 #include "softprobe.h"
+#include "support/errors.hpp"
 
 struct sp_store {
   std::shared_ptr<softprobe::core::SessionStore> store;
@@ -89,7 +89,9 @@ inline char* dup_string(std::string_view s) {
   return out;
 }
 
-inline std::string_view view(sp_str s) noexcept { return s.data ? std::string_view(s.data, s.len) : std::string_view(); }
+inline std::string_view view(sp_str s) noexcept {
+  return s.data ? std::string_view(s.data, s.len) : std::string_view();
+}
 
 // A view crossing the ABI, checked: {NULL, 0} is empty, {NULL, n > 0} is
 // SP_E_INVALID_ARGUMENT naming `field` (never silently empty).

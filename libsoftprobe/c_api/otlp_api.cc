@@ -5,8 +5,8 @@
 #ifndef SOFTPROBE_EXPERIMENTAL
 #define SOFTPROBE_EXPERIMENTAL 1
 #endif
-#include "otlp/otlp_proxy.hpp"
 #include "handles.hpp"
+#include "otlp/otlp_proxy.hpp"
 
 using namespace softprobe::core;
 using capi::guarded;

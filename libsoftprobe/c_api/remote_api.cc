@@ -18,7 +18,8 @@ sp_status sp_store_new_remote(sp_store** out, const char* url, size_t url_len, c
     o.token = capi::text_arg(token, token_len, "token");
     if (timeout_ms > 0) o.timeout = std::chrono::milliseconds(std::min<uint64_t>(timeout_ms, 24ull * 3600 * 1000));
     auto client = std::make_shared<remote::RuntimeClient>(std::move(o));
-    *out = new sp_store{std::make_shared<SessionStore>(), std::move(client), std::make_shared<remote::RemoteSessions>()};
+    *out =
+        new sp_store{std::make_shared<SessionStore>(), std::move(client), std::make_shared<remote::RemoteSessions>()};
   });
 }
 

@@ -1,10 +1,10 @@
 // sp_store_* and sp_session_*: everything but the per-request decision.
 #include <chrono>
 
-#include "support/atomic_file.hpp"
 #include "case/case_file.hpp"
 #include "case/case_lookup.hpp"
 #include "handles.hpp"
+#include "support/atomic_file.hpp"
 
 using namespace softprobe::core;
 using capi::guarded;
@@ -25,7 +25,8 @@ remote::RemoteSession* remote_of(const sp_session* s) { return require(s, "sessi
 
 std::shared_ptr<const CaseFile> loaded_case_of(const sp_session* s) {
   auto c = live(s).snapshot()->loaded_case;
-  if (!c) throw Error(ErrorCode::invalid_argument, "no case is loaded in session " + live(s).id() + ": call load-case first");
+  if (!c)
+    throw Error(ErrorCode::invalid_argument, "no case is loaded in session " + live(s).id() + ": call load-case first");
   return c;
 }
 
@@ -83,7 +84,8 @@ sp_status sp_store_list_sessions(char** out_json, const sp_store* store) {
     require(out_json, "out_json");
     nlohmann::json list = nlohmann::json::array();
     for (const auto& s : require(store, "store")->store->list())
-      list.push_back({{"sessionId", s->id()}, {"mode", session_mode_name(s->mode())}, {"sessionRevision", s->revision()}});
+      list.push_back(
+          {{"sessionId", s->id()}, {"mode", session_mode_name(s->mode())}, {"sessionRevision", s->revision()}});
     *out_json = capi::dup_string(nlohmann::json{{"sessions", list}}.dump());
   });
 }
@@ -110,7 +112,7 @@ sp_status sp_session_new(sp_session** out, sp_store* store, const char* options_
     if (options_json && len > 0) options = capi::parse_json_arg(options_json, len, "session options");
     if (store->runtime) {
       auto remote = store->remotes->create(store->runtime, *store->store,
-                                          options_json ? std::string_view(options_json, len) : std::string_view());
+                                           options_json ? std::string_view(options_json, len) : std::string_view());
       *out = new sp_session{remote->mirror_ptr(), store->store, remote};
       return;
     }
@@ -126,8 +128,8 @@ sp_status sp_store_get_session(sp_session** out, const sp_store* store, const ch
     if (!id && id_len) capi::invalid("id is NULL but id_len is " + std::to_string(id_len));
     if (id_len > kMaxSessionIdBytes)  // not echoed: it could be megabytes
       throw Error(ErrorCode::unknown_session,
-                  "unknown session: the id is " + std::to_string(id_len) + " bytes, longer than any session id (at most " +
-                      std::to_string(kMaxSessionIdBytes) + ")",
+                  "unknown session: the id is " + std::to_string(id_len) +
+                      " bytes, longer than any session id (at most " + std::to_string(kMaxSessionIdBytes) + ")",
                   {{"idBytes", id_len}, {"max", kMaxSessionIdBytes}});
     std::string session_id = capi::text_arg(id, id_len, "session id");
     if (store->runtime) {
@@ -181,7 +183,8 @@ sp_status sp_session_set_rules(uint64_t* out_revision, sp_session* session, cons
     if (auto* r = remote_of(session))
       give_revision(out_revision, r->set_rules(capi::text_arg(json, len, "rules document"), &warnings));
     else
-      give_revision(out_revision, live(session).set_rules(capi::parse_json_arg(json, len, "rules document"), &warnings));
+      give_revision(out_revision,
+                    live(session).set_rules(capi::parse_json_arg(json, len, "rules document"), &warnings));
     capi::add_last_warnings(warnings);
   });
 }
@@ -195,7 +198,8 @@ sp_status sp_session_get_rules(char** out_json, const sp_session* session) {
 
 sp_status sp_session_set_policy(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
   return guarded([&] {
-    if (auto* r = remote_of(session)) return give_revision(out_revision, r->set_policy(capi::text_arg(json, len, "policy")));
+    if (auto* r = remote_of(session))
+      return give_revision(out_revision, r->set_policy(capi::text_arg(json, len, "policy")));
     give_revision(out_revision, live(session).set_policy(capi::parse_json_arg(json, len, "policy")));
   });
 }
@@ -241,12 +245,14 @@ sp_status sp_session_find_in_case(char** out_json, const sp_session* session, co
   });
 }
 
-sp_status sp_session_find_all_in_case(char** out_json, const sp_session* session, const char* predicate_json, size_t len) {
+sp_status sp_session_find_all_in_case(char** out_json, const sp_session* session, const char* predicate_json,
+                                      size_t len) {
   return guarded([&] {
     require(out_json, "out_json");
     auto c = loaded_case_of(session);
     nlohmann::json matches = nlohmann::json::array();
-    for (const HttpExchange* ex : find_all_in_case(*c, predicate_arg(predicate_json, len))) matches.push_back(exchange_match_json(*ex));
+    for (const HttpExchange* ex : find_all_in_case(*c, predicate_arg(predicate_json, len)))
+      matches.push_back(exchange_match_json(*ex));
     *out_json = capi::dup_string(nlohmann::json{{"matches", matches}}.dump());
   });
 }

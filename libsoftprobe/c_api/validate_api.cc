@@ -2,9 +2,9 @@
 // checks without a session. The same parsers as the setters, so the same
 // status, message and details.
 #include "case/case_file.hpp"
+#include "handles.hpp"
 #include "policy/policy.hpp"
 #include "rules/rule.hpp"
-#include "handles.hpp"
 
 using namespace softprobe::core;
 using capi::guarded;

@@ -29,7 +29,8 @@ bool parse_traceparent(std::string_view v, std::string& trace_id, std::string& p
 
 std::uint64_t now_unix_nano() noexcept {
   return std::uint64_t(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 HttpExchange exchange_from_views(const RequestView& req, const ResponseView* resp, const ExchangeTiming& timing,
@@ -49,10 +50,12 @@ HttpExchange exchange_from_views(const RequestView& req, const ResponseView* res
   for (std::size_t i = 0; i < req.header_count; ++i) {
     const HeaderView& h = req.headers[i];
     ex.request_headers.emplace_back(text::to_lower(h.name), std::string(h.value));
-    if (ex.trace_id.empty() && text::iequals(h.name, "traceparent")) parse_traceparent(h.value, ex.trace_id, ex.parent_span_id);
+    if (ex.trace_id.empty() && text::iequals(h.name, "traceparent"))
+      parse_traceparent(h.value, ex.trace_id, ex.parent_span_id);
   }
   ex.request_body = std::string(req.body);
-  for (std::size_t i = 0; i < req.tag_count; ++i) ex.tags.emplace_back(std::string(req.tags[i].key), std::string(req.tags[i].value));
+  for (std::size_t i = 0; i < req.tag_count; ++i)
+    ex.tags.emplace_back(std::string(req.tags[i].key), std::string(req.tags[i].value));
   if (resp) {
     ex.status = resp->status;
     for (std::size_t i = 0; i < resp->header_count; ++i)

@@ -41,7 +41,8 @@ constexpr int kMaxUniqueTries = 100;
       shown += c;
     }
   }
-  throw Error(ErrorCode::invalid_argument, "capture path \"" + shown + "\": " + what + " (at byte " + std::to_string(at) + ")",
+  throw Error(ErrorCode::invalid_argument,
+              "capture path \"" + shown + "\": " + what + " (at byte " + std::to_string(at) + ")",
               {{"field", "out"}, {"offset", at}});
 }
 
@@ -86,7 +87,7 @@ std::string tagged_name(const std::string& name, std::string_view tag, int attem
   std::string suffix = is_case ? std::string(kCaseSuffix) : std::string();
   std::size_t room = kMaxCaptureNameBytes - std::min(kMaxCaptureNameBytes, stem.size() + suffix.size() + 1);
   if (t.size() > room) t.erase(0, t.size() - room);  // keep the end: it holds the attempt number
-  if (t.empty()) t = std::to_string(attempt);  // no room at all: the name is shortened
+  if (t.empty()) t = std::to_string(attempt);        // no room at all: the name is shortened
   std::string out = stem + "." + t + suffix;
   if (out.size() > kMaxCaptureNameBytes) out = t + suffix;
   return out;
@@ -137,8 +138,8 @@ std::string expand_capture_placeholders(std::string_view path, const CapturePlac
     else if (name == "ts") out += timestamp(v.time);
     else
       throw Error(ErrorCode::invalid_argument,
-                  "capture path \"" + std::string(path.substr(0, 200)) + "\": unknown placeholder {" + std::string(name) +
-                      "} at byte " + std::to_string(i) + " (known: {sessionId}, {ts}, {mode})",
+                  "capture path \"" + std::string(path.substr(0, 200)) + "\": unknown placeholder {" +
+                      std::string(name) + "} at byte " + std::to_string(i) + " (known: {sessionId}, {ts}, {mode})",
                   {{"field", "out"}, {"offset", i}});
     i = end;
   }
@@ -154,8 +155,7 @@ std::vector<std::string> split_capture_path(std::string_view p) {
     if (c == 0) bad_path(p, "contains a NUL byte", i);
     if (c < 0x20 || c == 0x7f) bad_path(p, "contains a control character", i);
   }
-  if (p.front() == '/')
-    bad_path(p, "is absolute: give a path relative to the capture directory (--capture-dir)", 0);
+  if (p.front() == '/') bad_path(p, "is absolute: give a path relative to the capture directory (--capture-dir)", 0);
   if (p.back() == '/') bad_path(p, "ends in \"/\": name a file", p.size() - 1);
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -260,9 +260,9 @@ std::vector<std::string> CaptureDirectory::remove_stale_temp_files(std::chrono::
   for (const auto& name : candidates) {
     Fd f(::openat(fd_, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (f.fd < 0) continue;  // gone already, or a symbolic link: not ours
-    struct stat st{};
+    struct stat st {};
     if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    if (now - st.st_mtime < min_age.count()) continue;  // perhaps just created by a writer
+    if (now - st.st_mtime < min_age.count()) continue;    // perhaps just created by a writer
     if (::flock(f.fd, LOCK_EX | LOCK_NB) != 0) continue;  // a live writer holds it
     if (::unlinkat(fd_, name.c_str(), 0) == 0) removed.push_back(name);
   }
@@ -283,11 +283,12 @@ std::string CaptureDirectory::write(std::string_view relative, std::string_view 
       int err = errno;
       std::string where = display_path(join(segments, i + 1));
       if (err == ELOOP || err == ENOTDIR) {  // O_NOFOLLOW|O_DIRECTORY on a link gives either
-        struct stat st{};
+        struct stat st {};
         bool link = ::fstatat(parent, segments[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
         throw Error(ErrorCode::invalid_argument,
                     "capture path \"" + rel + "\": \"" + where + "\" " +
-                        (link ? "is a symbolic link; links inside the capture directory are not followed" : "is not a directory"),
+                        (link ? "is a symbolic link; links inside the capture directory are not followed"
+                              : "is not a directory"),
                     {{"field", "out"}, {"path", where}});
       }
       io_fail("cannot open directory", where, err);
@@ -300,13 +301,14 @@ std::string CaptureDirectory::write(std::string_view relative, std::string_view 
   const std::string dir_prefix = segments.size() > 1 ? join(segments, segments.size() - 1) + "/" : std::string();
 
   if (replace == Replace::case_files) {
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       auto refuse = [&](const std::string& why) {
-        throw Error(ErrorCode::invalid_argument,
-                    "refusing to replace \"" + target + "\": " + why +
-                        " (only a case file is replaced: a name ending in .case.json and JSON content with a \"traces\" key)",
-                    {{"field", "out"}, {"path", target}});
+        throw Error(
+            ErrorCode::invalid_argument,
+            "refusing to replace \"" + target + "\": " + why +
+                " (only a case file is replaced: a name ending in .case.json and JSON content with a \"traces\" key)",
+            {{"field", "out"}, {"path", target}});
       };
       if (S_ISLNK(st.st_mode)) refuse("it is a symbolic link");
       if (!S_ISREG(st.st_mode)) refuse("it is not a regular file");
@@ -375,8 +377,9 @@ std::string CaptureDirectory::write(std::string_view relative, std::string_view 
     }
     if (!placed) {
       discard();
-      throw Error(ErrorCode::io, "cannot find a free name for \"" + target + "\" after " + std::to_string(kMaxUniqueTries) +
-                                     " tries: every candidate exists",
+      throw Error(ErrorCode::io,
+                  "cannot find a free name for \"" + target + "\" after " + std::to_string(kMaxUniqueTries) +
+                      " tries: every candidate exists",
                   {{"path", target}});
     }
   }

@@ -34,8 +34,8 @@ inline constexpr std::size_t kCaseFileSniffBytes = 64 * 1024;
 
 // What the placeholders of a capture path stand for.
 struct CapturePlaceholders {
-  std::string_view session_id;  // {sessionId}
-  std::string_view mode;        // {mode}: "capture" or "generate"
+  std::string_view session_id;                 // {sessionId}
+  std::string_view mode;                       // {mode}: "capture" or "generate"
   std::chrono::system_clock::time_point time;  // {ts}: UTC, "20261201T093626.123Z"
 };
 

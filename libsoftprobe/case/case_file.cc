@@ -1,13 +1,12 @@
 #include "case/case_file.hpp"
 
-
-#include "support/errors.hpp"
-#include "support/json_fields.hpp"
-#include "support/json_document.hpp"
 #include "otlp/otlp_attributes.hpp"
 #include "otlp/otlp_json_walk.hpp"
 #include "otlp/span_mapping.hpp"
 #include "request/fingerprint.hpp"
+#include "support/errors.hpp"
+#include "support/json_document.hpp"
+#include "support/json_fields.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -65,10 +64,11 @@ CaseFile case_from_json(const json& doc, const CaseLimits& limits) {
   out.mode = optional_string_field(doc, "mode", "$", ErrorCode::invalid_case);
   out.created_at = optional_string_field(doc, "createdAt", "$", ErrorCode::invalid_case);
   if (const json* rules = optional_array_field(doc, "rules", "$", ErrorCode::invalid_case)) out.rules = *rules;
-  if (const json* fixtures = optional_array_field(doc, "fixtures", "$", ErrorCode::invalid_case)) out.fixtures = *fixtures;
+  if (const json* fixtures = optional_array_field(doc, "fixtures", "$", ErrorCode::invalid_case))
+    out.fixtures = *fixtures;
   for (const auto& [key, value] : doc.items()) {
-    if (key != "version" && key != "caseId" && key != "suite" && key != "mode" && key != "createdAt" && key != "traces" &&
-        key != "rules" && key != "fixtures")
+    if (key != "version" && key != "caseId" && key != "suite" && key != "mode" && key != "createdAt" &&
+        key != "traces" && key != "rules" && key != "fixtures")
       out.extra[key] = value;
   }
   out.trace_count = traces.size();
@@ -84,8 +84,8 @@ CaseFile case_from_json(const json& doc, const CaseLimits& limits) {
     fill_missing_ids(out, first, t, generated, first_place, where);
   }
   if (generated)
-    out.warnings.push_back(std::to_string(generated) + " span(s) had no traceId or spanId (the first in " + first_place +
-                           "): ids were generated from the caseId and the span's place");
+    out.warnings.push_back(std::to_string(generated) + " span(s) had no traceId or spanId (the first in " +
+                           first_place + "): ids were generated from the caseId and the span's place");
   return out;
 }
 

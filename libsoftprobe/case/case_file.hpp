@@ -2,8 +2,8 @@
 // exchanges, and writing one back pretty-printed with a stable key order.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,9 +17,9 @@ struct CaseFile {
   std::string version, case_id, suite, mode, created_at;
   std::vector<HttpExchange> exchanges;  // every span, file order
   std::size_t trace_count = 0;
-  nlohmann::json rules = nlohmann::json::array();     // case-embedded rules, validated when loaded into a session
+  nlohmann::json rules = nlohmann::json::array();  // case-embedded rules, validated when loaded into a session
   nlohmann::json fixtures = nlohmann::json::array();
-  nlohmann::json extra = nlohmann::json::object();    // unknown top-level keys, kept as they were
+  nlohmann::json extra = nlohmann::json::object();  // unknown top-level keys, kept as they were
   // What loading accepted but filled in (a missing version, caseId or span
   // ids, as the reference runtime does); the load response reports them.
   std::vector<std::string> warnings;

@@ -16,7 +16,9 @@ using nlohmann::json;
 
 std::size_t positive_size(const json& v, const std::string& field) {
   auto n = json_int_in(v, 1, std::numeric_limits<std::int64_t>::max());
-  if (!n) throw Error(ErrorCode::invalid_argument, field + ": must be a positive integer, got " + v.dump(), {{"path", field}});
+  if (!n)
+    throw Error(ErrorCode::invalid_argument, field + ": must be a positive integer, got " + v.dump(),
+                {{"path", field}});
   return std::size_t(*n);
 }
 
@@ -60,7 +62,8 @@ CaseLimits case_limits_from_json(const json& j) {
   if (j.is_null()) return l;
   if (!j.is_object()) throw Error(ErrorCode::invalid_argument, "limits: must be an object", {{"path", "limits"}});
   for (const auto& [key, value] : j.items()) {
-    if (skip_null_field(key, value, {"maxSpans", "maxAttributesPerSpan", "maxStringBytes", "maxTraceBytes", "maxCaseBytes"}))
+    if (skip_null_field(key, value,
+                        {"maxSpans", "maxAttributesPerSpan", "maxStringBytes", "maxTraceBytes", "maxCaseBytes"}))
       continue;  // null: the default
     std::string field = "limits." + key;
     if (key == "maxSpans") l.max_spans = positive_size(value, field);
@@ -69,9 +72,11 @@ CaseLimits case_limits_from_json(const json& j) {
     else if (key == "maxTraceBytes") l.max_trace_bytes = positive_size(value, field);
     else if (key == "maxCaseBytes") l.max_case_bytes = positive_size(value, field);
     else
-      throw Error(ErrorCode::invalid_argument,
-                  field + ": unknown limit (expected maxSpans, maxAttributesPerSpan, maxStringBytes, maxTraceBytes, maxCaseBytes)",
-                  {{"path", field}});
+      throw Error(
+          ErrorCode::invalid_argument,
+          field +
+              ": unknown limit (expected maxSpans, maxAttributesPerSpan, maxStringBytes, maxTraceBytes, maxCaseBytes)",
+          {{"path", field}});
   }
   return l;
 }
@@ -79,10 +84,10 @@ CaseLimits case_limits_from_json(const json& j) {
 std::size_t estimated_case_bytes(const HttpExchange& ex) {
   std::size_t n = kSpanOverhead;
   auto add = [&](std::string_view s) { n += written_size(s) + kAttributeOverhead; };
-  for (const std::string* s : {&ex.trace_id, &ex.span_id, &ex.parent_span_id, &ex.name, &ex.session_id, &ex.direction,
-                               &ex.span_type, &ex.service, &ex.scheme, &ex.method, &ex.host, &ex.path, &ex.query,
-                               &ex.url_full, &ex.request_body, &ex.response_body, &ex.start_time_unix_nano,
-                               &ex.end_time_unix_nano})
+  for (const std::string* s :
+       {&ex.trace_id, &ex.span_id, &ex.parent_span_id, &ex.name, &ex.session_id, &ex.direction, &ex.span_type,
+        &ex.service, &ex.scheme, &ex.method, &ex.host, &ex.path, &ex.query, &ex.url_full, &ex.request_body,
+        &ex.response_body, &ex.start_time_unix_nano, &ex.end_time_unix_nano})
     add(*s);
   for (const Headers* headers : {&ex.request_headers, &ex.response_headers})
     for (const auto& [name, value] : *headers) add(name), n += written_size(value);
@@ -90,15 +95,17 @@ std::size_t estimated_case_bytes(const HttpExchange& ex) {
   return n;
 }
 
-void check_capture_fits(const HttpExchange& ex, std::size_t ex_bytes, const CaptureUsage& used, const CaseLimits& limits,
-                        const std::string& session_id) {
+void check_capture_fits(const HttpExchange& ex, std::size_t ex_bytes, const CaptureUsage& used,
+                        const CaseLimits& limits, const std::string& session_id) {
   auto over = [&](const char* limit, std::size_t max, std::size_t actual, const std::string& what) {
     throw Error(ErrorCode::limit_exceeded,
-                "capture of session " + session_id + ": " + what + " " + std::to_string(actual) + ", over the limit of " + std::to_string(max) +
-                    " (raise limits." + limit + " in the session options to capture it; the case must load back with the same limits)",
+                "capture of session " + session_id + ": " + what + " " + std::to_string(actual) +
+                    ", over the limit of " + std::to_string(max) + " (raise limits." + limit +
+                    " in the session options to capture it; the case must load back with the same limits)",
                 {{"sessionId", session_id}, {"limit", limit}, {"max", max}, {"actual", actual}});
   };
-  if (used.spans + 1 > limits.max_spans) over("maxSpans", limits.max_spans, used.spans + 1, "the capture would hold spans:");
+  if (used.spans + 1 > limits.max_spans)
+    over("maxSpans", limits.max_spans, used.spans + 1, "the capture would hold spans:");
   if (ex.request_body.size() > limits.max_string_bytes)
     over("maxStringBytes", limits.max_string_bytes, ex.request_body.size(), "the request body has bytes:");
   if (ex.response_body.size() > limits.max_string_bytes)

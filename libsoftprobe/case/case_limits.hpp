@@ -4,8 +4,8 @@
 // it, never a silent truncation.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "request/http_exchange.hpp"
@@ -15,11 +15,11 @@ namespace softprobe::core {
 
 // Defaults sized for real traffic (contract section 2, amended 2026-12).
 struct CaseLimits {
-  std::size_t max_spans = 10'000;                     // spans per case (exchanges per capture)
-  std::size_t max_attributes_per_span = 1'024;        // headers and the rest
-  std::size_t max_string_bytes = 16u << 20;           // one attribute value (a body, a header)
-  std::size_t max_trace_bytes = 256u << 20;           // compact JSON of one traces[] entry
-  std::size_t max_case_bytes = 256u << 20;            // the case file's text
+  std::size_t max_spans = 10'000;               // spans per case (exchanges per capture)
+  std::size_t max_attributes_per_span = 1'024;  // headers and the rest
+  std::size_t max_string_bytes = 16u << 20;     // one attribute value (a body, a header)
+  std::size_t max_trace_bytes = 256u << 20;     // compact JSON of one traces[] entry
+  std::size_t max_case_bytes = 256u << 20;      // the case file's text
 };
 
 // Reads {"maxSpans","maxAttributesPerSpan","maxStringBytes","maxTraceBytes",
@@ -41,7 +41,7 @@ std::size_t estimated_case_bytes(const HttpExchange& ex);
 // estimated_case_bytes) after `used` would give a case the same limits refuse
 // to load; the message names the session, the limit, and the session option
 // that raises it.
-void check_capture_fits(const HttpExchange& ex, std::size_t ex_bytes, const CaptureUsage& used, const CaseLimits& limits,
-                        const std::string& session_id);
+void check_capture_fits(const HttpExchange& ex, std::size_t ex_bytes, const CaptureUsage& used,
+                        const CaseLimits& limits, const std::string& session_id);
 
 }  // namespace softprobe::core

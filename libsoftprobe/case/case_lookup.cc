@@ -24,7 +24,8 @@ std::string describe(const CasePredicate& p) {
 CasePredicate case_predicate_from_json(const nlohmann::json& j) {
   CasePredicate p;
   if (j.is_null()) return p;
-  if (!j.is_object()) throw Error(ErrorCode::invalid_argument, "findInCase predicate must be a JSON object", {{"field", "$"}});
+  if (!j.is_object())
+    throw Error(ErrorCode::invalid_argument, "findInCase predicate must be a JSON object", {{"field", "$"}});
   for (const auto& [key, value] : j.items()) {
     std::optional<std::string>* slot = nullptr;
     if (key == "direction") slot = &p.direction;
@@ -40,7 +41,8 @@ CasePredicate case_predicate_from_json(const nlohmann::json& j) {
                       "\" (expected direction, method, host, hostSuffix, path, pathPrefix, service)",
                   {{"field", key}});
     if (!value.is_string())
-      throw Error(ErrorCode::invalid_argument, "findInCase predicate: \"" + key + "\" must be a string", {{"field", key}});
+      throw Error(ErrorCode::invalid_argument, "findInCase predicate: \"" + key + "\" must be a string",
+                  {{"field", key}});
     *slot = value.get<std::string>();
   }
   return p;
@@ -77,16 +79,17 @@ const HttpExchange& find_in_case(const CaseFile& c, const CasePredicate& p) {
     list.push_back(exchange_summary_json(*ex));
     lines += "\n  - span " + ex->span_id + ": " + ex->method + " " + ex->host + ex->path;
   }
-  std::string msg = matches.empty()
-                        ? "findInCase found no span with a response matching " + describe(p) + " in case \"" + c.case_id + "\""
-                        : "findInCase found " + std::to_string(matches.size()) + " spans matching " + describe(p) +
-                              "; narrow the predicate (add method, host or path) so exactly one matches:" + lines;
+  std::string msg =
+      matches.empty()
+          ? "findInCase found no span with a response matching " + describe(p) + " in case \"" + c.case_id + "\""
+          : "findInCase found " + std::to_string(matches.size()) + " spans matching " + describe(p) +
+                "; narrow the predicate (add method, host or path) so exactly one matches:" + lines;
   throw Error(ErrorCode::case_lookup, msg, {{"matches", list}});
 }
 
 nlohmann::json exchange_summary_json(const HttpExchange& ex) {
-  nlohmann::json j = {{"spanId", ex.span_id}, {"traceId", ex.trace_id}, {"method", ex.method},
-                      {"host", ex.host},      {"path", ex.path}};
+  nlohmann::json j = {
+      {"spanId", ex.span_id}, {"traceId", ex.trace_id}, {"method", ex.method}, {"host", ex.host}, {"path", ex.path}};
   if (ex.status) j["status"] = *ex.status;
   return j;
 }

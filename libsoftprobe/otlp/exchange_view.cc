@@ -46,7 +46,7 @@ CanonicalRequest exchange_canonical_request(const HttpExchange& ex) {
   RequestInput in;
   in.scheme = first_of(ex.scheme, first_of(url.scheme, header(ex.request_headers, ":scheme")));
   in.authority = first_of(ex.host, first_of(url.authority, first_of(header(ex.request_headers, ":authority"),
-                                                                      header(ex.request_headers, "host"))));
+                                                                    header(ex.request_headers, "host"))));
   in.path = first_of(ex.path, first_of(url.path, pseudo.path));
   // url.path may carry "?query" when url.query is absent: canonical_request splits it.
   in.query = ex.query.empty() && ex.path.find('?') != std::string::npos

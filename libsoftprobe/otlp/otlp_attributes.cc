@@ -30,7 +30,8 @@ std::int64_t parse_int(const nlohmann::json& v, const std::string& where) {
   if (v.is_number_float()) {
     // Converting a double outside the int64 range is undefined: check first.
     double d = v.get<double>();
-    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) fail(where, "intValue " + v.dump() + " is out of the int64 range");
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+      fail(where, "intValue " + v.dump() + " is out of the int64 range");
     if (d == double(std::int64_t(d))) return std::int64_t(d);
     fail(where, "intValue is not an integer");
   }
@@ -47,14 +48,18 @@ std::int64_t parse_int(const nlohmann::json& v, const std::string& where) {
 
 }  // namespace
 
-void decode_any_value(const nlohmann::json& value, const std::string& where, std::size_t max_string_bytes, Attribute& out) {
+void decode_any_value(const nlohmann::json& value, const std::string& where, std::size_t max_string_bytes,
+                      Attribute& out) {
   if (!value.is_object()) fail(where, "an AnyValue must be a JSON object");
   if (value.empty()) {
     out.kind = AttributeKind::empty;
     out.text.clear();
     return;
   }
-  if (value.size() != 1) fail(where, "an AnyValue must have exactly one of stringValue, intValue, boolValue, doubleValue, bytesValue, arrayValue, kvlistValue");
+  if (value.size() != 1)
+    fail(where,
+         "an AnyValue must have exactly one of stringValue, intValue, boolValue, doubleValue, bytesValue, arrayValue, "
+         "kvlistValue");
   auto only = value.begin();  // (a structured binding to items() would dangle)
   const std::string& key = only.key();
   const nlohmann::json& v = only.value();
@@ -80,7 +85,8 @@ void decode_any_value(const nlohmann::json& value, const std::string& where, std
     out.text = v.is_string() ? v.get<std::string>() : nlohmann::json(d).dump();
   } else if (key == "bytesValue") {
     if (!v.is_string()) fail(where + ".bytesValue", "must be a base64 string");
-    if (!text::base64_decode(v.get_ref<const std::string&>(), out.text)) fail(where + ".bytesValue", "is not valid base64");
+    if (!text::base64_decode(v.get_ref<const std::string&>(), out.text))
+      fail(where + ".bytesValue", "is not valid base64");
     check_length(where + ".bytesValue", out.text.size(), max_string_bytes);
     out.kind = AttributeKind::bytes_value;
   } else if (key == "arrayValue") {
@@ -89,7 +95,8 @@ void decode_any_value(const nlohmann::json& value, const std::string& where, std
     if (v.contains("values")) {
       Attribute item;
       std::size_t i = 0;
-      for (const auto& elem : v["values"]) decode_any_value(elem, where + ".arrayValue.values[" + std::to_string(i++) + "]", max_string_bytes, item);
+      for (const auto& elem : v["values"])
+        decode_any_value(elem, where + ".arrayValue.values[" + std::to_string(i++) + "]", max_string_bytes, item);
     }
     out.kind = AttributeKind::array_value;
     out.text = v.dump();
@@ -104,7 +111,8 @@ void decode_any_value(const nlohmann::json& value, const std::string& where, std
   }
 }
 
-std::vector<Attribute> decode_attributes(const nlohmann::json& list, const std::string& where, std::size_t max_string_bytes) {
+std::vector<Attribute> decode_attributes(const nlohmann::json& list, const std::string& where,
+                                         std::size_t max_string_bytes) {
   if (!list.is_array()) fail(where, "attributes must be an array");
   std::vector<Attribute> out;
   out.reserve(list.size());

@@ -5,14 +5,23 @@
 // boolValue, doubleValue, bytesValue (base64), arrayValue and kvlistValue.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 namespace softprobe::core {
 
-enum class AttributeKind { string_value, int_value, bool_value, double_value, bytes_value, array_value, kvlist_value, empty };
+enum class AttributeKind {
+  string_value,
+  int_value,
+  bool_value,
+  double_value,
+  bytes_value,
+  array_value,
+  kvlist_value,
+  empty
+};
 
 struct Attribute {
   std::string key;
@@ -27,10 +36,12 @@ struct Attribute {
 // ("traces[0]...attributes[3].value"). Throws Error(invalid_case) on a
 // malformed value and Error(limit_exceeded) when a string or bytes value is
 // longer than `max_string_bytes`.
-void decode_any_value(const nlohmann::json& value, const std::string& where, std::size_t max_string_bytes, Attribute& out);
+void decode_any_value(const nlohmann::json& value, const std::string& where, std::size_t max_string_bytes,
+                      Attribute& out);
 
 // Decodes an OTLP `attributes` array.
-std::vector<Attribute> decode_attributes(const nlohmann::json& list, const std::string& where, std::size_t max_string_bytes);
+std::vector<Attribute> decode_attributes(const nlohmann::json& list, const std::string& where,
+                                         std::size_t max_string_bytes);
 
 // Encoders used when writing case files. A string that is not valid UTF-8
 // is written as base64 bytesValue, so nothing is lost or mangled.

@@ -52,9 +52,11 @@ HttpExchange span_exchange(const json& span, const std::string& where, const std
                            const SpanWalkLimits& limits) {
   if (!span.is_object()) fail(where, "a span must be an object");
   HttpExchange ex;
-  ex.trace_id = canonical_span_id(optional_string_field(span, "traceId", where, ErrorCode::invalid_case), kTraceIdBytes);
+  ex.trace_id =
+      canonical_span_id(optional_string_field(span, "traceId", where, ErrorCode::invalid_case), kTraceIdBytes);
   ex.span_id = canonical_span_id(optional_string_field(span, "spanId", where, ErrorCode::invalid_case), kSpanIdBytes);
-  ex.parent_span_id = canonical_span_id(optional_string_field(span, "parentSpanId", where, ErrorCode::invalid_case), kSpanIdBytes);
+  ex.parent_span_id =
+      canonical_span_id(optional_string_field(span, "parentSpanId", where, ErrorCode::invalid_case), kSpanIdBytes);
   ex.name = optional_string_field(span, "name", where, ErrorCode::invalid_case);
   if (auto kind = span.find("kind");
       kind != span.end() && !kind->is_null() && !kind->is_number_integer() && !kind->is_string())

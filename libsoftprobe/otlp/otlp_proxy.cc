@@ -3,8 +3,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "support/errors.hpp"
 #include "otlp/exchange_view.hpp"
+#include "support/errors.hpp"
 
 namespace softprobe::core {
 
@@ -16,9 +16,10 @@ const HttpExchange& inject_span(const std::vector<HttpExchange>& spans) {
     if (s.span_type == "inject") return s;
   for (const auto& s : spans)
     if (s.span_type.empty()) return s;
-  throw Error(ErrorCode::invalid_case,
-              "$: the inject payload has no span with sp.span.type \"inject\" (found \"" + spans.front().span_type + "\")",
-              {{"path", "$"}});
+  throw Error(
+      ErrorCode::invalid_case,
+      "$: the inject payload has no span with sp.span.type \"inject\" (found \"" + spans.front().span_type + "\")",
+      {{"path", "$"}});
 }
 
 // Why extract spans were rejected, for partialSuccess.errorMessage: each
@@ -115,11 +116,13 @@ ExtractResult extract_otlp(const SessionStore& store, std::string_view payload, 
       if (e.code() == ErrorCode::session_closed) {
         ++result.unknown_session;
         reasons.unknown_session(id);
-      } else if (e.code() == ErrorCode::limit_exceeded || e.code() == ErrorCode::invalid_argument) reasons.over_limit(e.what());
+      } else if (e.code() == ErrorCode::limit_exceeded || e.code() == ErrorCode::invalid_argument)
+        reasons.over_limit(e.what());
       else throw;
     }
   }
-  if (result.rejected) result.message = std::to_string(result.rejected) + " extract span(s) rejected: " + reasons.text();
+  if (result.rejected)
+    result.message = std::to_string(result.rejected) + " extract span(s) rejected: " + reasons.text();
   result.body = encode_export_response(result.rejected, result.message, out);
   return result;
 }

@@ -43,8 +43,8 @@ struct ExtractResult {
   // counted), and of the rejected ones, those without sp.session.id and those
   // naming an unknown or closed session (the front end picks its status from these).
   std::size_t to_replay = 0, without_session_id = 0, unknown_session = 0;
-  std::string message;       // the reasons (at most 10, each once); "" when none was rejected
-  std::string body;          // ExportTraceServiceResponse (partialSuccess when spans were rejected)
+  std::string message;  // the reasons (at most 10, each once); "" when none was rejected
+  std::string body;     // ExportTraceServiceResponse (partialSuccess when spans were rejected)
 };
 
 // Records every extract span in its session (Session::record, which

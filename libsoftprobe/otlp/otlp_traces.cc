@@ -8,11 +8,11 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "support/errors.hpp"
-#include "support/json_document.hpp"
 #include "otlp/otlp_attributes.hpp"
 #include "otlp/otlp_json_fast.hpp"
 #include "otlp/span_mapping.hpp"
+#include "support/errors.hpp"
+#include "support/json_document.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -36,8 +36,8 @@ std::vector<HttpExchange> decode_traces_json(std::string_view payload) {
 }
 
 std::vector<HttpExchange> decode_traces_json_reference(std::string_view payload) {
-  json doc = parse_json_document(payload, "OTLP JSON payload",
-                                 {kMaxOtlpNesting, ErrorCode::limit_exceeded, "maxNesting"});
+  json doc =
+      parse_json_document(payload, "OTLP JSON payload", {kMaxOtlpNesting, ErrorCode::limit_exceeded, "maxNesting"});
   std::vector<HttpExchange> out;
   walk_traces_json(doc, "$", SpanWalkLimits{}, out);  // a payload's size is bounded by its route's body limit
   return out;
@@ -149,14 +149,16 @@ class Message {
     try {
       r_.skip();
     } catch (const protozero::exception&) {
-      pb_fail(where_, "truncated " + std::string(wire_type_name(r_.wire_type())) + " field " + std::to_string(r_.tag()));
+      pb_fail(where_,
+              "truncated " + std::string(wire_type_name(r_.wire_type())) + " field " + std::to_string(r_.tag()));
     }
   }
 
  private:
   void expect(protozero::pbf_wire_type t, const char* name, std::ptrdiff_t index = -1) {
     if (r_.wire_type() != t)
-      field_fail(name, std::string("has wire type ") + wire_type_name(r_.wire_type()) + ", expected " + wire_type_name(t),
+      field_fail(name,
+                 std::string("has wire type ") + wire_type_name(r_.wire_type()) + ", expected " + wire_type_name(t),
                  index);
   }
   [[noreturn]] void field_fail(const char* name, const std::string& what, std::ptrdiff_t index = -1) {
@@ -353,7 +355,8 @@ HttpExchange decode_span(std::string_view data, const Path* where, const std::st
 }
 
 // ScopeSpans{1: scope, 2: spans}.
-void decode_scope_spans(std::string_view data, const Path* where, const std::string& service, std::vector<HttpExchange>& out) {
+void decode_scope_spans(std::string_view data, const Path* where, const std::string& service,
+                        std::vector<HttpExchange>& out) {
   Message m(data, where);
   std::ptrdiff_t i = 0;
   while (m.next()) {
@@ -450,9 +453,7 @@ void append_json_attribute(std::string& out, const Attribute& a) {
       out += ",\"value\":{\"bytesValue\":";
       text::append_json_string(out, text::base64_encode(a.text));
       break;
-    default:
-      out += ",\"value\":{\"stringValue\":";
-      text::append_json_string(out, a.text);
+    default: out += ",\"value\":{\"stringValue\":"; text::append_json_string(out, a.text);
   }
   out += "}}";
 }

@@ -90,7 +90,8 @@ void apply_span_attributes(const std::vector<Attribute>& attrs, const std::strin
     else if (k == "http.response.status_code") {
       if (a.kind == AttributeKind::int_value) ex.status = int(a.int_value);
       else if (a.kind == AttributeKind::string_value && !a.text.empty() &&
-               std::all_of(a.text.begin(), a.text.end(), [](char c) { return c >= '0' && c <= '9'; }) && a.text.size() < 10)
+               std::all_of(a.text.begin(), a.text.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+               a.text.size() < 10)
         ex.status = std::stoi(a.text);
       else ex.tags.emplace_back(k, a.text);
     } else if (text::starts_with(k, kReqHeader) && k.size() > kReqHeader.size() && k[kReqHeader.size()] == ':') {
@@ -118,7 +119,8 @@ void apply_span_attributes(const std::vector<Attribute>& attrs, const std::strin
   if (ex.method.empty())
     if (const std::string* v = pseudo("http.request.header.:method")) ex.method = *v;
   if (ex.path.empty())
-    if (const std::string* v = pseudo("http.request.header.:path")) ex.path = *v;  // "?query" is split by canonicalization
+    if (const std::string* v = pseudo("http.request.header.:path"))
+      ex.path = *v;  // "?query" is split by canonicalization
   if (ex.host.empty())
     if (const std::string* v = pseudo("http.request.header.:authority")) ex.host = *v;
   if (ex.scheme.empty())

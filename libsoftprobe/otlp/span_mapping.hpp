@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "request/http_exchange.hpp"
 #include "otlp/otlp_attributes.hpp"
+#include "request/http_exchange.hpp"
 
 namespace softprobe::core {
 

@@ -49,24 +49,31 @@ bool HostPattern::matches(const MatchRequest& req) const noexcept {
 Policy parse_policy(const json& j) {
   Policy p;
   if (j.is_null()) return p;
-  if (!j.is_object()) throw Error(ErrorCode::invalid_policy, std::string("policy: must be an object, got ") + j.type_name(), {{"field", ""}});
+  if (!j.is_object())
+    throw Error(ErrorCode::invalid_policy, std::string("policy: must be an object, got ") + j.type_name(),
+                {{"field", ""}});
   p.document = j;
   for (const auto& [key, v] : j.items()) {
     if (field_absent(v)) continue;  // a null field is the default
     if (key == "externalHttp") {
-      p.external_http = enum_value(v, key, {"allow", "strict"}) == "strict" ? Policy::ExternalHttp::strict : Policy::ExternalHttp::allow;
+      p.external_http = enum_value(v, key, {"allow", "strict"}) == "strict" ? Policy::ExternalHttp::strict
+                                                                            : Policy::ExternalHttp::allow;
     } else if (key == "inboundHttp") {
-      p.inbound_http = enum_value(v, key, {"allow", "strict"}) == "strict" ? Policy::InboundHttp::strict : Policy::InboundHttp::allow;
+      p.inbound_http = enum_value(v, key, {"allow", "strict"}) == "strict" ? Policy::InboundHttp::strict
+                                                                           : Policy::InboundHttp::allow;
     } else if (key == "defaultOnMiss") {
       std::string s = enum_value(v, key, {"passthrough", "error", "mock"});
-      p.default_on_miss = s == "error" ? Policy::OnMiss::error : s == "mock" ? Policy::OnMiss::mock : Policy::OnMiss::passthrough;
+      p.default_on_miss = s == "error"  ? Policy::OnMiss::error
+                          : s == "mock" ? Policy::OnMiss::mock
+                                        : Policy::OnMiss::passthrough;
     } else if (key == "externalAllowlist" || key == "allowHosts") {
       auto list = host_list(v, key);
       p.allow_hosts.insert(p.allow_hosts.end(), list.begin(), list.end());
     } else if (key == "blockHosts") {
       p.block_hosts = host_list(v, key);
     } else if (key == "defaultResponse") {
-      p.default_response = parse_response(v, "defaultResponse", false, int(ErrorCode::invalid_policy), {{"prefix", "policy"}});
+      p.default_response =
+          parse_response(v, "defaultResponse", false, int(ErrorCode::invalid_policy), {{"prefix", "policy"}});
     }
     // Other keys are kept in `document` and echoed back (forward compatibility).
   }
@@ -76,7 +83,8 @@ Policy parse_policy(const json& j) {
 }
 
 PolicyVerdict evaluate_policy(const Policy& p, const MatchRequest& req) noexcept {
-  if (!req.outbound) return p.inbound_http == Policy::InboundHttp::strict ? PolicyVerdict::strict_miss : PolicyVerdict::none;
+  if (!req.outbound)
+    return p.inbound_http == Policy::InboundHttp::strict ? PolicyVerdict::strict_miss : PolicyVerdict::none;
   for (const auto& h : p.block_hosts)
     if (h.matches(req)) return PolicyVerdict::strict_miss;
   for (const auto& h : p.allow_hosts)

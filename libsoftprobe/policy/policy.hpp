@@ -5,8 +5,8 @@
 // runtime's behaviour (an inbound request no rule claimed is a strict miss).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -33,7 +33,7 @@ struct Policy {
   OnMiss default_on_miss = OnMiss::passthrough;
   std::vector<HostPattern> allow_hosts;  // externalAllowlist + allowHosts
   std::vector<HostPattern> block_hosts;
-  std::shared_ptr<const Response> default_response;  // defaultOnMiss "mock"
+  std::shared_ptr<const Response> default_response;    // defaultOnMiss "mock"
   nlohmann::json document = nlohmann::json::object();  // as given, unknown keys kept
 
   bool strict() const noexcept { return external_http == ExternalHttp::strict || default_on_miss == OnMiss::error; }

@@ -3,12 +3,12 @@
 #include <algorithm>
 
 #include "case/case_file.hpp"
-#include "support/errors.hpp"
-#include "support/json_document.hpp"
 #include "policy/policy.hpp"
 #include "rules/rule.hpp"
 #include "session/session.hpp"
 #include "session/session_store.hpp"
+#include "support/errors.hpp"
+#include "support/json_document.hpp"
 
 namespace softprobe::core::remote {
 
@@ -23,7 +23,8 @@ std::int64_t count(const nlohmann::json& stats, const char* key) {
 
 }  // namespace
 
-RemoteSession::RemoteSession(std::shared_ptr<RuntimeClient> client, SessionStore& store, std::shared_ptr<Session> mirror)
+RemoteSession::RemoteSession(std::shared_ptr<RuntimeClient> client, SessionStore& store,
+                             std::shared_ptr<Session> mirror)
     : client_(std::move(client)), store_(store), mirror_(std::move(mirror)), id_(mirror_->id()) {}
 
 std::shared_ptr<RemoteSession> RemoteSession::create(std::shared_ptr<RuntimeClient> client, SessionStore& store,
@@ -62,7 +63,8 @@ std::shared_ptr<RemoteSession> RemoteSession::attach(std::shared_ptr<RuntimeClie
   if (state.contains("policy") && state["policy"].is_object()) options["policy"] = state["policy"];
   std::shared_ptr<Session> mirror = store.create(session_options_from_json(options));
   // The rules document as it was posted: an object, or a bare array of rules.
-  if (state.contains("rules") && (state["rules"].is_object() || state["rules"].is_array())) mirror->set_rules(state["rules"]);
+  if (state.contains("rules") && (state["rules"].is_object() || state["rules"].is_array()))
+    mirror->set_rules(state["rules"]);
   if (state.contains("fixtures") && state["fixtures"].is_object() && !state["fixtures"].empty())
     mirror->set_auth_fixtures(state["fixtures"]);
   return std::shared_ptr<RemoteSession>(new RemoteSession(std::move(client), store, std::move(mirror)));
@@ -176,7 +178,8 @@ nlohmann::json RemoteSession::close(std::string_view out) {
     if (answer.contains("partialSuccess") && answer["partialSuccess"].is_object()) {
       const nlohmann::json& partial = answer["partialSuccess"];
       const nlohmann::json count = partial.contains("rejectedSpans") ? partial["rejectedSpans"] : nlohmann::json("?");
-      std::string rejected = count.is_string() ? count.get<std::string>() : count.dump();  // int64 is a string in OTLP JSON
+      std::string rejected =
+          count.is_string() ? count.get<std::string>() : count.dump();  // int64 is a string in OTLP JSON
       std::string why = partial.contains("errorMessage") && partial["errorMessage"].is_string()
                             ? partial["errorMessage"].get<std::string>()
                             : "";

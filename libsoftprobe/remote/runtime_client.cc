@@ -4,8 +4,8 @@
 
 #include <mutex>
 
-#include "support/errors.hpp"
 #include "request/http_syntax.hpp"
+#include "support/errors.hpp"
 #include "support/json_document.hpp"
 
 namespace softprobe::core::remote {
@@ -19,7 +19,8 @@ void global_init() {
 
 [[noreturn]] void bad_url(const std::string& url, const std::string& why) {
   throw Error(ErrorCode::invalid_argument,
-              "runtime URL \"" + url + "\" " + why + " (expected e.g. http://127.0.0.1:8080)", {{"field", "runtimeUrl"}});
+              "runtime URL \"" + url + "\" " + why + " (expected e.g. http://127.0.0.1:8080)",
+              {{"field", "runtimeUrl"}});
 }
 
 // The URL's part, or "" when absent.
@@ -33,8 +34,8 @@ std::string url_part(CURLU* u, CURLUPart part) {
 
 std::string checked_base_url(const std::string& url) {
   if (url.size() > kMaxBaseUrlBytes)
-    bad_url(url.substr(0, 64) + "...", "is " + std::to_string(url.size()) + " bytes, over the limit of " +
-                                           std::to_string(kMaxBaseUrlBytes));
+    bad_url(url.substr(0, 64) + "...",
+            "is " + std::to_string(url.size()) + " bytes, over the limit of " + std::to_string(kMaxBaseUrlBytes));
   CURLU* u = curl_url();
   if (u == nullptr) throw Error(ErrorCode::out_of_memory, "out of memory parsing the runtime URL");
   CURLUcode rc = curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
@@ -85,8 +86,8 @@ RuntimeClient::RuntimeClient(RuntimeClientOptions options) : options_(std::move(
                 {{"field", "token"}});
   if (auto at = http::invalid_field_value_at(options_.token); at != std::string::npos)
     throw Error(ErrorCode::invalid_argument,
-                "the runtime token holds " + http::describe_byte(options_.token[at]) + " at byte " + std::to_string(at) +
-                    ": it travels in the Authorization header",
+                "the runtime token holds " + http::describe_byte(options_.token[at]) + " at byte " +
+                    std::to_string(at) + ": it travels in the Authorization header",
                 {{"field", "token"}, {"byte", at}});
   if (!options_.token.empty()) auth_header_ = "Authorization: Bearer " + options_.token;
   handle_ = curl_easy_init();
@@ -99,8 +100,8 @@ std::string RuntimeClient::query_escape(std::string_view text) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-        c == '~' || c == '/') {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~' || c == '/') {
       out += char(c);
     } else {
       out += '%';
@@ -155,12 +156,12 @@ nlohmann::json RuntimeClient::call(std::string_view method, const std::string& p
     curl_slist_free_all(headers);
     if (rc == CURLE_WRITE_ERROR && reply.size() + 1 > options_.max_reply_bytes)
       throw Error(ErrorCode::limit_exceeded,
-                  "the runtime's answer to " + what + " is over the limit of " + std::to_string(options_.max_reply_bytes) +
-                      " bytes",
+                  "the runtime's answer to " + what + " is over the limit of " +
+                      std::to_string(options_.max_reply_bytes) + " bytes",
                   {{"limit", "maxReplyBytes"}, {"max", options_.max_reply_bytes}});
     if (rc != CURLE_OK)
-      throw Error(ErrorCode::runtime, "the runtime at " + base_url_ + " could not be reached (" + what + "): " +
-                                          curl_easy_strerror(rc),
+      throw Error(ErrorCode::runtime,
+                  "the runtime at " + base_url_ + " could not be reached (" + what + "): " + curl_easy_strerror(rc),
                   {{"url", url}, {"cause", curl_easy_strerror(rc)}});
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   }
@@ -174,8 +175,8 @@ nlohmann::json RuntimeClient::call(std::string_view method, const std::string& p
   }
   if (status >= 200 && status < 300) {
     if (!is_json)
-      throw Error(ErrorCode::runtime, "the runtime answered " + what + " with something that is not JSON: " +
-                                          reply.substr(0, 200),
+      throw Error(ErrorCode::runtime,
+                  "the runtime answered " + what + " with something that is not JSON: " + reply.substr(0, 200),
                   {{"url", url}, {"status", status}});
     return answer;
   }

@@ -63,8 +63,8 @@ class RuntimeClient {
   std::string base_url_;
   std::string auth_header_;  // "Authorization: Bearer ..." or empty
   RuntimeClientOptions options_;
-  std::mutex mu_;      // one call at a time on handle_
-  void* handle_;       // CURL*
+  std::mutex mu_;  // one call at a time on handle_
+  void* handle_;   // CURL*
 };
 
 }  // namespace softprobe::core::remote

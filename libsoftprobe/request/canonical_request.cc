@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "support/errors.hpp"
 #include "request/http_syntax.hpp"
+#include "support/errors.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -166,7 +166,9 @@ std::string canonical_ipv6(std::string_view s, std::string_view field, std::size
     if (i == start) fail("a byte that is not a hex digit");
     g[n++] = v;
     if (i < s.size()) {
-      if (s[i] != ':') fail(i - start == 4 && hex_value(s[i]) >= 0 ? "a group of more than 4 digits" : "a byte that is not a hex digit");
+      if (s[i] != ':')
+        fail(i - start == 4 && hex_value(s[i]) >= 0 ? "a group of more than 4 digits"
+                                                    : "a byte that is not a hex digit");
       ++i;
       if (i == s.size()) fail("a trailing ':'");
       if (s[i] == ':') {  // "::" in the middle or at the end
@@ -268,7 +270,8 @@ Authority parse_authority(std::string_view a, std::string_view field, std::size_
 bool is_scheme(std::string_view s) noexcept {
   if (s.empty() || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) return false;
   for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+          c == '.'))
       return false;
   return true;
 }
@@ -337,8 +340,7 @@ CanonicalRequest canonical_request(const RequestInput& in, const RequestLimits& 
       if (authority.empty()) bad("url", start, "missing host");
       target = url.substr(end);
     } else {
-      bad("url", 0,
-          "expected an absolute URL (scheme://host/path) or a request-target starting with '/'");
+      bad("url", 0, "expected an absolute URL (scheme://host/path) or a request-target starting with '/'");
     }
     if (auto hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
     auto q = target.find('?');
@@ -380,12 +382,14 @@ CanonicalRequest canonical_request(const RequestInput& in, const RequestLimits& 
   for (std::size_t i = 0; i < in.header_count; ++i) {
     const HeaderView& h = in.headers[i];
     const std::string field = "headers[" + std::to_string(i) + "]";
-    std::string_view token = !h.name.empty() && h.name.front() == ':' ? h.name.substr(1) : h.name;  // HTTP/2 pseudo-header
+    std::string_view token =
+        !h.name.empty() && h.name.front() == ':' ? h.name.substr(1) : h.name;  // HTTP/2 pseudo-header
     if (!http::is_token(token)) {
       std::size_t at = 0;
       while (at < token.size() && http::is_token(token.substr(at, 1))) ++at;
       bad(field + ".name", at + (token.size() != h.name.size()),
-          h.name.empty() ? "empty header name" : "byte " + http::describe_byte(token[at]) + " not allowed in a header name");
+          h.name.empty() ? "empty header name"
+                         : "byte " + http::describe_byte(token[at]) + " not allowed in a header name");
     }
     if (h.value.size() > limits.max_header_bytes)
       over("maxHeaderBytes", limits.max_header_bytes, h.value.size(), "bytes in header " + std::string(h.name) + ":");
@@ -401,9 +405,8 @@ CanonicalRequest canonical_request(const RequestInput& in, const RequestLimits& 
 std::string canonical_request_json(const CanonicalRequest& c) {
   nlohmann::ordered_json headers = nlohmann::ordered_json::object();
   for (const auto& [name, value] : c.headers) headers[name].push_back(value);
-  nlohmann::ordered_json j = {{"scheme", c.scheme}, {"host", c.host},   {"port", c.port},
-                              {"urlHost", c.url_host}, {"path", c.path}, {"query", c.query},
-                              {"url", c.url_full()},  {"headers", headers}};
+  nlohmann::ordered_json j = {{"scheme", c.scheme}, {"host", c.host},   {"port", c.port},      {"urlHost", c.url_host},
+                              {"path", c.path},     {"query", c.query}, {"url", c.url_full()}, {"headers", headers}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

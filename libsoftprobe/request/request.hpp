@@ -3,8 +3,8 @@
 // (lowercase host, host:port), built once per decision.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -59,7 +59,8 @@ JsonPath JsonPath::parse(std::string_view expr) {
       } else {
         long long n = 0;
         auto [ptr, ec] = std::from_chars(expr.data() + i, expr.data() + expr.size(), n);
-        if (ec != std::errc()) fail(expr, i, "expected an index, a quoted name or '*' (filters and slices are not supported)");
+        if (ec != std::errc())
+          fail(expr, i, "expected an index, a quoted name or '*' (filters and slices are not supported)");
         i = std::size_t(ptr - expr.data());
         path.steps_.push_back({Step::index, {}, n});
       }
@@ -111,9 +112,7 @@ void JsonPath::walk(Json& node, const std::vector<Step>& steps, std::size_t i, s
         for (auto& child : node) walk(child, steps, i + 1, out);
       break;
     case Step::descend_key:
-    case Step::descend_wildcard:
-      descend(node, steps, i, out);
-      break;
+    case Step::descend_wildcard: descend(node, steps, i, out); break;
   }
 }
 

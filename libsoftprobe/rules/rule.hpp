@@ -3,10 +3,10 @@
 // for their usage: the consume-once flag and the hit counter.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,7 +38,7 @@ struct RuleWhen {
   std::optional<std::string> direction, service, method, path, path_prefix;
   std::optional<std::string> host;  // lowercase; compared with host:port when it has a port
   bool host_has_port = false;
-  std::optional<std::string> host_suffix;  // lowercase
+  std::optional<std::string> host_suffix;    // lowercase
   std::vector<std::string> not_host_suffix;  // lowercase
   std::vector<HeaderPredicate> headers;
   std::optional<JsonPath> body_json_path;

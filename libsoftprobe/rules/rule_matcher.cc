@@ -63,38 +63,51 @@ bool walk(const Rule& rule, const MatchRequest& req, Visit&& visit) {
     all = all && passed;
     return check(name, passed, expected, actual);
   };
-  if (w.direction && !step("direction", text::iequals(*w.direction, v.direction), [&] { return *w.direction; },
-                           [&] { return std::string(v.direction); }))
+  if (w.direction && !step(
+                         "direction", text::iequals(*w.direction, v.direction), [&] { return *w.direction; },
+                         [&] { return std::string(v.direction); }))
     return false;
-  if (w.method && !step("method", text::iequals(*w.method, v.method), [&] { return *w.method; },
-                        [&] { return std::string(v.method); }))
+  if (w.method && !step(
+                      "method", text::iequals(*w.method, v.method), [&] { return *w.method; },
+                      [&] { return std::string(v.method); }))
     return false;
   if (w.host) {
     const std::string& actual = w.host_has_port ? req.host_port : req.host;
-    if (!step("host", *w.host == actual, [&] { return *w.host; }, [&] { return actual; })) return false;
+    if (!step(
+            "host", *w.host == actual, [&] { return *w.host; }, [&] { return actual; }))
+      return false;
   }
-  if (w.host_suffix && !step("hostSuffix", text::ends_with_ci(req.host, *w.host_suffix), [&] { return *w.host_suffix; },
-                             [&] { return req.host; }))
+  if (w.host_suffix && !step(
+                           "hostSuffix", text::ends_with_ci(req.host, *w.host_suffix), [&] { return *w.host_suffix; },
+                           [&] { return req.host; }))
     return false;
   if (!w.not_host_suffix.empty()) {
     bool none = std::none_of(w.not_host_suffix.begin(), w.not_host_suffix.end(),
                              [&](const std::string& s) { return text::ends_with_ci(req.host, s); });
-    if (!step("notHostSuffix", none, [&] { return "none of " + nlohmann::json(w.not_host_suffix).dump(); },
-              [&] { return req.host; }))
+    if (!step(
+            "notHostSuffix", none, [&] { return "none of " + nlohmann::json(w.not_host_suffix).dump(); },
+            [&] { return req.host; }))
       return false;
   }
-  if (w.path && !step("path", *w.path == v.path, [&] { return *w.path; }, [&] { return std::string(v.path); })) return false;
-  if (w.path_prefix && !step("pathPrefix", text::starts_with(v.path, *w.path_prefix), [&] { return *w.path_prefix; },
-                             [&] { return std::string(v.path); }))
+  if (w.path && !step(
+                    "path", *w.path == v.path, [&] { return *w.path; }, [&] { return std::string(v.path); }))
     return false;
-  if (w.service && !step("service", *w.service == v.service, [&] { return *w.service; },
-                         [&] { return std::string(v.service); }))
+  if (w.path_prefix && !step(
+                           "pathPrefix", text::starts_with(v.path, *w.path_prefix), [&] { return *w.path_prefix; },
+                           [&] { return std::string(v.path); }))
+    return false;
+  if (w.service &&
+      !step(
+          "service", *w.service == v.service, [&] { return *w.service; }, [&] { return std::string(v.service); }))
     return false;
   for (const auto& hp : w.headers) {
-    bool ok = std::all_of(hp.values.begin(), hp.values.end(), [&](const std::string& val) { return header_has_value(req, hp.name, val); });
+    bool ok = std::all_of(hp.values.begin(), hp.values.end(),
+                          [&](const std::string& val) { return header_has_value(req, hp.name, val); });
     std::string name;
     if constexpr (Explain) name = "headers." + hp.name;
-    if (!step(name.c_str(), ok, [&] { return nlohmann::json(hp.values).dump(); }, [&] { return header_values(req, hp.name); }))
+    if (!step(
+            name.c_str(), ok, [&] { return nlohmann::json(hp.values).dump(); },
+            [&] { return header_values(req, hp.name); }))
       return false;
   }
   for (const auto& tag_predicate : w.trace_tags) {
@@ -103,15 +116,21 @@ bool walk(const Rule& rule, const MatchRequest& req, Visit&& visit) {
     const std::string_view* tag = find_tag(req, key);
     std::string name;
     if constexpr (Explain) name = "traceTags." + key;
-    if (!step(name.c_str(), tag && *tag == value, [&] { return value; },
-              [&] { return tag ? std::string(*tag) : std::string("(absent)"); }))
+    if (!step(
+            name.c_str(), tag && *tag == value, [&] { return value; },
+            [&] { return tag ? std::string(*tag) : std::string("(absent)"); }))
       return false;
   }
   if (w.body_json_path) {
     bool ok = body_matches(w, req);
-    if (!step("bodyJsonPath", ok,
-              [&] { return w.body_json_path->expression() + (w.body_equals ? " == " + w.body_equals->dump() : std::string()); },
-              [&] { return req.body_json() ? std::string("body selected nothing equal") : std::string("body is not JSON"); }))
+    if (!step(
+            "bodyJsonPath", ok,
+            [&] {
+              return w.body_json_path->expression() + (w.body_equals ? " == " + w.body_equals->dump() : std::string());
+            },
+            [&] {
+              return req.body_json() ? std::string("body selected nothing equal") : std::string("body is not JSON");
+            }))
       return false;
   }
   return all;

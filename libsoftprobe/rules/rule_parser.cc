@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <deque>
-#include <unordered_map>
 #include <initializer_list>
 #include <limits>
+#include <unordered_map>
 
-#include "support/errors.hpp"
 #include "request/http_syntax.hpp"
+#include "support/errors.hpp"
 #include "support/json_document.hpp"
 #include "support/json_fields.hpp"
 #include "support/text.hpp"
@@ -29,10 +29,12 @@ struct Where {
 
 [[noreturn]] void fail(const Where& w, const std::string& field, const std::string& what) {
   std::string at = field.empty() ? w.prefix() : w.prefix() + "." + field;
-  throw Error(ErrorCode::invalid_rule, at + ": " + what, {{"ruleIndex", w.index}, {"field", field}, {"layer", rule_layer_name(w.layer)}});
+  throw Error(ErrorCode::invalid_rule, at + ": " + what,
+              {{"ruleIndex", w.index}, {"field", field}, {"layer", rule_layer_name(w.layer)}});
 }
 
-void reject_unknown_keys(const json& obj, std::initializer_list<const char*> allowed, const Where& w, const std::string& field) {
+void reject_unknown_keys(const json& obj, std::initializer_list<const char*> allowed, const Where& w,
+                         const std::string& field) {
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     const std::string& key = it.key();
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
@@ -52,7 +54,8 @@ std::vector<std::string> get_string_list(const json& v, const Where& w, const st
   std::vector<std::string> out;
   if (v.is_string()) out.push_back(v.get<std::string>());
   else if (v.is_array()) {
-    for (std::size_t i = 0; i < v.size(); ++i) out.push_back(get_string(v[i], w, field + "[" + std::to_string(i) + "]"));
+    for (std::size_t i = 0; i < v.size(); ++i)
+      out.push_back(get_string(v[i], w, field + "[" + std::to_string(i) + "]"));
   } else {
     fail(w, field, std::string("must be a string or an array of strings, got ") + v.type_name());
   }
@@ -93,7 +96,8 @@ RuleWhen parse_when(const json& j, const Where& w, const std::string& name) {
     else if (key == "path") when.path = get_string(v, w, field);
     else if (key == "pathPrefix") when.path_prefix = get_string(v, w, field);
     else if (key == "headers") {
-      if (!v.is_object()) fail(w, field, std::string("must be an object of header name to value(s), got ") + v.type_name());
+      if (!v.is_object())
+        fail(w, field, std::string("must be an object of header name to value(s), got ") + v.type_name());
       for (const auto& [name, values] : v.items())
         when.headers.push_back({text::to_lower(name), get_string_list(values, w, field + "." + name)});
     } else if (key == "bodyJsonPath") {
@@ -107,7 +111,8 @@ RuleWhen parse_when(const json& j, const Where& w, const std::string& name) {
       when.body_equals = v;
     } else if (key == "traceTags") {
       if (!v.is_object()) fail(w, field, std::string("must be an object of attribute to value, got ") + v.type_name());
-      for (const auto& [attr, value] : v.items()) when.trace_tags.emplace_back(attr, primitive_text(value, w, field + "." + attr));
+      for (const auto& [attr, value] : v.items())
+        when.trace_tags.emplace_back(attr, primitive_text(value, w, field + "." + attr));
     }
   }
   if (when.body_equals && !when.body_json_path) fail(w, name + ".equals", "needs \"bodyJsonPath\" beside it");
@@ -158,7 +163,8 @@ std::shared_ptr<const Response> parse_response(const json& j, const std::string&
     return out;
   }
   for (const auto& [key, v] : j.items()) {
-    if (skip_null_field(key, v, {"status", "headers", "body", "bodyBase64"})) continue;  // "headers": null is no headers
+    if (skip_null_field(key, v, {"status", "headers", "body", "bodyBase64"}))
+      continue;  // "headers": null is no headers
     std::string field = where + "." + key;
     if (key == "status") {
       // 0 where a status is optional is Go's zero value for "not set": the
@@ -175,7 +181,8 @@ std::shared_ptr<const Response> parse_response(const json& j, const std::string&
         const auto& text = value.get_ref<const std::string&>();
         if (auto at = http::invalid_field_value_at(text); at != std::string::npos)
           bad(field + "." + name, "the value has a control character (" + http::describe_byte(text[at]) + ") at byte " +
-                                      std::to_string(at) + "; header values cannot contain CR, LF, NUL or other controls");
+                                      std::to_string(at) +
+                                      "; header values cannot contain CR, LF, NUL or other controls");
         out->headers.emplace_back(name, text);
       };
       for (const auto& [name, value] : v.items()) {
@@ -197,7 +204,8 @@ std::shared_ptr<const Response> parse_response(const json& j, const std::string&
         json_body = true;
       }
     } else if (key == "bodyBase64") {
-      if (!v.is_string() || !text::base64_decode(v.get_ref<const std::string&>(), out->body)) bad(field, "must be a base64 string");
+      if (!v.is_string() || !text::base64_decode(v.get_ref<const std::string&>(), out->body))
+        bad(field, "must be a base64 string");
     } else if (!extra_keys) {
       bad(field, "unknown key (expected one of: status, headers, body, bodyBase64)");
     }  // else: a key of the published schema's open response object, ignored (kept in the rule's echo)
@@ -226,8 +234,8 @@ void inherit_rule_usage(RuleList& fresh, const RuleList& current) {
 namespace {
 
 // The keys of one rule, in the current form and in the legacy one.
-constexpr std::initializer_list<const char*> kRuleKeys = {"name", "id", "priority", "consume", "latencyMs",
-                                                          "when", "then", "match", "response"};
+constexpr std::initializer_list<const char*> kRuleKeys = {"name", "id",   "priority", "consume", "latencyMs",
+                                                          "when", "then", "match",    "response"};
 
 // A rules document is {"version":1,"rules":[...]}, a bare array of rules, or
 // one rule object on its own (spec/examples/rules/*.rule.json): the list of
@@ -235,10 +243,12 @@ constexpr std::initializer_list<const char*> kRuleKeys = {"name", "id", "priorit
 const json& rule_list(const json& document, json& single) {
   if (!document.is_object()) {
     if (!document.is_array())
-      throw Error(ErrorCode::invalid_rule,
-                  std::string("rules document: must be {\"version\":1,\"rules\":[...]}, an array of rules or one rule object, got ") +
-                      document.type_name(),
-                  {{"field", ""}});
+      throw Error(
+          ErrorCode::invalid_rule,
+          std::string(
+              "rules document: must be {\"version\":1,\"rules\":[...]}, an array of rules or one rule object, got ") +
+              document.type_name(),
+          {{"field", ""}});
     return document;
   }
   // One rule: no document key, and a rule key (so a typo in it is reported as the rule's own unknown key).
@@ -250,9 +260,10 @@ const json& rule_list(const json& document, json& single) {
   }
   for (const auto& item : document.items())
     if (item.key() != "version" && item.key() != "rules")
-      throw Error(ErrorCode::invalid_rule,
-                  "rules document: unknown key \"" + item.key() + "\" (expected \"version\" and \"rules\", or one rule object)",
-                  {{"field", item.key()}});
+      throw Error(
+          ErrorCode::invalid_rule,
+          "rules document: unknown key \"" + item.key() + "\" (expected \"version\" and \"rules\", or one rule object)",
+          {{"field", item.key()}});
   if (const json* version = optional_field(document, "version"); version && json_int64(*version) != 1)
     throw Error(ErrorCode::invalid_rule, "rules document: \"version\" must be 1", {{"field", "version"}});
   const json* rules = optional_field(document, "rules");
@@ -288,8 +299,9 @@ RuleList parse_rules(const json& document, RuleLayer layer, std::vector<std::str
     if (const json* it = optional_field(j, "priority")) {
       auto priority = json_int64(*it);
       if (!priority)
-        fail(w, "priority", std::string("must be an integer from -2^63 to 2^63-1, got ") +
-                                (it->is_number() ? it->dump() : std::string(it->type_name())));
+        fail(w, "priority",
+             std::string("must be an integer from -2^63 to 2^63-1, got ") +
+                 (it->is_number() ? it->dump() : std::string(it->type_name())));
       rule->priority = *priority;
     }
     if (const json* it = optional_field(j, "consume")) {
@@ -308,9 +320,11 @@ RuleList parse_rules(const json& document, RuleLayer layer, std::vector<std::str
     const json* legacy_match = optional_field(j, "match");
     const json* legacy_response = optional_field(j, "response");
     if (legacy_match && has_field(j, "when")) fail(w, "match", "give \"when\" or the legacy \"match\", not both");
-    if (legacy_response && has_field(j, "then")) fail(w, "response", "give \"then\" or the legacy \"response\", not both");
+    if (legacy_response && has_field(j, "then"))
+      fail(w, "response", "give \"then\" or the legacy \"response\", not both");
     if ((legacy_match || legacy_response) && warnings)
-      warnings->push_back(w.prefix() + ": the legacy {match, response} form is deprecated; it was read as {\"when\": match, "
+      warnings->push_back(w.prefix() +
+                          ": the legacy {match, response} form is deprecated; it was read as {\"when\": match, "
                           "\"then\": {\"action\": \"mock\", \"response\": response}}: write it that way");
 
     if (legacy_match) rule->when = parse_when(*legacy_match, w, "match");
@@ -336,8 +350,9 @@ RuleList parse_rules(const json& document, RuleLayer layer, std::vector<std::str
     if (a == "mock") {
       rule->action = Action::mock;
       if (error) fail(w, "then.error", "belongs to action \"error\"; a mock takes \"response\"");
-      rule->response = response ? parse_response(*response, "then.response", false, int(ErrorCode::invalid_rule), details, true)
-                                : std::make_shared<Response>();
+      rule->response =
+          response ? parse_response(*response, "then.response", false, int(ErrorCode::invalid_rule), details, true)
+                   : std::make_shared<Response>();
     } else if (a == "error") {
       rule->action = Action::error;
       if (!error) fail(w, "then.error", "is required for action \"error\" (an object with \"status\")");
@@ -345,7 +360,8 @@ RuleList parse_rules(const json& document, RuleLayer layer, std::vector<std::str
       rule->response = parse_response(*error, "then.error", true, int(ErrorCode::invalid_rule), details, true);
     } else if (a == "passthrough" || a == "capture_only") {
       rule->action = a == "passthrough" ? Action::passthrough : Action::capture_only;
-      if (response || error) fail(w, response ? "then.response" : "then.error", "is not allowed with action \"" + a + "\"");
+      if (response || error)
+        fail(w, response ? "then.response" : "then.error", "is not allowed with action \"" + a + "\"");
     } else if (a == "replay") {
       fail(w, "then.action",
            "\"replay\" is deprecated and no longer supported: pick the recorded response at author time with "

@@ -112,7 +112,8 @@ const Rule* RuleSet::best_match(const MatchRequest& req, Band band) const {
     if (!rule_matches(*rule, req)) continue;
     if (rule->consume_once) {
       bool expected = false;
-      if (!rule->usage->retired.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) continue;  // lost the race
+      if (!rule->usage->retired.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
+        continue;  // lost the race
     }
     return rule;
   }
@@ -124,7 +125,8 @@ const Rule* RuleSet::closest_rule(const MatchRequest& req) const {
   double best_ratio = -1;
   for (const Rule* rule : ranked_) {  // rank order: ties keep the higher-ranked rule
     auto results = explain_rule(*rule, req);
-    std::size_t passed = std::count_if(results.begin(), results.end(), [](const PredicateResult& r) { return r.passed; });
+    std::size_t passed =
+        std::count_if(results.begin(), results.end(), [](const PredicateResult& r) { return r.passed; });
     double ratio = results.empty() ? 1.0 : double(passed) / double(results.size());
     if (passed > best_passed || (passed == best_passed && ratio > best_ratio)) {
       best = rule;

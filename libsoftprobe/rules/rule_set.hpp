@@ -59,11 +59,11 @@ class RuleSet {
   void add_suffix(const std::string& suffix, std::uint32_t rank);
 
   RuleList case_rules_, session_rules_;
-  std::vector<const Rule*> ranked_;  // best rank first
-  StringMap<HostBucket> by_host_;    // key: rule's host predicate (with or without port)
-  StringMap<Bucket> by_path_;        // rules without host, with exact path
+  std::vector<const Rule*> ranked_;         // best rank first
+  StringMap<HostBucket> by_host_;           // key: rule's host predicate (with or without port)
+  StringMap<Bucket> by_path_;               // rules without host, with exact path
   std::vector<SuffixNode> suffix_trie_{1};  // node 0 is the root
-  Bucket unindexed_;                 // everything else
+  Bucket unindexed_;                        // everything else
 };
 
 }  // namespace softprobe::core

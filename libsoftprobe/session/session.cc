@@ -3,13 +3,13 @@
 #include <cctype>
 #include <ctime>
 
+#include "capture/capture_directory.hpp"
+#include "request/fingerprint.hpp"
+#include "rules/rule_matcher.hpp"
+#include "support/atomic_file.hpp"
 #include "support/errors.hpp"
 #include "support/json_fields.hpp"
-#include "request/fingerprint.hpp"
 #include "support/log.hpp"
-#include "support/atomic_file.hpp"
-#include "capture/capture_directory.hpp"
-#include "rules/rule_matcher.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
@@ -20,7 +20,8 @@ constexpr std::size_t kRecentMisses = 32;
 constexpr std::size_t kMaxOptionStringBytes = 1024;  // caseId, suite
 
 std::int64_t steady_now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string iso8601_now() {
@@ -70,7 +71,8 @@ SessionOptions session_options_from_json(const nlohmann::json& j) {
       std::string id = v.is_string() ? v.get<std::string>() : "";
       bool ok = !id.empty() && id.size() <= kMaxSessionIdBytes;
       for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
-      if (!ok) fail("sessionId", "must be 1 to 128 characters of A-Z a-z 0-9 - _ . (it travels in headers and tracestate)");
+      if (!ok)
+        fail("sessionId", "must be 1 to 128 characters of A-Z a-z 0-9 - _ . (it travels in headers and tracestate)");
       o.session_id = id;
     } else if (key == "mode") {
       std::string m = v.is_string() ? v.get<std::string>() : "";
@@ -85,7 +87,8 @@ SessionOptions session_options_from_json(const nlohmann::json& j) {
       if (!v.is_string()) fail(key, "must be a string");
       const auto& text = v.get_ref<const std::string&>();
       if (text.size() > kMaxOptionStringBytes)
-        fail(key, "is " + std::to_string(text.size()) + " bytes, over the limit of " + std::to_string(kMaxOptionStringBytes));
+        fail(key, "is " + std::to_string(text.size()) + " bytes, over the limit of " +
+                      std::to_string(kMaxOptionStringBytes));
       (key == "caseId" ? o.case_id : o.suite) = text;
     } else if (key == "redaction") {
       o.redaction = redaction_from_json(v);
@@ -106,7 +109,7 @@ std::string default_capture_path() {
 Session::Session(std::string id, SessionOptions options)
     : id_(std::move(id)), options_(std::move(options)), last_used_ns_(steady_now_ns()) {
   snapshot_ = std::make_shared<const SessionSnapshot>(parse_policy(options_.policy), RuleList{}, RuleList{},
-                                                     empty_rules_document(), nullptr, nlohmann::json::object());
+                                                      empty_rules_document(), nullptr, nlohmann::json::object());
 }
 
 void Session::touch() noexcept { last_used_ns_.store(steady_now_ns(), std::memory_order_relaxed); }
@@ -141,8 +144,8 @@ std::uint64_t Session::set_rules(const nlohmann::json& document, std::vector<std
   if (warnings) *warnings = std::move(found);
   auto cur = snapshot();
   inherit_rule_usage(rules, cur->rules.session_rules());
-  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), std::move(rules), std::move(doc),
-                                                  cur->loaded_case, cur->auth_fixtures));
+  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), std::move(rules),
+                                                         std::move(doc), cur->loaded_case, cur->auth_fixtures));
 }
 
 std::uint64_t Session::set_policy(const nlohmann::json& policy) {
@@ -150,8 +153,9 @@ std::uint64_t Session::set_policy(const nlohmann::json& policy) {
   Policy parsed = parse_policy(policy);
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
-  return publish(std::make_shared<const SessionSnapshot>(std::move(parsed), cur->rules.case_rules(), cur->rules.session_rules(),
-                                                  cur->session_rules_document, cur->loaded_case, cur->auth_fixtures));
+  return publish(std::make_shared<const SessionSnapshot>(std::move(parsed), cur->rules.case_rules(),
+                                                         cur->rules.session_rules(), cur->session_rules_document,
+                                                         cur->loaded_case, cur->auth_fixtures));
 }
 
 std::uint64_t Session::load_case(std::shared_ptr<const CaseFile> loaded) {
@@ -160,7 +164,8 @@ std::uint64_t Session::load_case(std::shared_ptr<const CaseFile> loaded) {
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
   return publish(std::make_shared<const SessionSnapshot>(cur->policy, std::move(case_rules), cur->rules.session_rules(),
-                                                  cur->session_rules_document, std::move(loaded), cur->auth_fixtures));
+                                                         cur->session_rules_document, std::move(loaded),
+                                                         cur->auth_fixtures));
 }
 
 std::uint64_t Session::set_auth_fixtures(const nlohmann::json& fixtures) {
@@ -168,8 +173,9 @@ std::uint64_t Session::set_auth_fixtures(const nlohmann::json& fixtures) {
   validate_auth_fixtures(fixtures);
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
-  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), cur->rules.session_rules(),
-                                                  cur->session_rules_document, cur->loaded_case, fixtures));
+  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(),
+                                                         cur->rules.session_rules(), cur->session_rules_document,
+                                                         cur->loaded_case, fixtures));
 }
 
 Decision Session::decide(const RequestView& view) {
@@ -179,8 +185,7 @@ Decision Session::decide(const RequestView& view) {
   if (d.strict_miss) return d;
   if ((d.outcome == Action::mock || d.outcome == Action::error) && d.response)
     injected_.fetch_add(1, std::memory_order_relaxed);
-  else
-    passthroughs_.fetch_add(1, std::memory_order_relaxed);
+  else passthroughs_.fetch_add(1, std::memory_order_relaxed);
   return d;
 }
 
@@ -233,7 +238,8 @@ Decision Session::strict_miss(const MatchRequest& req, std::shared_ptr<const Ses
   miss->body = std::string(v.body);
   for (std::size_t i = 0; i < v.header_count; ++i)
     miss->headers.emplace_back(text::to_lower(v.headers[i].name), std::string(v.headers[i].value));
-  for (std::size_t i = 0; i < v.tag_count; ++i) miss->tags.emplace_back(std::string(v.tags[i].key), std::string(v.tags[i].value));
+  for (std::size_t i = 0; i < v.tag_count; ++i)
+    miss->tags.emplace_back(std::string(v.tags[i].key), std::string(v.tags[i].value));
   miss->fingerprint = request_fingerprint(v.method, req.url_host, v.path, v.body);
   miss->snapshot = std::move(snap);
 
@@ -255,8 +261,13 @@ Decision Session::strict_miss(const MatchRequest& req, std::shared_ptr<const Ses
   }
   if (log_enabled(LogLevel::info))
     log(LogLevel::info, "inject miss",
-        {{"sessionId", id_}, {"method", miss->method}, {"host", miss->url_host}, {"path", miss->path},
-         {"policy", "strict"}, {"action", "error"}, {"status", 599}});  // contract order
+        {{"sessionId", id_},
+         {"method", miss->method},
+         {"host", miss->url_host},
+         {"path", miss->path},
+         {"policy", "strict"},
+         {"action", "error"},
+         {"status", 599}});  // contract order
   Decision d;
   d.outcome = Action::error;
   d.response = std::move(response);
@@ -319,7 +330,8 @@ CaseFile Session::case_from_captures() const {
 namespace {
 
 // Writes a closed session's case where `target` says; returns the path written.
-std::string write_capture(const CaptureTarget& target, const std::string& id, SessionMode mode, std::string_view contents) {
+std::string write_capture(const CaptureTarget& target, const std::string& id, SessionMode mode,
+                          std::string_view contents) {
   CapturePlaceholders values{id, session_mode_name(mode), std::chrono::system_clock::now()};
   if (target.dir) {
     std::string relative = expand_capture_placeholders(target.path, values);
@@ -338,7 +350,8 @@ std::string write_capture(const CaptureTarget& target, const std::string& id, Se
   std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   std::string written = CaptureDirectory(dir).write(name, contents, CaptureDirectory::Replace::never, id);
-  return slash == std::string::npos && written.rfind("./", 0) == 0 && path.rfind("./", 0) != 0 ? written.substr(2) : written;
+  return slash == std::string::npos && written.rfind("./", 0) == 0 && path.rfind("./", 0) != 0 ? written.substr(2)
+                                                                                               : written;
 }
 
 }  // namespace
@@ -384,8 +397,11 @@ nlohmann::json Session::stats_json() const {
   // Read strict misses and passthroughs before decisions: a decide() that
   // runs meanwhile may then show in decisions only, never the other way.
   std::uint64_t strict = strict_misses_.load(), injected = injected_.load(), passed = passthroughs_.load();
-  nlohmann::json stats = {{"injectedSpans", injected}, {"extractedSpans", extracted_.load()},
-                          {"strictMisses", strict}, {"decisions", decisions_.load()}, {"passthroughs", passed}};
+  nlohmann::json stats = {{"injectedSpans", injected},
+                          {"extractedSpans", extracted_.load()},
+                          {"strictMisses", strict},
+                          {"decisions", decisions_.load()},
+                          {"passthroughs", passed}};
   std::shared_ptr<const MissedRequest> last;
   {
     std::lock_guard<std::mutex> lock(miss_mu_);
@@ -395,14 +411,18 @@ nlohmann::json Session::stats_json() const {
   nlohmann::json hits = nlohmann::json::array();
   for (const RuleList* list : {&snap->rules.case_rules(), &snap->rules.session_rules()})
     for (const auto& r : *list) {
-      nlohmann::json h = {{"layer", rule_layer_name(r->layer)}, {"index", r->position}, {"hits", r->usage->hits.load()}};
+      nlohmann::json h = {
+          {"layer", rule_layer_name(r->layer)}, {"index", r->position}, {"hits", r->usage->hits.load()}};
       if (!r->name.empty()) h["name"] = r->name;
       if (!r->id.empty()) h["id"] = r->id;
       if (r->consume_once) h["consumed"] = r->usage->retired.load();
       hits.push_back(std::move(h));
     }
   stats["ruleHits"] = std::move(hits);
-  return {{"sessionId", id_}, {"sessionRevision", revision()}, {"mode", session_mode_name(mode())}, {"stats", std::move(stats)}};
+  return {{"sessionId", id_},
+          {"sessionRevision", revision()},
+          {"mode", session_mode_name(mode())},
+          {"stats", std::move(stats)}};
 }
 
 nlohmann::json Session::state_json() const {
@@ -412,10 +432,10 @@ nlohmann::json Session::state_json() const {
   s["rules"] = snap->session_rules_document;
   s["fixtures"] = snap->auth_fixtures;
   if (snap->loaded_case)
-    s["caseSummary"] = {{"caseId", snap->loaded_case->case_id}, {"traceCount", snap->loaded_case->trace_count},
+    s["caseSummary"] = {{"caseId", snap->loaded_case->case_id},
+                        {"traceCount", snap->loaded_case->trace_count},
                         {"spanCount", snap->loaded_case->exchanges.size()}};
-  else
-    s["caseSummary"] = {{"traceCount", 0}};  // as the reference runtime answers without a case
+  else s["caseSummary"] = {{"traceCount", 0}};  // as the reference runtime answers without a case
   s["closed"] = closed();
   s["capturedExchanges"] = captured_count();
   return s;
@@ -433,7 +453,8 @@ nlohmann::json Session::strict_misses_json() const {
 }
 
 nlohmann::json explain_miss(const MissedRequest& miss) {
-  nlohmann::json j = {{"method", miss.method}, {"host", miss.url_host}, {"path", miss.path}, {"requestFingerprint", miss.fingerprint}};
+  nlohmann::json j = {
+      {"method", miss.method}, {"host", miss.url_host}, {"path", miss.path}, {"requestFingerprint", miss.fingerprint}};
   if (!miss.query.empty()) j["query"] = miss.query;
   // Rebuild a view over the owned copy and ask which rule came closest.
   std::vector<HeaderView> headers;
@@ -467,17 +488,22 @@ nlohmann::json explain_miss(const MissedRequest& miss) {
       matched.push_back(r.predicate);
     } else {
       failed.push_back({{"predicate", r.predicate}, {"expected", r.expected}, {"actual", r.actual}});
-      if (first_failure.empty()) first_failure = r.predicate + " expected " + r.expected + " but the request has " + r.actual;
+      if (first_failure.empty())
+        first_failure = r.predicate + " expected " + r.expected + " but the request has " + r.actual;
     }
   }
   if (failed.empty() && closest->consume_once && closest->usage->retired.load()) {
-    failed.push_back({{"predicate", "consume"}, {"expected", "an unused consume-once rule"}, {"actual", "already used"}});
+    failed.push_back(
+        {{"predicate", "consume"}, {"expected", "an unused consume-once rule"}, {"actual", "already used"}});
     first_failure = "it is consume-once and was already used";
   } else if (failed.empty()) {
     first_failure = "it has a negative priority, so the strict policy outranks it";
   }
-  j["nearMiss"] = {{"rule", closest->label()}, {"layer", rule_layer_name(closest->layer)}, {"index", closest->position},
-                   {"matched", matched}, {"failed", failed}};
+  j["nearMiss"] = {{"rule", closest->label()},
+                   {"layer", rule_layer_name(closest->layer)},
+                   {"index", closest->position},
+                   {"matched", matched},
+                   {"failed", failed}};
   j["explanation"] = "closest rule \"" + closest->label() + "\" did not match: " + first_failure;
   return j;
 }

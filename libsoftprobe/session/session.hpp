@@ -4,21 +4,21 @@
 // snapshot without locking.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "capture/capture.hpp"
-#include "case/case_file.hpp"
-#include "session/decision.hpp"
 #include "capture/redaction.hpp"
+#include "case/case_file.hpp"
 #include "request/request.hpp"
+#include "session/decision.hpp"
 #include "session/session_snapshot.hpp"
 
 namespace softprobe::core {

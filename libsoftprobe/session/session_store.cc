@@ -16,10 +16,12 @@ std::shared_ptr<Session> SessionStore::create(SessionOptions options) {
   if (sessions_.size() >= max_sessions_)
     throw Error(ErrorCode::limit_exceeded,
                 "too many sessions: " + std::to_string(sessions_.size()) + " are open, the maximum is " +
-                    std::to_string(max_sessions_) + " (close sessions you no longer need, or raise the limit: --max-sessions)",
+                    std::to_string(max_sessions_) +
+                    " (close sessions you no longer need, or raise the limit: --max-sessions)",
                 {{"limit", "maxSessions"}, {"max", max_sessions_}});
   if (!sessions_.emplace(id, session).second)
-    throw Error(ErrorCode::invalid_argument, "sessionId: a session with id \"" + id + "\" already exists", {{"field", "sessionId"}});
+    throw Error(ErrorCode::invalid_argument, "sessionId: a session with id \"" + id + "\" already exists",
+                {{"field", "sessionId"}});
   return session;
 }
 
@@ -59,7 +61,8 @@ std::shared_ptr<Session> SessionStore::find(std::string_view id) const {
 std::shared_ptr<Session> SessionStore::get(std::string_view id) const {
   auto s = find(id);
   if (!s)
-    throw Error(ErrorCode::unknown_session, "unknown session \"" + std::string(id) + "\" (never created, or already closed)",
+    throw Error(ErrorCode::unknown_session,
+                "unknown session \"" + std::string(id) + "\" (never created, or already closed)",
                 {{"sessionId", std::string(id)}});
   return s;
 }
@@ -173,6 +176,8 @@ std::vector<ClosedSession> SessionStore::close_idle(std::chrono::steady_clock::d
   return close_sessions(idle, false);
 }
 
-std::vector<ClosedSession> SessionStore::close_all(bool fallback_to_temp) { return close_sessions(list(), fallback_to_temp); }
+std::vector<ClosedSession> SessionStore::close_all(bool fallback_to_temp) {
+  return close_sessions(list(), fallback_to_temp);
+}
 
 }  // namespace softprobe::core

@@ -72,7 +72,8 @@ class SessionStore {
   std::vector<ClosedSession> close_all(bool fallback_to_temp = false);
 
  private:
-  std::vector<ClosedSession> close_sessions(const std::vector<std::shared_ptr<Session>>& sessions, bool fallback_to_temp);
+  std::vector<ClosedSession> close_sessions(const std::vector<std::shared_ptr<Session>>& sessions,
+                                            bool fallback_to_temp);
   CaptureTarget flush_target(const Session& s, std::size_t capturing) const;
 
   std::shared_ptr<const CaptureDirectory> capture_dir_;  // guarded by mu_

@@ -1,9 +1,9 @@
 #include "support/atomic_file.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include "support/errors.hpp"
 #include "support/random_id.hpp"

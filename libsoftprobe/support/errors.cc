@@ -23,10 +23,11 @@ const char* error_code_name(ErrorCode code) noexcept {
   return "unknown";
 }
 
-void limit_error(const std::string& where, const char* limit, std::size_t max, std::size_t actual, const std::string& what) {
+void limit_error(const std::string& where, const char* limit, std::size_t max, std::size_t actual,
+                 const std::string& what) {
   throw Error(ErrorCode::limit_exceeded,
-              where + ": " + what + " " + std::to_string(actual) + ", over the limit of " + std::to_string(max) + " (raise " +
-                  limit + " to accept it)",
+              where + ": " + what + " " + std::to_string(actual) + ", over the limit of " + std::to_string(max) +
+                  " (raise " + limit + " to accept it)",
               {{"path", where}, {"limit", limit}, {"max", max}, {"actual", actual}});
 }
 

@@ -31,7 +31,8 @@ Place place_of(std::string_view text, std::size_t byte) {
 }
 
 std::string at(const Place& p) {
-  return "at line " + std::to_string(p.line) + ", column " + std::to_string(p.column) + " (byte " + std::to_string(p.byte) + ")";
+  return "at line " + std::to_string(p.line) + ", column " + std::to_string(p.column) + " (byte " +
+         std::to_string(p.byte) + ")";
 }
 
 json place_details(const Place& p) { return {{"byte", p.byte}, {"line", p.line}, {"column", p.column}}; }
@@ -56,8 +57,10 @@ class LocatingSax : public nlohmann::detail::json_sax_dom_parser<json> {
 // error at line 1, column 3: "; the place is reported our way instead.
 std::string reason_of(const std::string& message) {
   std::string_view m = message;
-  if (auto close = m.find("] "); close != std::string_view::npos && m.rfind("[json.exception.", 0) == 0) m.remove_prefix(close + 2);
-  if (auto colon = m.find(": "); colon != std::string_view::npos && m.rfind("parse error", 0) == 0) m.remove_prefix(colon + 2);
+  if (auto close = m.find("] "); close != std::string_view::npos && m.rfind("[json.exception.", 0) == 0)
+    m.remove_prefix(close + 2);
+  if (auto colon = m.find(": "); colon != std::string_view::npos && m.rfind("parse error", 0) == 0)
+    m.remove_prefix(colon + 2);
   return std::string(m);
 }
 
@@ -67,7 +70,8 @@ json parse_json_document(std::string_view text, std::string_view what, const Jso
   const std::string name(what);
   if (const void* nul = std::memchr(text.data(), 0, text.size())) {
     Place p = place_of(text, std::size_t(static_cast<const char*>(nul) - text.data()));
-    throw Error(ErrorCode::invalid_json, name + " contains a NUL byte " + at(p) + ": JSON text never has one (was it cut at a C string?)",
+    throw Error(ErrorCode::invalid_json,
+                name + " contains a NUL byte " + at(p) + ": JSON text never has one (was it cut at a C string?)",
                 place_details(p));
   }
   if (auto deep = text::json_depth_exceeded_at(text, options.max_depth); deep != std::string_view::npos) {
@@ -76,7 +80,8 @@ json parse_json_document(std::string_view text, std::string_view what, const Jso
     details["limit"] = options.depth_limit_name;
     details["max"] = options.max_depth;
     throw Error(options.depth_code,
-                name + " nests arrays/objects deeper than " + std::to_string(options.max_depth) + " levels " + at(p), details);
+                name + " nests arrays/objects deeper than " + std::to_string(options.max_depth) + " levels " + at(p),
+                details);
   }
   json doc;
   LocatingSax sax(doc, /*allow_exceptions=*/false);
@@ -89,7 +94,8 @@ json parse_json_document(std::string_view text, std::string_view what, const Jso
   if (!ok || sax.is_errored()) {
     // nlohmann reports the position one past the offending character.
     Place p = place_of(text, sax.error_byte > 0 ? sax.error_byte - 1 : 0);
-    throw Error(ErrorCode::invalid_json, name + " is not valid JSON: " + reason_of(sax.message) + " " + at(p), place_details(p));
+    throw Error(ErrorCode::invalid_json, name + " is not valid JSON: " + reason_of(sax.message) + " " + at(p),
+                place_details(p));
   }
   return doc;
 }

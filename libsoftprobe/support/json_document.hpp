@@ -17,15 +17,16 @@
 namespace softprobe::core {
 
 struct JsonDocumentOptions {
-  std::size_t max_depth = 256;                      // arrays/objects
-  ErrorCode depth_code = ErrorCode::invalid_json;   // what a too-deep document is reported as
-  const char* depth_limit_name = "maxDepth";        // the limit's name in error details
+  std::size_t max_depth = 256;                     // arrays/objects
+  ErrorCode depth_code = ErrorCode::invalid_json;  // what a too-deep document is reported as
+  const char* depth_limit_name = "maxDepth";       // the limit's name in error details
 };
 
 // Parses `text`; throws Error(invalid_json) naming `what` and the place:
 // "rules document is not valid JSON: syntax error ... at line 1, column 19 (byte 18)"
 // with details {"byte","line","column"}.
-nlohmann::json parse_json_document(std::string_view text, std::string_view what, const JsonDocumentOptions& options = {});
+nlohmann::json parse_json_document(std::string_view text, std::string_view what,
+                                   const JsonDocumentOptions& options = {});
 
 // The value of a JSON integer that fits in int64, else nullopt (a float, a
 // non-number, or an unsigned value above INT64_MAX, which a plain

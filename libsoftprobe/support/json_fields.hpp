@@ -7,8 +7,8 @@
 // error, which the parser words as "is required" naming the field.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "support/errors.hpp"
@@ -47,8 +47,8 @@ inline bool skip_null_field(const std::string& key, const nlohmann::json& value,
 // The optional field `key` as an array / a string: nullptr / "" when not
 // given; a value of another type throws Error(code) "<where>.<key>: must be
 // an array" (or "a string") with details {path}.
-inline const nlohmann::json* optional_array_field(const nlohmann::json& object, const char* key, const std::string& where,
-                                                  ErrorCode code) {
+inline const nlohmann::json* optional_array_field(const nlohmann::json& object, const char* key,
+                                                  const std::string& where, ErrorCode code) {
   const nlohmann::json* v = optional_field(object, key);
   if (v && !v->is_array()) throw Error(code, where + "." + key + ": must be an array", {{"path", where + "." + key}});
   return v;

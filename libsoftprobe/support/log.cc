@@ -40,7 +40,9 @@ void set_log_sink(LogSink sink, void* user_data) noexcept {
 
 void set_log_level(LogLevel level) noexcept { g_level.store(int(level), std::memory_order_relaxed); }
 
-bool log_enabled(LogLevel level) noexcept { return int(level) >= g_level.load(std::memory_order_relaxed) && level != LogLevel::off; }
+bool log_enabled(LogLevel level) noexcept {
+  return int(level) >= g_level.load(std::memory_order_relaxed) && level != LogLevel::off;
+}
 
 void log_json_line(LogLevel level, const std::string& json_line) noexcept {
   if (!log_enabled(level)) return;

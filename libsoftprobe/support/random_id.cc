@@ -1,7 +1,7 @@
 #include "support/random_id.hpp"
 
-#include <cerrno>
 #include <sys/random.h>
+#include <cerrno>
 
 #include "support/errors.hpp"
 #include "support/text.hpp"

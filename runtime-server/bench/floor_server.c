@@ -33,8 +33,7 @@ struct connection {
   char out[kBufferBytes];
 };
 
-static const char kAnswer[] =
-    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+static const char kAnswer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
 
 /* Length of the first complete request in buf[0..used), or 0 if incomplete. */
 static size_t complete_request(const char *buf, size_t used) {

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   }
   sp_store* store = nullptr;
   sp_session* session = nullptr;
-  if (sp_store_new(&store) != SP_OK || sp_session_new(&session, store, R"({"mode":"replay","sessionId":"bench"})", 37) != SP_OK) {
+  if (sp_store_new(&store) != SP_OK ||
+      sp_session_new(&session, store, R"({"mode":"replay","sessionId":"bench"})", 37) != SP_OK) {
     std::fprintf(stderr, "session: %s\n", sp_last_error());
     return 1;
   }
@@ -41,7 +42,8 @@ int main(int argc, char** argv) {
   }
   for (int a = 2; a < argc; ++a) {
     std::string payload = slurp(argv[a]);
-    sp_payload_format format = std::string(argv[a]).find(".pb") != std::string::npos ? SP_FORMAT_PROTOBUF : SP_FORMAT_JSON;
+    sp_payload_format format =
+        std::string(argv[a]).find(".pb") != std::string::npos ? SP_FORMAT_PROTOBUF : SP_FORMAT_JSON;
     int status = 0;
     auto run = [&](int n) {
       for (int i = 0; i < n; ++i) {
@@ -59,8 +61,8 @@ int main(int argc, char** argv) {
     auto start = std::chrono::steady_clock::now();
     run(n);
     double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / n;
-    std::printf("%-28s %5zu bytes  HTTP %d  %6.2f us/call  %8.0f calls/s on one core\n", argv[a], payload.size(), status, us,
-                1e6 / us);
+    std::printf("%-28s %5zu bytes  HTTP %d  %6.2f us/call  %8.0f calls/s on one core\n", argv[a], payload.size(),
+                status, us, 1e6 / us);
   }
   sp_session_free(session);
   sp_store_free(store);

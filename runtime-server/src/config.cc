@@ -59,7 +59,8 @@ LogLevel parse_level(const std::string& text, const std::string& what) {
 std::size_t parse_count(const std::string& text, const std::string& what, std::size_t min, std::size_t max) {
   std::uint64_t v = 0;
   if (!parse_u64(text, v) || v < min || v > max)
-    throw ConfigError(what + ": \"" + text + "\" must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    throw ConfigError(what + ": \"" + text + "\" must be an integer from " + std::to_string(min) + " to " +
+                      std::to_string(max));
   return std::size_t(v);
 }
 
@@ -80,7 +81,8 @@ void add_list(std::vector<std::string>& list, const std::string& value, const st
     while (!item.empty() && item.front() == ' ') item.erase(0, 1);
     while (!item.empty() && item.back() == ' ') item.pop_back();
     if (item.empty()) throw ConfigError(what + ": \"" + value + "\" has an empty entry");
-    if (item.size() > 253) throw ConfigError(what + ": \"" + item.substr(0, 40) + "...\" is longer than 253 characters");
+    if (item.size() > 253)
+      throw ConfigError(what + ": \"" + item.substr(0, 40) + "...\" is longer than 253 characters");
     list.push_back(item);
     start = comma + 1;
   }
@@ -101,8 +103,7 @@ bool apply_option(Config& c, const std::string& name, const std::string& value, 
   else if (name == "head-timeout") c.head_timeout = parse_positive_duration(value, what);
   else if (name == "shutdown-grace") c.shutdown_grace = parse_duration(value, what);
   else if (name == "max-connections") c.max_connections = parse_count(value, what, 1, 1'000'000);
-  else if (name == "max-latency-ms")
-    c.max_latency = std::chrono::milliseconds(parse_count(value, what, 0, 600'000));
+  else if (name == "max-latency-ms") c.max_latency = std::chrono::milliseconds(parse_count(value, what, 0, 600'000));
   else if (name == "capture-path") c.capture_path = value;
   else if (name == "capture-dir") c.capture_dir = value;
   else if (name == "max-sessions") c.max_sessions = parse_count(value, what, 1, 100'000'000);
@@ -163,7 +164,8 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
   else if (unit == "m") ms_per = 60'000;
   else if (unit == "h") ms_per = 3'600'000;
   else throw ConfigError(what + ": \"" + text + "\" has an unknown unit (use ms, s, m or h)");
-  if (n > std::numeric_limits<std::uint64_t>::max() / ms_per / 2) throw ConfigError(what + ": \"" + text + "\" is too large");
+  if (n > std::numeric_limits<std::uint64_t>::max() / ms_per / 2)
+    throw ConfigError(what + ": \"" + text + "\" is too large");
   return std::chrono::milliseconds(n * ms_per);
 }
 
@@ -188,7 +190,7 @@ std::size_t parse_size(const std::string& text, const std::string& what) {
 }
 
 CaptureLocation capture_location(const Config& c, const char* env_capture_path) {
-  std::string path = !c.capture_path.empty() ? c.capture_path
+  std::string path = !c.capture_path.empty()                 ? c.capture_path
                      : env_capture_path && *env_capture_path ? std::string(env_capture_path)
                                                              : std::string("./captured.case.json");
   if (c.capture_dir.empty()) {
@@ -232,7 +234,8 @@ ParsedArgs parse_args(const std::vector<std::string>& args, const GetEnv& getenv
       if (i + 1 >= args.size()) throw ConfigError("--" + name + " needs a value");
       value = args[++i];
     }
-    if (!apply_option(out.config, name, value, "--" + name)) throw ConfigError("unknown flag --" + name + " (see --help)");
+    if (!apply_option(out.config, name, value, "--" + name))
+      throw ConfigError("unknown flag --" + name + " (see --help)");
   }
   return out;
 }

@@ -25,8 +25,8 @@ struct Config {
   std::chrono::milliseconds shutdown_grace{2'000};      // on SIGTERM: time given to in-flight requests
   std::size_t max_connections = 4096;                   // open at once; past it 503 + close
   std::chrono::milliseconds max_latency{30'000};        // a rule's latencyMs is capped at this
-  std::string capture_path;  // "" = $SOFTPROBE_CAPTURE_CASE_PATH or ./captured.case.json
-  std::string capture_dir;   // "" = the directory of the capture path
+  std::string capture_path;                             // "" = $SOFTPROBE_CAPTURE_CASE_PATH or ./captured.case.json
+  std::string capture_dir;                              // "" = the directory of the capture path
   std::size_t max_sessions = 10'000;
   std::vector<std::string> allow_origins;  // Origin values accepted besides none ("*": any)
   std::vector<std::string> allow_hosts;    // Host names accepted besides the built-in ones ("*": any)

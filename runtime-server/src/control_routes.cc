@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "support/json_document.hpp"  // the core's one JSON entry point (its internal C++ API)
 #include "logger.hpp"
 #include "openapi.hpp"
+#include "support/json_document.hpp"  // the core's one JSON entry point (its internal C++ API)
 
 namespace softprobe::runtime::control {
 
@@ -58,7 +58,9 @@ void get_document(Runtime& rt, Call& c, Getter getter) {
 }  // namespace
 
 void health(Runtime&, Call& c) {
-  send_json(c.res, 200, R"({"status":"ok","specVersion":")" SOFTPROBE_SPEC_VERSION R"(","schemaVersion":")" SOFTPROBE_SCHEMA_VERSION R"("})");
+  send_json(c.res, 200,
+            R"({"status":"ok","specVersion":")" SOFTPROBE_SPEC_VERSION R"(","schemaVersion":")" SOFTPROBE_SCHEMA_VERSION
+            R"("})");
 }
 
 void meta(Runtime&, Call& c) {

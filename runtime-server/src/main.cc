@@ -9,12 +9,12 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <sys/resource.h>
 
 #include <nlohmann/json.hpp>
 
@@ -67,8 +67,8 @@ bool configure_store(Runtime& rt, CaptureLocation& where) {
     return false;
   }
   char* report = nullptr;
-  if (sp_store_set_capture_dir(&report, rt.store.handle(), where.dir.data(), where.dir.size(), where.default_path.data(),
-                               where.default_path.size()) != SP_OK) {
+  if (sp_store_set_capture_dir(&report, rt.store.handle(), where.dir.data(), where.dir.size(),
+                               where.default_path.data(), where.default_path.size()) != SP_OK) {
     std::string why = sp_last_error();
     log(LogLevel::error, "cannot use the capture directory", {{"captureDir", where.dir}, {"error", why}});
     std::cerr << "softprobe-runtime: " << why << " (set --capture-dir to a writable directory)\n";
@@ -100,16 +100,15 @@ void raise_fd_limit(std::size_t connections) {
          {"maxConnections", connections}});
 }
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
-}
+bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1"; }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   ParsedArgs args;
   try {
-    args = parse_args(std::vector<std::string>(argv + 1, argv + argc), [](const char* name) { return std::getenv(name); });
+    args =
+        parse_args(std::vector<std::string>(argv + 1, argv + argc), [](const char* name) { return std::getenv(name); });
   } catch (const ConfigError& e) {
     std::cerr << "softprobe-runtime: " << e.what() << "\n";
     return 2;
@@ -155,20 +154,27 @@ int main(int argc, char** argv) {
   if (token_generated) std::cout << "token=" << cfg.token << "\n";  // the second, with --token auto only
   std::cout << std::flush;
   log(LogLevel::info, "listening",
-      {{"address", url}, {"auth", !cfg.token.empty()}, {"maxBodyBytes", cfg.max_body_bytes},
-       {"sessionTtlMs", cfg.session_ttl.count()}, {"threads", server.threads()}, {"maxConnections", cfg.max_connections},
+      {{"address", url},
+       {"auth", !cfg.token.empty()},
+       {"maxBodyBytes", cfg.max_body_bytes},
+       {"sessionTtlMs", cfg.session_ttl.count()},
+       {"threads", server.threads()},
+       {"maxConnections", cfg.max_connections},
        {"captureDir", capture.dir},
-       {"capturePath", capture.default_path}, {"maxSessions", cfg.max_sessions}, {"version", sp_version_string()}});
+       {"capturePath", capture.default_path},
+       {"maxSessions", cfg.max_sessions},
+       {"version", sp_version_string()}});
   if (!is_loopback(cfg.host) && cfg.token.empty())
-    log(LogLevel::warn, "listening beyond loopback without a token: anyone who can reach this port controls the runtime",
+    log(LogLevel::warn,
+        "listening beyond loopback without a token: anyone who can reach this port controls the runtime",
         {{"address", url}});
 
   SessionReaper reaper(rt);
 
   int sig = 0;
   sigwait(&signals, &sig);
-  log(LogLevel::info, "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
-                                        {"graceMs", cfg.shutdown_grace.count()}});
+  log(LogLevel::info, "shutting down",
+      {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}, {"graceMs", cfg.shutdown_grace.count()}});
 
   // In-flight requests first (a capture's last spans may be on their way),
   // then every session, capture files first: nothing recorded is lost.

@@ -96,7 +96,8 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
     std::string le = i < kBounds.size() ? seconds(kBounds[i]) : "+Inf";
     sample(out, name + "_bucket", (labels.empty() ? "" : labels + ",") + "le=\"" + le + "\"", cumulative);
   }
-  out += name + "_sum" + (labels.empty() ? "" : "{" + labels + "}") + " " + seconds(double(sum_ns_.load(kRelaxed)) / 1e9) + "\n";
+  out += name + "_sum" + (labels.empty() ? "" : "{" + labels + "}") + " " +
+         seconds(double(sum_ns_.load(kRelaxed)) / 1e9) + "\n";
   sample(out, name + "_count", labels, count_.load(kRelaxed));
 }
 
@@ -171,7 +172,8 @@ std::string Metrics::render(const sp_store* store) const {
          "unknown_session, invalid (bad payload); result is the reference runtime's label (hit, miss, error).");
   for (std::size_t i = 0; i < injects_.size(); ++i)
     sample(out, "softprobe_inject_requests_total",
-           std::string("outcome=\"") + inject_label(InjectLabel(i)) + "\",result=\"" + inject_result_label(InjectLabel(i)) + "\"",
+           std::string("outcome=\"") + inject_label(InjectLabel(i)) + "\",result=\"" +
+               inject_result_label(InjectLabel(i)) + "\"",
            injects_[i].load(kRelaxed));
   header(out, "softprobe_inject_latency_seconds", "histogram",
          "POST /v1/inject latency, headers read to response written (the reference runtime's name).");
@@ -182,7 +184,8 @@ std::string Metrics::render(const sp_store* store) const {
   header(out, "softprobe_extracted_spans_total", "counter", "Extract spans recorded into sessions (POST /v1/traces).");
   sample(out, "softprobe_extracted_spans_total", "", extracted_.load(kRelaxed));
   header(out, "softprobe_extract_spans_total", "counter",
-         "Extract spans received on POST /v1/traces: recorded, rejected or sent to a replay session (the reference runtime's name).");
+         "Extract spans received on POST /v1/traces: recorded, rejected or sent to a replay session (the reference "
+         "runtime's name).");
   sample(out, "softprobe_extract_spans_total", "", extract_received_.load(kRelaxed));
   header(out, "softprobe_extract_rejected_spans_total", "counter", "Extract spans for unknown or closed sessions.");
   sample(out, "softprobe_extract_rejected_spans_total", "", extract_rejected_.load(kRelaxed));
@@ -202,10 +205,12 @@ std::string Metrics::render(const sp_store* store) const {
   header(out, "softprobe_http_request_duration_seconds", "histogram",
          "Time from the start of routing (headers read) to the response written, by route.");
   for (std::size_t r = 0; r < kRoutes; ++r)
-    latency_[r].render(out, "softprobe_http_request_duration_seconds", std::string("route=\"") + route_label(RouteId(r)) + "\"");
+    latency_[r].render(out, "softprobe_http_request_duration_seconds",
+                       std::string("route=\"") + route_label(RouteId(r)) + "\"");
 
   header(out, "softprobe_build_info", "gauge", "Version of the runtime and of the core it embeds.");
-  sample(out, "softprobe_build_info", std::string("version=\"") + sp_version_string() + "\",spec=\"" SOFTPROBE_SPEC_VERSION "\"", 1);
+  sample(out, "softprobe_build_info",
+         std::string("version=\"") + sp_version_string() + "\",spec=\"" SOFTPROBE_SPEC_VERSION "\"", 1);
   return out;
 }
 

@@ -20,7 +20,7 @@ namespace softprobe::runtime {
 class Histogram {
  public:
   static constexpr std::array<double, 16> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                     0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+                                                     0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
   void observe(std::uint64_t nanos) noexcept;
   // Appends the _bucket/_sum/_count lines with `labels` ("route=\"inject\"", or "" for none).
   void render(std::string& out, const std::string& name, const std::string& labels) const;

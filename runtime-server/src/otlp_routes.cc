@@ -116,7 +116,8 @@ void traces(Runtime& rt, Call& c) {
                     to_replay = sp_extract_result_to_replay(raw);
   const std::size_t extracts = recorded + rejected + to_replay;
   rt.metrics.extract(recorded, rejected, sp_extract_result_ignored(raw), extracts);
-  if (rejected) log(LogLevel::warn, "extract spans rejected", {{"rejected", rejected}, {"reason", sp_extract_result_message(raw)}});
+  if (rejected)
+    log(LogLevel::warn, "extract spans rejected", {{"rejected", rejected}, {"reason", sp_extract_result_message(raw)}});
   // The reference runtime's statuses: 400 without an extract span or without
   // a session id, 404 for an unknown session. Once any extract span reached a
   // session (or a limit refused it), 200 with partialSuccess for the rest.
@@ -127,7 +128,8 @@ void traces(Runtime& rt, Call& c) {
     return;
   }
   if (recorded + to_replay == 0) {
-    const std::size_t no_id = sp_extract_result_without_session_id(raw), unknown = sp_extract_result_unknown_session(raw);
+    const std::size_t no_id = sp_extract_result_without_session_id(raw),
+                      unknown = sp_extract_result_unknown_session(raw);
     if (no_id == rejected) {
       send_error(c.res, 400, "invalid_request", "no extract span has an sp.session.id attribute");
       return;

@@ -104,12 +104,15 @@ std::optional<Refusal> check_request(const GuardConfig& cfg, const GuardRequest&
   if (req.host) {
     auto name = host_name(*req.host);
     if (!name)
-      return Refusal{421, "misdirected_request", "the Host header \"" + shown(*req.host) + "\" is not a valid host[:port]"};
+      return Refusal{421, "misdirected_request",
+                     "the Host header \"" + shown(*req.host) + "\" is not a valid host[:port]"};
     if (!host_allowed(cfg, *name))
       return Refusal{421, "misdirected_request",
                      "the Host header names \"" + shown(*name) + "\", which is not this runtime (it answers to " +
-                         shown(cfg.listen_host) + ", localhost, 127.0.0.1 and [::1]): a DNS rebinding attempt, or a name "
-                         "to allow with --allow-host " + shown(*name)};
+                         shown(cfg.listen_host) +
+                         ", localhost, 127.0.0.1 and [::1]): a DNS rebinding attempt, or a name "
+                         "to allow with --allow-host " +
+                         shown(*name)};
   }
   if (req.origin && !origin_allowed(cfg, *req.origin))
     return Refusal{403, "forbidden_origin",
@@ -117,12 +120,14 @@ std::optional<Refusal> check_request(const GuardConfig& cfg, const GuardRequest&
                        "\" are refused (a web page may not drive the runtime); start it with --allow-origin " +
                        shown(*req.origin) + " to accept them"};
   bool reads_body = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
-  bool bad_type = req.content_type ? (reads_body || req.has_body) && !media_type_allowed(*req.content_type) : req.has_body;
+  bool bad_type =
+      req.content_type ? (reads_body || req.has_body) && !media_type_allowed(*req.content_type) : req.has_body;
   if (bad_type) {
-    std::string got = req.content_type ? "Content-Type \"" + shown(*req.content_type) + "\"" : std::string("no Content-Type");
+    std::string got =
+        req.content_type ? "Content-Type \"" + shown(*req.content_type) + "\"" : std::string("no Content-Type");
     return Refusal{415, "unsupported_media_type",
-                   std::string(req.method) + " " + shown(req.target.substr(0, req.target.find('?'))) + " has a body with " +
-                       got + ": send application/json (or, for OTLP, application/x-protobuf)"};
+                   std::string(req.method) + " " + shown(req.target.substr(0, req.target.find('?'))) +
+                       " has a body with " + got + ": send application/json (or, for OTLP, application/x-protobuf)"};
   }
   return std::nullopt;
 }

@@ -160,9 +160,9 @@ void Server::on_request(net::Exchange ex) {
   std::string path_text(path);
   if (!route.methods) return refuse(404, "not_found", "no route for " + req.method + " " + path_text);
   if (!(route.methods & method)) {
-    net::Response res = error_response(405, "method_not_allowed",
-                                       req.method + " is not allowed on " + path_text + " (allowed: " +
-                                           allow_header(route.methods) + ")");
+    net::Response res = error_response(
+        405, "method_not_allowed",
+        req.method + " is not allowed on " + path_text + " (allowed: " + allow_header(route.methods) + ")");
     net::set_header(res.headers, "Allow", allow_header(route.methods));
     ex.respond(std::move(res));
     return;
@@ -172,7 +172,8 @@ void Server::on_request(net::Exchange ex) {
     return refuse(400, "invalid_request", "multipart/form-data bodies are not supported: send the document itself");
 
   if (!req.has_body) return serve(ex, route, method);
-  ex.read_body([this, route, method](net::Exchange& ex, net::BodyStatus status) { on_body(ex, status, route, method); });
+  ex.read_body(
+      [this, route, method](net::Exchange& ex, net::BodyStatus status) { on_body(ex, status, route, method); });
 }
 
 void Server::on_body(net::Exchange& ex, net::BodyStatus status, RouteMatch route, Method method) {
@@ -223,10 +224,8 @@ void Server::serve(net::Exchange& ex, RouteMatch route, Method method) {
     res = net::Response{};
     send_error(res, 500, "internal_error", std::string("internal error: ") + e.what());
   }
-  if (call.delay.count() > 0)
-    ex.respond_after(std::min(call.delay, rt_.config.max_latency), std::move(res));
-  else
-    ex.respond(std::move(res));
+  if (call.delay.count() > 0) ex.respond_after(std::min(call.delay, rt_.config.max_latency), std::move(res));
+  else ex.respond(std::move(res));
   if (call.body.capacity() >= kLargeBody) {  // on the work pool (large bodies are served there)
     std::string().swap(call.body);
     malloc_trim(0);

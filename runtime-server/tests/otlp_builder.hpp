@@ -56,8 +56,12 @@ inline Span inject_span(const std::string& session, const std::string& host, con
                         const std::string& method = "GET", const std::string& type = "inject") {
   Span s;
   s.name = "HTTP " + method;
-  s.attrs = {Attr::str("sp.session.id", session), Attr::str("sp.span.type", type), Attr::str("sp.traffic.direction", "outbound"),
-             Attr::str("url.host", host), Attr::str("url.path", path), Attr::str("http.request.method", method)};
+  s.attrs = {Attr::str("sp.session.id", session),
+             Attr::str("sp.span.type", type),
+             Attr::str("sp.traffic.direction", "outbound"),
+             Attr::str("url.host", host),
+             Attr::str("url.path", path),
+             Attr::str("http.request.method", method)};
   return s;
 }
 

@@ -9,13 +9,13 @@
 #include <filesystem>
 #include <random>
 
-#include "support/errors.hpp"
 #include "otlp/exchange_view.hpp"
-#include "otlp_builder.hpp"
 #include "otlp/otlp_proxy.hpp"
 #include "otlp/otlp_traces.hpp"
+#include "otlp_builder.hpp"
 #include "session/session_store.hpp"
 #include "softprobe.h"
+#include "support/errors.hpp"
 
 using otlp_test::Attr;
 using otlp_test::Span;
@@ -26,7 +26,8 @@ using softprobe::core::PayloadFormat;
 namespace {
 
 std::vector<HttpExchange> decode(const std::vector<Span>& spans, PayloadFormat f, const std::string& service = "") {
-  std::string payload = f == PayloadFormat::json ? otlp_test::to_json(spans, service) : otlp_test::to_protobuf(spans, service);
+  std::string payload =
+      f == PayloadFormat::json ? otlp_test::to_json(spans, service) : otlp_test::to_protobuf(spans, service);
   return softprobe::core::decode_traces(payload, f);
 }
 
@@ -151,14 +152,17 @@ TEST_CASE("the request view fills host, path, query and scheme from url.full and
 }
 
 TEST_CASE("malformed JSON payloads throw errors that say where", "[otlp]") {
-  auto json_error = [](const std::string& text) { return error_of([&] { softprobe::core::decode_traces_json(text); }); };
+  auto json_error = [](const std::string& text) {
+    return error_of([&] { softprobe::core::decode_traces_json(text); });
+  };
   CHECK(json_error("{").first == ErrorCode::invalid_json);
   CHECK(json_error("[]").first == ErrorCode::invalid_case);
   CHECK_THAT(json_error("[]").second, Catch::StartsWith("$: must be an OTLP TracesData object"));
   CHECK(json_error(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"name":5}]}]}]})").second ==
         "$.resourceSpans[0].scopeSpans[0].spans[0].name: must be a string");
-  CHECK(json_error(R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":1}}]}}]})").second ==
-        "$.resourceSpans[0].resource.attributes[0].value.stringValue: must be a string");
+  CHECK(json_error(
+            R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":1}}]}}]})")
+            .second == "$.resourceSpans[0].resource.attributes[0].value.stringValue: must be a string");
   CHECK(json_error(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":true}]}]}]})").second ==
         "$.resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano: must be a decimal string or an integer");
   auto deep = json_error(std::string(200, '['));
@@ -178,14 +182,17 @@ TEST_CASE("malformed JSON payloads throw errors that say where", "[otlp]") {
 
 TEST_CASE("malformed protobuf payloads throw errors that say where", "[otlp]") {
   using namespace std::string_literals;
-  auto pb_error = [](const std::string& data) { return error_of([&] { softprobe::core::decode_traces_protobuf(data); }); };
+  auto pb_error = [](const std::string& data) {
+    return error_of([&] { softprobe::core::decode_traces_protobuf(data); });
+  };
   CHECK(pb_error("\x0a\x05\x12\x03\x12\x01"s).second == "protobuf: resourceSpans[0]: truncated length-delimited field");
   CHECK(pb_error("\x08\x01"s).second == "protobuf: resourceSpans[0]: has wire type varint, expected length-delimited");
   CHECK(pb_error("\x0a\x01"s).second == "protobuf: resourceSpans[0]: truncated length-delimited field");
   CHECK_THAT(pb_error("\x00"s).second, Catch::Contains("invalid field number"));
   CHECK_THAT(pb_error("\x0f"s).second, Catch::Contains("wire type"));
   CHECK_THAT(pb_error("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"s).second, Catch::Contains("longer than 10 bytes"));
-  CHECK(pb_error("\x11\x01\x02"s).second == "protobuf: TracesData: truncated fixed64 field 2");  // an unknown field, skipped
+  CHECK(pb_error("\x11\x01\x02"s).second ==
+        "protobuf: TracesData: truncated fixed64 field 2");  // an unknown field, skipped
 
   // Nested: a span whose attributes field has the wrong wire type.
   std::string span_with_varint_attrs;
@@ -198,7 +205,8 @@ TEST_CASE("malformed protobuf payloads throw errors that say where", "[otlp]") {
     span.add_uint64(9, 7);
   }
   CHECK(pb_error(span_with_varint_attrs).second ==
-        "protobuf: resourceSpans[0].scopeSpans[0].spans[0].attributes[0]: has wire type varint, expected length-delimited");
+        "protobuf: resourceSpans[0].scopeSpans[0].spans[0].attributes[0]: has wire type varint, expected "
+        "length-delimited");
 
   // A start time sent as a varint instead of fixed64.
   std::string bad_time;
@@ -289,7 +297,8 @@ TEST_CASE("the inject answer round-trips in both encodings", "[otlp]") {
   req.method = "GET";
   for (PayloadFormat f : {PayloadFormat::json, PayloadFormat::protobuf}) {
     std::string payload = softprobe::core::encode_inject_response(req, resp, f);
-    auto answer = f == PayloadFormat::json ? otlp_test::read_answer_json(payload) : otlp_test::read_answer_protobuf(payload);
+    auto answer =
+        f == PayloadFormat::json ? otlp_test::read_answer_json(payload) : otlp_test::read_answer_protobuf(payload);
     CHECK(answer.status == 202);
     CHECK(answer.headers == std::map<std::string, std::string>{{"x-a", "1"}, {"x-b", "2, 3"}});
     CHECK(answer.body == resp.body);
@@ -334,29 +343,34 @@ TEST_CASE("inject_otlp and extract_otlp against a store", "[otlp]") {
       R"({"version":1,"rules":[{"name":"r","when":{"host":"api.example.com","path":"/x"},"then":{"action":"mock","response":{"status":200,"body":"hi"}}}]})"));
   const std::string& id = session->id();
   for (PayloadFormat f : {PayloadFormat::json, PayloadFormat::protobuf}) {
-    auto payload = [&](const Span& s) { return f == PayloadFormat::json ? otlp_test::to_json({s}) : otlp_test::to_protobuf({s}); };
+    auto payload = [&](const Span& s) {
+      return f == PayloadFormat::json ? otlp_test::to_json({s}) : otlp_test::to_protobuf({s});
+    };
     auto hit = softprobe::core::inject_otlp(store, payload(otlp_test::inject_span(id, "api.example.com", "/x")), f, f);
     CHECK(hit.outcome == softprobe::core::InjectOutcome::hit);
     CHECK(hit.http_status == 200);
     CHECK(hit.rule == "r");
-    auto strict = softprobe::core::inject_otlp(store, payload(otlp_test::inject_span(id, "api.example.com", "/y")), f, f);
+    auto strict =
+        softprobe::core::inject_otlp(store, payload(otlp_test::inject_span(id, "api.example.com", "/y")), f, f);
     CHECK(strict.outcome == softprobe::core::InjectOutcome::strict_miss);
     CHECK(strict.http_status == 200);
-    auto miss = softprobe::core::inject_otlp(store, payload(otlp_test::inject_span(id, "allowed.example.com", "/y")), f, f);
+    auto miss =
+        softprobe::core::inject_otlp(store, payload(otlp_test::inject_span(id, "allowed.example.com", "/y")), f, f);
     CHECK(miss.outcome == softprobe::core::InjectOutcome::miss);
     CHECK(miss.http_status == 404);
     CHECK(miss.body.empty());
-    auto unknown = softprobe::core::inject_otlp(store, payload(otlp_test::inject_span("nope", "api.example.com", "/x")), f, f);
+    auto unknown =
+        softprobe::core::inject_otlp(store, payload(otlp_test::inject_span("nope", "api.example.com", "/x")), f, f);
     CHECK(unknown.outcome == softprobe::core::InjectOutcome::unknown_session);
     CHECK(unknown.http_status == 404);
     CHECK(unknown.session_id == "nope");
     // Only an extract span: no inject span to decide.
-    auto only_extract = error_of([&] {
-      softprobe::core::inject_otlp(store, payload(otlp_test::extract_span(id, "h", "/", 200, "")), f, f);
-    });
+    auto only_extract = error_of(
+        [&] { softprobe::core::inject_otlp(store, payload(otlp_test::extract_span(id, "h", "/", 200, "")), f, f); });
     CHECK_THAT(only_extract.second, Catch::Contains("no span with sp.span.type \"inject\""));
 
-    std::vector<Span> spans = {otlp_test::extract_span(id, "h", "/a", 200, "a"), otlp_test::extract_span("ghost", "h", "/b", 200, "b"),
+    std::vector<Span> spans = {otlp_test::extract_span(id, "h", "/a", 200, "a"),
+                               otlp_test::extract_span("ghost", "h", "/b", 200, "b"),
                                otlp_test::inject_span(id, "h", "/c")};
     std::string p = f == PayloadFormat::json ? otlp_test::to_json(spans) : otlp_test::to_protobuf(spans);
     auto extracted = softprobe::core::extract_otlp(store, p, f, f);
@@ -376,8 +390,9 @@ TEST_CASE("inject_otlp and extract_otlp against a store", "[otlp]") {
   // Why extract spans were rejected, and those a replay session does not keep (issue 11, item 6).
   softprobe::core::SessionOptions replay_options;
   auto replay = store.create(replay_options);
-  std::vector<Span> mixed = {otlp_test::extract_span(replay->id(), "h", "/r", 200, ""), otlp_test::extract_span("gone", "h", "/g", 200, ""),
-                             otlp_test::extract_span("", "h", "/n", 200, ""), otlp_test::extract_span(id, "h", "/k", 200, "")};
+  std::vector<Span> mixed = {
+      otlp_test::extract_span(replay->id(), "h", "/r", 200, ""), otlp_test::extract_span("gone", "h", "/g", 200, ""),
+      otlp_test::extract_span("", "h", "/n", 200, ""), otlp_test::extract_span(id, "h", "/k", 200, "")};
   auto why = softprobe::core::extract_otlp(store, otlp_test::to_json(mixed), PayloadFormat::json, PayloadFormat::json);
   CHECK(why.recorded == 1);
   CHECK(why.to_replay == 1);
@@ -393,7 +408,8 @@ TEST_CASE("the proxy OTLP C ABI", "[otlp]") {
   REQUIRE(sp_store_new(&store) == SP_OK);
   sp_session* s = nullptr;
   REQUIRE(sp_session_new(&s, store, R"({"mode":"capture"})", 18) == SP_OK);
-  std::string rules = R"([{"latencyMs":5,"when":{"path":"/x"},"then":{"action":"mock","response":{"status":200,"body":"hi"}}}])";
+  std::string rules =
+      R"([{"latencyMs":5,"when":{"path":"/x"},"then":{"action":"mock","response":{"status":200,"body":"hi"}}}])";
   REQUIRE(sp_session_set_rules(nullptr, s, rules.data(), rules.size()) == SP_OK);
   std::string id = sp_session_id(s);
 
@@ -414,11 +430,14 @@ TEST_CASE("the proxy OTLP C ABI", "[otlp]") {
   CHECK(r == nullptr);
   CHECK(sp_store_inject_otlp(&r, store, "\x0a\x05", 2, SP_FORMAT_PROTOBUF, SP_FORMAT_JSON) == SP_E_INVALID_CASE);
   CHECK(std::string(sp_last_error()) == "protobuf: resourceSpans[0]: truncated length-delimited field");
-  CHECK(sp_store_inject_otlp(&r, store, payload.data(), payload.size(), sp_payload_format(7), SP_FORMAT_JSON) == SP_E_INVALID_ARGUMENT);
-  CHECK(sp_store_inject_otlp(&r, nullptr, payload.data(), payload.size(), SP_FORMAT_JSON, SP_FORMAT_JSON) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_store_inject_otlp(&r, store, payload.data(), payload.size(), sp_payload_format(7), SP_FORMAT_JSON) ==
+        SP_E_INVALID_ARGUMENT);
+  CHECK(sp_store_inject_otlp(&r, nullptr, payload.data(), payload.size(), SP_FORMAT_JSON, SP_FORMAT_JSON) ==
+        SP_E_INVALID_ARGUMENT);
   CHECK(sp_store_inject_otlp(&r, store, nullptr, 3, SP_FORMAT_JSON, SP_FORMAT_JSON) == SP_E_INVALID_ARGUMENT);
 
-  std::string traces = otlp_test::to_json({otlp_test::extract_span(id, "h", "/x", 200, "b"), otlp_test::extract_span("zz", "h", "/", 200, "")});
+  std::string traces = otlp_test::to_json(
+      {otlp_test::extract_span(id, "h", "/x", 200, "b"), otlp_test::extract_span("zz", "h", "/", 200, "")});
   sp_extract_result* e = nullptr;
   REQUIRE(sp_store_extract_otlp(&e, store, traces.data(), traces.size(), SP_FORMAT_JSON, SP_FORMAT_JSON) == SP_OK);
   CHECK(sp_extract_result_recorded(e) == 1);

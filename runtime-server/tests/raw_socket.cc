@@ -237,7 +237,8 @@ std::optional<RawResponse> RawSocket::send_reading(std::string_view data, int ti
     if ((p.revents & POLLOUT) && want_send) {
       ssize_t n = ::send(fd_, data.data() + done, std::min<std::size_t>(data.size() - done, 256 * 1024), MSG_NOSIGNAL);
       if (n > 0) done += std::size_t(n);
-      else if (n < 0 && errno != EAGAIN && errno != EINTR) can_send = false;  // the peer stopped reading; its answer may be on its way
+      else if (n < 0 && errno != EAGAIN && errno != EINTR)
+        can_send = false;  // the peer stopped reading; its answer may be on its way
     }
   }
 }
@@ -245,7 +246,12 @@ std::optional<RawResponse> RawSocket::send_reading(std::string_view data, int ti
 std::string http_request(int port, std::string_view method, std::string_view target, std::string_view body,
                          std::string_view extra_headers, bool with_length) {
   std::string r;
-  r.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: 127.0.0.1:").append(std::to_string(port)).append("\r\n");
+  r.append(method)
+      .append(" ")
+      .append(target)
+      .append(" HTTP/1.1\r\nHost: 127.0.0.1:")
+      .append(std::to_string(port))
+      .append("\r\n");
   std::string extra(extra_headers);
   std::istringstream lines(extra);
   for (std::string line; std::getline(lines, line);)
@@ -364,8 +370,8 @@ std::string gzip_bomb(std::size_t inflated) {
   if (inflated == 0) throw std::invalid_argument("gzip_bomb: inflated size must be at least 1");
   std::size_t literals = (inflated - 1) % 258 + 1, matches = (inflated - literals) / 258;
   BitWriter w;
-  w.bits(1, 1);  // BFINAL
-  w.bits(1, 2);  // BTYPE 01: fixed Huffman codes
+  w.bits(1, 1);                                                // BFINAL
+  w.bits(1, 2);                                                // BTYPE 01: fixed Huffman codes
   for (std::size_t i = 0; i < literals; ++i) w.code(0x30, 8);  // literal 0x00: 00110000
   for (std::size_t i = 0; i < matches; ++i) {
     w.code(0xC5, 8);  // length symbol 285 (= 258 bytes): 11000101, no extra bits

@@ -18,9 +18,9 @@ namespace runtime_test {
 // One response as read off the wire (Content-Length, chunked, or no body).
 struct RawResponse {
   int status = 0;
-  std::string head;  // status line and headers, without the final CRLF CRLF
-  std::string body;  // decoded when chunked
-  bool close = false;  // "Connection: close"
+  std::string head;                                 // status line and headers, without the final CRLF CRLF
+  std::string body;                                 // decoded when chunked
+  bool close = false;                               // "Connection: close"
   std::string header(std::string_view name) const;  // the first value, "" when absent
 };
 

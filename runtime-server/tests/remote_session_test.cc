@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "capture/capture.hpp"
-#include "support/errors.hpp"
 #include "remote/remote_session.hpp"
 #include "request/request.hpp"
 #include "runtime_process.hpp"
 #include "session/session.hpp"
 #include "session/session_store.hpp"
 #include "softprobe.h"
+#include "support/errors.hpp"
 
 using namespace softprobe::core;
 using namespace softprobe::core::remote;
@@ -127,11 +127,13 @@ TEST_CASE("remote: stats add the runtime's and this process's counters", "[remot
                                    {{"layer", "session"}, {"index", 1}, {"hits", 1}, {"consumed", 1}}});
   // The sessions' own shape: a list of rules (it was read as an object, so remote ruleHits were always empty).
   json local_hits = json::array({{{"layer", "session"}, {"index", 0}, {"id", "users"}, {"hits", 2}}});
-  json runtime = {{"stats", {{"injectedSpans", 5}, {"strictMisses", 2}, {"decisions", 9}, {"passthroughs", 2},
-                             {"ruleHits", runtime_hits}}}};
-  json local = {{"sessionId", "x"},
-                {"stats", {{"injectedSpans", 1}, {"strictMisses", 0}, {"decisions", 4}, {"passthroughs", 3},
-                           {"ruleHits", local_hits}}}};
+  json runtime = {
+      {"stats",
+       {{"injectedSpans", 5}, {"strictMisses", 2}, {"decisions", 9}, {"passthroughs", 2}, {"ruleHits", runtime_hits}}}};
+  json local = {
+      {"sessionId", "x"},
+      {"stats",
+       {{"injectedSpans", 1}, {"strictMisses", 0}, {"decisions", 4}, {"passthroughs", 3}, {"ruleHits", local_hits}}}};
   json merged = RemoteSession::merge_stats(runtime, local);
   CHECK(merged["stats"]["injectedSpans"] == 6);
   CHECK(merged["stats"]["decisions"] == 13);  // issue 11: the new counters are summed too
@@ -148,7 +150,8 @@ TEST_CASE("remote: attach copies mode, policy, rules and fixtures into a new mir
   RuntimeProcess rt;
   auto client = client_for(rt);
   SessionStore other_process;
-  auto started = RemoteSession::create(client, other_process, R"({"mode":"replay","policy":{"externalHttp":"strict"}})");
+  auto started =
+      RemoteSession::create(client, other_process, R"({"mode":"replay","policy":{"externalHttp":"strict"}})");
   started->set_rules(kRules);
   started->set_auth_fixtures(R"({"tokens":["t1"]})");
 
@@ -295,9 +298,10 @@ TEST_CASE("remote: one session mutated and decided from several threads at once"
     threads.emplace_back([&, w] {
       for (int i = 0; i < kRounds; ++i) {
         json doc = {{"version", 1},
-                    {"rules", {{{"name", "w" + std::to_string(w)},
-                                {"when", {{"host", "api.test"}, {"path", "/users"}}},
-                                {"then", {{"action", "mock"}, {"response", {{"status", 200 + w}}}}}}}}};
+                    {"rules",
+                     {{{"name", "w" + std::to_string(w)},
+                       {"when", {{"host", "api.test"}, {"path", "/users"}}},
+                       {"then", {{"action", "mock"}, {"response", {{"status", 200 + w}}}}}}}}};
         s->set_rules(doc.dump());
       }
     });

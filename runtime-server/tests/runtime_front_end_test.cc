@@ -36,11 +36,11 @@
 #include "runtime_process.hpp"
 
 using json = nlohmann::json;
+using runtime_test::ms_since;
 using runtime_test::RawResponse;
 using runtime_test::RawSocket;
 using runtime_test::RuntimeProcess;
 using runtime_test::TempDir;
-using runtime_test::ms_since;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -197,8 +197,12 @@ TEST_CASE("front end helper: the gzip bomb inflates to exactly its size", "[fron
 
 TEST_CASE("front end: the front end's flags are accepted on the command line", "[front-end]") {
   // No fallback here: each must start the runtime as given.
-  for (const auto& flag : Flags{{"--head-timeout", "3s"}, {"--max-connections", "8"}, {"--max-latency-ms", "200"},
-                                {"--shutdown-grace", "2s"}, {"--threads", "2"}, {"--keep-alive-timeout", "1s"}}) {
+  for (const auto& flag : Flags{{"--head-timeout", "3s"},
+                                {"--max-connections", "8"},
+                                {"--max-latency-ms", "200"},
+                                {"--shutdown-grace", "2s"},
+                                {"--threads", "2"},
+                                {"--keep-alive-timeout", "1s"}}) {
     INFO(flag.first << " " << flag.second);
     std::unique_ptr<RuntimeProcess> rt;
     try {
@@ -290,7 +294,8 @@ TEST_CASE("front end: 32 and 64 idle keep-alive connections do not delay /health
   CHECK(r->status == 200);
 }
 
-TEST_CASE("front end: oversized request lines and header lines get 431 and a close, without growing RSS", "[front-end]") {
+TEST_CASE("front end: oversized request lines and header lines get 431 and a close, without growing RSS",
+          "[front-end]") {
   auto rt = start({});
   int port = rt->port();
   REQUIRE(health_ms(port, 3000) >= 0);  // warmed up
@@ -309,16 +314,19 @@ TEST_CASE("front end: oversized request lines and header lines get 431 and a clo
     CHECK(r->status == 431);
     CHECK(c.wait_closed(2000));
   };
-  refused_431("GET /" + std::string(std::size_t(1) << 20, 'a') + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "a 1 MiB request line");
+  refused_431("GET /" + std::string(std::size_t(1) << 20, 'a') + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+              "a 1 MiB request line");
   refused_431("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(65 * 1024, 'b') + "\r\n\r\n",
               "a 65 KiB header line");
-  refused_431("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(std::size_t(64) << 20, 'b') + "\r\n\r\n",
-              "a 64 MiB header line");
+  refused_431(
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(std::size_t(64) << 20, 'b') + "\r\n\r\n",
+      "a 64 MiB header line");
   refused_431("GET /" + std::string(std::size_t(64) << 20, 'a') + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
               "a 64 MiB request line");
 
   // The peak says whether a line was ever held whole; the current RSS, whether it stayed.
-  long growth = runtime_test::rss_kib(rt->pid()) - before, peak_growth = runtime_test::peak_rss_kib(rt->pid()) - peak_before;
+  long growth = runtime_test::rss_kib(rt->pid()) - before,
+       peak_growth = runtime_test::peak_rss_kib(rt->pid()) - peak_before;
   INFO("runtime RSS grew by " << growth << " KiB, its peak by " << peak_growth << " KiB");
   CHECK(growth < 8 * 1024);
   CHECK(peak_growth < 8 * 1024);
@@ -488,9 +496,9 @@ TEST_CASE("front end: refusals of a request with a body answer from the head and
     INFO(c.what);
     // The head declares 512 KiB (2 MiB for the 413), and only 1 KiB of it is sent.
     std::size_t declared = c.status == 413 ? std::size_t(2) << 20 : std::size_t(512) << 10;
-    std::string request = runtime_test::http_request(port, c.method, c.target, "",
-                                                     "Content-Type: application/json\n" + c.extra +
-                                                         "Content-Length: " + std::to_string(declared));
+    std::string request = runtime_test::http_request(
+        port, c.method, c.target, "",
+        "Content-Type: application/json\n" + c.extra + "Content-Length: " + std::to_string(declared));
     request += std::string(1024, ' ');
     RawSocket s(port);
     auto t0 = Clock::now();
@@ -671,8 +679,9 @@ TEST_CASE("front end: SIGTERM closes what is still in flight when --shutdown-gra
   auto rt = start({}, {{"--shutdown-grace", "1s"}}, {{"SOFTPROBE_CAPTURE_CASE_PATH", dir.file("grace.case.json")}});
   int port = rt->port();
   std::string capture = create_session(port, R"({"mode":"capture"})");
-  control(port, post_json(port, "/v1/traces",
-                          otlp_test::to_json({otlp_test::extract_span(capture, "api.example.com", "/kept", 200, "x")})));
+  control(port,
+          post_json(port, "/v1/traces",
+                    otlp_test::to_json({otlp_test::extract_span(capture, "api.example.com", "/kept", 200, "x")})));
   std::string replay = delayed_session(port, 10000);  // due long after the grace period
 
   RawSocket c(port);
@@ -687,8 +696,8 @@ TEST_CASE("front end: SIGTERM closes what is still in flight when --shutdown-gra
   long long ms = ms_since(t0);
   INFO("exit code " << code << " after " << ms << " ms (-1: still running after 4 s)");
   CHECK(code == 0);
-  CHECK(ms >= 900);   // the grace period was given
-  CHECK(ms < 3000);   // and not the mock's 10 s
+  CHECK(ms >= 900);  // the grace period was given
+  CHECK(ms < 3000);  // and not the mock's 10 s
   CHECK(c.wait_closed(1000));
   std::ifstream in(dir.file("grace.case.json"));
   REQUIRE(in);

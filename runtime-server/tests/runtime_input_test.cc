@@ -90,7 +90,8 @@ TEST_CASE("runtime: a NUL byte in a JSON body is a 400, never a truncated docume
   check_400(c->Post("/v1/traces", traces + std::string("\0", 1), kJson), "NUL byte");
 }
 
-TEST_CASE("runtime: a number too large for a double is a 400 naming the place, not a 500", "[runtime][input][regression]") {
+TEST_CASE("runtime: a number too large for a double is a 400 naming the place, not a 500",
+          "[runtime][input][regression]") {
   RuntimeProcess rt;
   auto c = client_of(rt);
   std::string id = new_session(*c);
@@ -101,23 +102,32 @@ TEST_CASE("runtime: a number too large for a double is a 400 naming the place, n
     INFO(route);
     check_400(c->Post(route, text, kJson), "number overflow parsing '1e999999' at line 1, column");
   }
-  check_400(c->Post(("/v1/sessions/" + id + "/rules").c_str(), R"({"version":1,"rules":[{"priority":1e999999,"then":{"action":"mock"}}]})", kJson),
+  check_400(c->Post(("/v1/sessions/" + id + "/rules").c_str(),
+                    R"({"version":1,"rules":[{"priority":1e999999,"then":{"action":"mock"}}]})", kJson),
             "number overflow");
 }
 
-TEST_CASE("runtime: response headers with CR/LF or a bad name are refused, naming rule and header", "[runtime][input][regression]") {
+TEST_CASE("runtime: response headers with CR/LF or a bad name are refused, naming rule and header",
+          "[runtime][input][regression]") {
   RuntimeProcess rt;
   auto c = client_of(rt);
   std::string id = new_session(*c);
   const std::string rules = "/v1/sessions/" + id + "/rules";
-  auto ok = c->Post(rules.c_str(), R"({"version":1,"rules":[{"when":{"path":"/x"},"then":{"action":"mock","response":{"status":200}}}]})", kJson);
+  auto ok = c->Post(
+      rules.c_str(),
+      R"({"version":1,"rules":[{"when":{"path":"/x"},"then":{"action":"mock","response":{"status":200}}}]})", kJson);
   REQUIRE(ok);
   REQUIRE(ok->status == 200);
-  check_400(c->Post(rules.c_str(),
-                    R"({"version":1,"rules":[{"then":{"action":"mock","response":{"headers":{"x-a":"a\r\nSet-Cookie: x=1"}}}}]})", kJson),
-            "rules[0].then.response.headers.x-a: the value has a control character (CR (0x0d))");
-  check_400(c->Post(rules.c_str(), R"({"version":1,"rules":[{"then":{"action":"mock","response":{"headers":{"Bad Name":"v"}}}}]})", kJson),
-            "is not a valid header name");
+  check_400(
+      c->Post(
+          rules.c_str(),
+          R"({"version":1,"rules":[{"then":{"action":"mock","response":{"headers":{"x-a":"a\r\nSet-Cookie: x=1"}}}}]})",
+          kJson),
+      "rules[0].then.response.headers.x-a: the value has a control character (CR (0x0d))");
+  check_400(
+      c->Post(rules.c_str(),
+              R"({"version":1,"rules":[{"then":{"action":"mock","response":{"headers":{"Bad Name":"v"}}}}]})", kJson),
+      "is not a valid header name");
   check_400(c->Post(("/v1/sessions/" + id + "/policy").c_str(),
                     R"({"defaultOnMiss":"mock","defaultResponse":{"headers":{"x":"a\nb"}}})", kJson),
             "LF (0x0a)");
@@ -132,7 +142,8 @@ TEST_CASE("runtime: integers out of range are refused, never wrapped", "[runtime
   std::string id = new_session(*c);
   const std::string rules = "/v1/sessions/" + id + "/rules";
   check_400(c->Post(rules.c_str(), R"({"version":4294967297,"rules":[]})", kJson), "\"version\" must be 1");
-  check_400(c->Post(rules.c_str(), R"({"version":1,"rules":[{"priority":9223372036854775808,"then":{"action":"mock"}}]})", kJson),
+  check_400(c->Post(rules.c_str(),
+                    R"({"version":1,"rules":[{"priority":9223372036854775808,"then":{"action":"mock"}}]})", kJson),
             "rules[0].priority: must be an integer from -2^63 to 2^63-1");
   check_400(c->Post("/v1/sessions", R"({"limits":{"maxSpans":18446744073709551616}})", kJson), "limits.maxSpans");
   CHECK(get_json(*c, "/v1/sessions/" + id + "/state")["sessionRevision"] == 0);
@@ -150,8 +161,10 @@ TEST_CASE("runtime: overlapping redaction paths redact safely (no use-after-free
   TempDir dir;
   RuntimeProcess rt({"--capture-dir", dir.path()});
   auto c = client_of(rt);
-  std::string id = new_session(*c, {{"mode", "capture"}, {"redaction", {{"bodyJsonPaths", {"$.user", "$.user.token", "$..*"}}}}});
-  Span span = otlp_test::extract_span(id, "api.example.com", "/me", 200, R"({"user":{"token":"t","name":"n"},"k":[1]})");
+  std::string id =
+      new_session(*c, {{"mode", "capture"}, {"redaction", {{"bodyJsonPaths", {"$.user", "$.user.token", "$..*"}}}}});
+  Span span =
+      otlp_test::extract_span(id, "api.example.com", "/me", 200, R"({"user":{"token":"t","name":"n"},"k":[1]})");
   auto r = c->Post("/v1/traces", otlp_test::to_json({span}), kJson);
   REQUIRE(r);
   REQUIRE(r->status == 200);
@@ -164,12 +177,14 @@ TEST_CASE("runtime: overlapping redaction paths redact safely (no use-after-free
   CHECK(text.find("[REDACTED]") != std::string::npos);
 }
 
-TEST_CASE("runtime: a consumed consume-once rule stays consumed when the rules are resent", "[runtime][input][regression]") {
+TEST_CASE("runtime: a consumed consume-once rule stays consumed when the rules are resent",
+          "[runtime][input][regression]") {
   RuntimeProcess rt;
   auto c = client_of(rt);
   std::string id = new_session(*c);
   const std::string rules = "/v1/sessions/" + id + "/rules";
-  json a = {{"consume", "once"}, {"when", {{"path", "/a"}}}, {"then", {{"action", "mock"}, {"response", {{"status", 201}}}}}};
+  json a = {
+      {"consume", "once"}, {"when", {{"path", "/a"}}}, {"then", {{"action", "mock"}, {"response", {{"status", 201}}}}}};
   json b = {{"when", {{"path", "/b"}}}, {"then", {{"action", "mock"}, {"response", {{"status", 202}}}}}};
   auto set = [&](const json& list) {
     auto r = c->Post(rules.c_str(), json{{"version", 1}, {"rules", list}}.dump(), kJson);
@@ -180,7 +195,7 @@ TEST_CASE("runtime: a consumed consume-once rule stays consumed when the rules a
   CHECK(set(json::array({a})) == 1);
   CHECK(inject_status(*c, id, "/a") == 200);
   CHECK(inject_status(*c, id, "/a") == 404);
-  CHECK(set(json::array({a, b})) == 2);  // what mockOutbound does: append and resend
+  CHECK(set(json::array({a, b})) == 2);       // what mockOutbound does: append and resend
   CHECK(inject_status(*c, id, "/a") == 404);  // before the fix: 200 again
   CHECK(inject_status(*c, id, "/b") == 200);
   json hits = get_json(*c, "/v1/sessions/" + id + "/stats")["stats"]["ruleHits"];
@@ -194,7 +209,8 @@ TEST_CASE("runtime: a real-sized capture loads back with the default limits", "[
   auto c = client_of(rt);
   std::string id = new_session(*c, {{"mode", "capture"}});
   std::vector<Span> spans;
-  for (int i = 0; i < 150; ++i) spans.push_back(otlp_test::extract_span(id, "api.example.com", "/item/" + std::to_string(i), 200, "{}"));
+  for (int i = 0; i < 150; ++i)
+    spans.push_back(otlp_test::extract_span(id, "api.example.com", "/item/" + std::to_string(i), 200, "{}"));
   spans.push_back(otlp_test::extract_span(id, "api.example.com", "/big", 200, std::string(200 * 1024, 'x')));
   auto r = c->Post("/v1/traces", otlp_test::to_json(spans), kJson);
   REQUIRE(r);
@@ -235,7 +251,8 @@ TEST_CASE("runtime: replay sessions buffer no exchanges", "[runtime][input][regr
   CHECK(get_json(*c, "/v1/sessions/" + id + "/state")["capturedExchanges"] == 0);
 }
 
-TEST_CASE("runtime: 40,000 spans for unknown sessions are answered quickly, naming at most 10", "[runtime][input][regression]") {
+TEST_CASE("runtime: 40,000 spans for unknown sessions are answered quickly, naming at most 10",
+          "[runtime][input][regression]") {
   RuntimeProcess rt;
   auto c = client_of(rt);
   std::vector<Span> spans;

@@ -97,7 +97,8 @@ RuntimeProcess::~RuntimeProcess() {
 std::string RuntimeProcess::next_stdout_line(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (stdout_buf_.find('\n') == std::string::npos && stdout_fd_ >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     pollfd p{stdout_fd_, POLLIN, 0};
     if (left <= 0 || poll(&p, 1, int(left)) <= 0) break;
     char buf[256];

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -181,7 +181,8 @@ TEST_CASE("health and meta; --port 0 prints the address it chose", "[runtime]") 
   auto r = c->Get("/health");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(json::parse(r->body) == json::parse(R"({"status":"ok","specVersion":"http-control-api@v1","schemaVersion":"1"})"));
+  CHECK(json::parse(r->body) ==
+        json::parse(R"({"status":"ok","specVersion":"http-control-api@v1","schemaVersion":"1"})"));
   json meta = parse(c->Get("/v1/meta"));
   CHECK(meta["runtimeVersion"] == sp_version_string());
   CHECK(meta["specVersion"] == "http-control-api@v1");
@@ -206,7 +207,8 @@ TEST_CASE("session lifecycle over the control API", "[runtime]") {
 
   std::string policy = R"({"externalHttp":"strict","externalAllowlist":["localhost"],"futureKey":1})";
   CHECK(parse(c->Post((base + "/policy").c_str(), policy, kJson))["sessionRevision"] == 2);
-  CHECK(parse(c->Post((base + "/fixtures/auth").c_str(), R"({"tokens":["t"],"cookies":[],"metadata":{}})", kJson))["sessionRevision"] == 3);
+  CHECK(parse(c->Post((base + "/fixtures/auth").c_str(), R"({"tokens":["t"],"cookies":[],"metadata":{}})",
+                      kJson))["sessionRevision"] == 3);
 
   json case_doc = json::parse(R"({"version":"1.0.0","caseId":"one","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[
     {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"051581bf3cb55c13","name":"HTTP GET","attributes":[
@@ -215,7 +217,8 @@ TEST_CASE("session lifecycle over the control API", "[runtime]") {
       {"key":"http.request.method","value":{"stringValue":"GET"}},
       {"key":"http.response.status_code","value":{"intValue":200}},
       {"key":"http.response.body","value":{"stringValue":"{\"dep\":\"ok\"}"}}]}]}]}]}]})");
-  CHECK(parse(c->Post((base + "/load-case").c_str(), case_doc.dump(), kJson)) == json{{"sessionId", id}, {"sessionRevision", 4}});
+  CHECK(parse(c->Post((base + "/load-case").c_str(), case_doc.dump(), kJson)) ==
+        json{{"sessionId", id}, {"sessionRevision", 4}});
 
   json st = stats(*c, id);
   CHECK(st["sessionId"] == id);
@@ -249,29 +252,42 @@ TEST_CASE("a failed mutating call changes nothing and does not bump the revision
   std::string base = "/v1/sessions/" + id;
   REQUIRE(parse(c->Post((base + "/rules").c_str(), kRules, kJson))["sessionRevision"] == 1);
 
-  check_error(c->Post((base + "/rules").c_str(), R"({"version":1,"rules":[{"when":{"hostt":"x"},"then":{"action":"mock"}}]})", kJson),
+  check_error(c->Post((base + "/rules").c_str(),
+                      R"({"version":1,"rules":[{"when":{"hostt":"x"},"then":{"action":"mock"}}]})", kJson),
               400, "invalid_request", "rules[0].when.hostt");
-  check_error(c->Post((base + "/rules").c_str(), R"({"version":1,"rules":[{"when":{},"then":{"action":"replay"}}]})", kJson),
-              400, "invalid_request", "findInCase");
-  check_error(c->Post((base + "/rules").c_str(), R"({"version":1,"rules":[)", kJson), 400, "invalid_request", "not valid JSON");
+  check_error(
+      c->Post((base + "/rules").c_str(), R"({"version":1,"rules":[{"when":{},"then":{"action":"replay"}}]})", kJson),
+      400, "invalid_request", "findInCase");
+  check_error(c->Post((base + "/rules").c_str(), R"({"version":1,"rules":[)", kJson), 400, "invalid_request",
+              "not valid JSON");
   check_error(c->Post((base + "/rules").c_str(), "", kJson), 400, "invalid_request", "empty");
-  check_error(c->Post((base + "/policy").c_str(), R"({"externalHttp":"sometimes"})", kJson), 400, "invalid_request", "externalHttp");
+  check_error(c->Post((base + "/policy").c_str(), R"({"externalHttp":"sometimes"})", kJson), 400, "invalid_request",
+              "externalHttp");
   // (A case without caseId, version or span ids loads, with warnings: issue 11, compat/case_compat_test.cc.)
-  check_error(c->Post((base + "/load-case").c_str(), R"({"version":"1.0.0","caseId":7,"traces":[]})", kJson), 400, "invalid_request", "caseId");
-  check_error(c->Post((base + "/load-case").c_str(), R"({"version":"1.0.0","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"1","attributes":{}}]}]}]}]})", kJson),
-              400, "invalid_request", "$.traces[0].resourceSpans[0].scopeSpans[0].spans[0].attributes");
-  check_error(c->Post((base + "/fixtures/auth").c_str(), R"({"tokens":"no"})", kJson), 400, "invalid_request", "tokens");
+  check_error(c->Post((base + "/load-case").c_str(), R"({"version":"1.0.0","caseId":7,"traces":[]})", kJson), 400,
+              "invalid_request", "caseId");
+  check_error(
+      c->Post(
+          (base + "/load-case").c_str(),
+          R"({"version":"1.0.0","caseId":"x","traces":[{"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"1","attributes":{}}]}]}]}]})",
+          kJson),
+      400, "invalid_request", "$.traces[0].resourceSpans[0].scopeSpans[0].spans[0].attributes");
+  check_error(c->Post((base + "/fixtures/auth").c_str(), R"({"tokens":"no"})", kJson), 400, "invalid_request",
+              "tokens");
   check_error(c->Post((base + "/close").c_str(), "[1,2]", kJson), 400, "invalid_request");
   // Absurd nesting is refused by the core's JSON entry point before anything walks it (it would
   // exhaust the stack), with its place.
   std::string deep = R"({"version":1,"rules":[{"when":{},"then":{"action":"mock","response":{"body":)" +
                      std::string(200000, '[') + std::string(200000, ']') + "}}}]}";
   check_error(c->Post((base + "/rules").c_str(), deep, kJson), 400, "invalid_request", "deeper than 256 levels");
-  check_error(c->Post((base + "/load-case").c_str(), std::string(300, '{'), kJson), 400, "invalid_request", "(byte 256)");
-  check_error(c->Post((base + "/close").c_str(), std::string(300, '['), kJson), 400, "invalid_request", "deeper than 256 levels");
+  check_error(c->Post((base + "/load-case").c_str(), std::string(300, '{'), kJson), 400, "invalid_request",
+              "(byte 256)");
+  check_error(c->Post((base + "/close").c_str(), std::string(300, '['), kJson), 400, "invalid_request",
+              "deeper than 256 levels");
   check_error(c->Post((base + "/close").c_str(), std::string("{}\0{", 4), kJson), 400, "invalid_request", "NUL byte");
   // Brackets inside strings do not count.
-  CHECK(c->Post((base + "/fixtures/auth").c_str(), R"({"tokens":[")" + std::string(1000, '[') + R"("]})", kJson)->status == 200);
+  CHECK(c->Post((base + "/fixtures/auth").c_str(), R"({"tokens":[")" + std::string(1000, '[') + R"("]})", kJson)
+            ->status == 200);
 
   json st = stats(*c, id);
   CHECK(st["sessionRevision"] == 2);  // only the fixtures call succeeded
@@ -280,7 +296,8 @@ TEST_CASE("a failed mutating call changes nothing and does not bump the revision
 
   // A bad session option creates nothing.
   check_error(c->Post("/v1/sessions", R"({"mode":"sideways"})", kJson), 400, "invalid_request", "mode");
-  check_error(c->Post("/v1/sessions", R"({"policy":{"externalHttp":1}})", kJson), 400, "invalid_request", "externalHttp");
+  check_error(c->Post("/v1/sessions", R"({"policy":{"externalHttp":1}})", kJson), 400, "invalid_request",
+              "externalHttp");
   check_error(c->Post("/v1/sessions", R"({"mode":)", kJson), 400, "invalid_request", "not valid JSON");
   CHECK(parse(c->Get("/v1/sessions"))["sessions"].size() == 1);
 }
@@ -294,7 +311,8 @@ TEST_CASE("unknown sessions, unknown routes and wrong methods", "[runtime]") {
   check_error(c->Post((base + "/rules").c_str(), kRules, kJson), 404, "unknown_session");
   check_error(c->Post((base + "/policy").c_str(), "{}", kJson), 404, "unknown_session");
   check_error(c->Post((base + "/fixtures/auth").c_str(), "{}", kJson), 404, "unknown_session");
-  check_error(c->Post((base + "/load-case").c_str(), R"({"version":"1","caseId":"x","traces":[]})", kJson), 404, "unknown_session");
+  check_error(c->Post((base + "/load-case").c_str(), R"({"version":"1","caseId":"x","traces":[]})", kJson), 404,
+              "unknown_session");
   check_error(c->Post((base + "/close").c_str(), "", kJson), 404, "unknown_session");
 
   check_error(c->Get("/v1/nothing-here"), 404, "not_found");
@@ -324,19 +342,17 @@ TEST_CASE("bodies over the limit are 413 and the connection stays usable", "[run
 
   // Chunked bodies are held to the same limit.
   std::size_t sent = 0;
-  auto chunked = c->Post(
-      "/v1/inject",
-      httplib::ContentProviderWithoutLength([&](size_t, httplib::DataSink& sink) {
-        if (sent >= 4000) {
-          sink.done();
-          return true;
-        }
-        std::string chunk(500, 'x');
-        sink.write(chunk.data(), chunk.size());
-        sent += chunk.size();
-        return true;
-      }),
-      kJson);
+  auto chunked = c->Post("/v1/inject", httplib::ContentProviderWithoutLength([&](size_t, httplib::DataSink& sink) {
+                           if (sent >= 4000) {
+                             sink.done();
+                             return true;
+                           }
+                           std::string chunk(500, 'x');
+                           sink.write(chunk.data(), chunk.size());
+                           sent += chunk.size();
+                           return true;
+                         }),
+                         kJson);
   check_error(chunked, 413, "payload_too_large");
   CHECK(c->Get("/health")->status == 200);
 
@@ -420,8 +436,8 @@ TEST_CASE("inject: hit, error, binary, miss, passthrough and unknown session, in
     CHECK(r->status == 404);
     CHECK(r->body.empty());
 
-    check_error(inject(*c, otlp_test::inject_span("ffffffffffffffffffffffffffffffff", "api.example.com", "/items"), f), 404,
-                "unknown_session", "ffffffffffffffffffffffffffffffff");
+    check_error(inject(*c, otlp_test::inject_span("ffffffffffffffffffffffffffffffff", "api.example.com", "/items"), f),
+                404, "unknown_session", "ffffffffffffffffffffffffffffffff");
     Span anonymous = otlp_test::inject_span(id, "api.example.com", "/items");
     anonymous.attrs.erase(anonymous.attrs.begin());  // no sp.session.id
     check_error(inject(*c, anonymous, f), 404, "unknown_session", "sp.session.id");
@@ -547,13 +563,16 @@ TEST_CASE("inject: url.full, content negotiation, sniffing and latencyMs", "[run
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->get_header_value("Content-Type") == kProto);
-  check_error(c->Post("/v1/inject", encode({full}, Format::json), "text/plain"), 415, "unsupported_media_type", "text/plain");
+  check_error(c->Post("/v1/inject", encode({full}, Format::json), "text/plain"), 415, "unsupported_media_type",
+              "text/plain");
   check_error(c->Post("/v1/inject", encode({full}, Format::protobuf), "application/octet-stream"), 415,
               "unsupported_media_type", "application/octet-stream");
 
   // The resource's service.name and several spans: the inject span is picked.
   Span extract = otlp_test::extract_span(id, "api.example.com", "/other", 200, "x");
-  r = c->Post("/v1/inject", encode({extract, otlp_test::inject_span(id, "api.example.com", "/items")}, Format::protobuf, "checkout"), kProto);
+  r = c->Post("/v1/inject",
+              encode({extract, otlp_test::inject_span(id, "api.example.com", "/items")}, Format::protobuf, "checkout"),
+              kProto);
   REQUIRE(r);
   CHECK(r->status == 200);
 
@@ -573,11 +592,19 @@ TEST_CASE("malformed OTLP payloads are 400 with a message that says where, never
 
   // JSON
   check_error(c->Post("/v1/inject", R"({"resourceSpans":[)", kJson), 400, "invalid_request", "not valid JSON");
-  check_error(c->Post("/v1/inject", R"({"resourceSpans":{}})", kJson), 400, "invalid_request", "$.resourceSpans: must be an array");
-  check_error(c->Post("/v1/inject", R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"a","value":{"fooValue":1}}]}]}]}]})", kJson),
-              400, "invalid_request", "$.resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value");
-  check_error(c->Post("/v1/inject", R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"url.host","value":{"intValue":"12x"}}]}]}]}]})", kJson),
-              400, "invalid_request", "intValue");
+  check_error(c->Post("/v1/inject", R"({"resourceSpans":{}})", kJson), 400, "invalid_request",
+              "$.resourceSpans: must be an array");
+  check_error(
+      c->Post("/v1/inject",
+              R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"a","value":{"fooValue":1}}]}]}]}]})",
+              kJson),
+      400, "invalid_request", "$.resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value");
+  check_error(
+      c->Post(
+          "/v1/inject",
+          R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"url.host","value":{"intValue":"12x"}}]}]}]}]})",
+          kJson),
+      400, "invalid_request", "intValue");
   check_error(c->Post("/v1/inject", R"([])", kJson), 400, "invalid_request", "$");
   check_error(c->Post("/v1/inject", R"({"resourceSpans":[]})", kJson), 400, "invalid_request", "no span");
   check_error(c->Post("/v1/inject", "", kJson), 400, "invalid_request", "empty");
@@ -588,8 +615,10 @@ TEST_CASE("malformed OTLP payloads are 400 with a message that says where, never
   using namespace std::string_literals;
   check_error(c->Post("/v1/inject", "\x0a\x05\x12\x03\x12\x01"s, kProto), 400, "invalid_request",
               "protobuf: resourceSpans[0]: truncated length-delimited field");
-  check_error(c->Post("/v1/inject", "\x08\x01"s, kProto), 400, "invalid_request", "wire type varint, expected length-delimited");
-  check_error(c->Post("/v1/inject", "\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"s, kProto), 400, "invalid_request", "longer than 10 bytes");
+  check_error(c->Post("/v1/inject", "\x08\x01"s, kProto), 400, "invalid_request",
+              "wire type varint, expected length-delimited");
+  check_error(c->Post("/v1/inject", "\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"s, kProto), 400,
+              "invalid_request", "longer than 10 bytes");
   check_error(c->Post("/v1/inject", "\x00\x00"s, kProto), 400, "invalid_request", "invalid field number");
   check_error(c->Post("/v1/inject", "\x0b\x0c"s, kProto), 400, "invalid_request", "wire type");
   check_error(c->Post("/v1/inject", "\x0a"s, kProto), 400, "invalid_request", "truncated");
@@ -609,7 +638,8 @@ TEST_CASE("malformed OTLP payloads are 400 with a message that says where, never
     REQUIRE(r);
     INFO("prefix " << n << ": " << r->status << " " << r->body);
     CHECK((r->status == 400 || r->status == 404 || r->status == 200));
-    if (r->status == 400) CHECK(json::parse(r->body)["error"]["message"].get<std::string>().rfind("protobuf: ", 0) == 0);
+    if (r->status == 400)
+      CHECK(json::parse(r->body)["error"]["message"].get<std::string>().rfind("protobuf: ", 0) == 0);
   }
   // A fault deep inside a span is located precisely.
   std::string wrong_wire_type;
@@ -617,13 +647,14 @@ TEST_CASE("malformed OTLP payloads are 400 with a message that says where, never
     protozero::pbf_writer traces(wrong_wire_type);
     protozero::pbf_writer rs(traces, 1);
     protozero::pbf_writer ss(rs, 2);
-    ss.add_message(2, std::string());  // spans[0]: an empty span
-    protozero::pbf_writer span(ss, 2);                              // spans[1]
+    ss.add_message(2, std::string());   // spans[0]: an empty span
+    protozero::pbf_writer span(ss, 2);  // spans[1]
     span.add_string(5, "HTTP GET");
     span.add_uint64(9, 1);  // attributes as a varint
   }
   check_error(c->Post("/v1/inject", wrong_wire_type, kProto), 400, "invalid_request",
-              "protobuf: resourceSpans[0].scopeSpans[0].spans[1].attributes[0]: has wire type varint, expected length-delimited");
+              "protobuf: resourceSpans[0].scopeSpans[0].spans[1].attributes[0]: has wire type varint, expected "
+              "length-delimited");
 
   // Random corruption, deterministic: only 200/400/404, and the server lives.
   std::mt19937 rng(1234);
@@ -655,7 +686,8 @@ TEST_CASE("traces: extract spans are recorded and counted; unknown sessions are 
   CHECK(r->body == "{}");
   CHECK(r->get_header_value("Content-Type") == kJson);
 
-  r = c->Post("/v1/traces", encode({otlp_test::extract_span(id, "b.example.com", "/4", 204, "")}, Format::protobuf), kProto);
+  r = c->Post("/v1/traces", encode({otlp_test::extract_span(id, "b.example.com", "/4", 204, "")}, Format::protobuf),
+              kProto);
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->body.empty());  // an empty ExportTraceServiceResponse
@@ -664,7 +696,8 @@ TEST_CASE("traces: extract spans are recorded and counted; unknown sessions are 
 
   std::string ghost = "abcdefabcdefabcdefabcdefabcdefab";
   r = c->Post("/v1/traces",
-              encode({otlp_test::extract_span(ghost, "a", "/", 200, ""), otlp_test::extract_span(id, "a.example.com", "/5", 200, "")},
+              encode({otlp_test::extract_span(ghost, "a", "/", 200, ""),
+                      otlp_test::extract_span(id, "a.example.com", "/5", 200, "")},
                      Format::json),
               kJson);
   REQUIRE(r);
@@ -673,7 +706,8 @@ TEST_CASE("traces: extract spans are recorded and counted; unknown sessions are 
   CHECK(partial["partialSuccess"]["rejectedSpans"] == "1");
   CHECK_THAT(partial["partialSuccess"]["errorMessage"].get<std::string>(), Catch::Contains(ghost));
   r = c->Post("/v1/traces",
-              encode({otlp_test::extract_span(ghost, "a", "/", 200, ""), otlp_test::extract_span(id, "a.example.com", "/5b", 200, "")},
+              encode({otlp_test::extract_span(ghost, "a", "/", 200, ""),
+                      otlp_test::extract_span(id, "a.example.com", "/5b", 200, "")},
                      Format::protobuf),
               kProto);
   REQUIRE(r);
@@ -685,8 +719,9 @@ TEST_CASE("traces: extract spans are recorded and counted; unknown sessions are 
   CHECK(ps.get_int64() == 1);
   CHECK(stats(*c, id)["stats"]["extractedSpans"] == 5);
   // Only unknown sessions: 404, as the reference runtime answers (issue 11, item 6).
-  check_error(c->Post("/v1/traces", encode({otlp_test::extract_span(ghost, "a", "/", 200, "")}, Format::protobuf), kProto),
-              404, "unknown_session", ghost);
+  check_error(
+      c->Post("/v1/traces", encode({otlp_test::extract_span(ghost, "a", "/", 200, "")}, Format::protobuf), kProto), 404,
+      "unknown_session", ghost);
 
   // A malformed payload records nothing, even its well-formed first span.
   std::string good = encode({otlp_test::extract_span(id, "a.example.com", "/6", 200, "")}, Format::json);
@@ -724,7 +759,7 @@ TEST_CASE("capture: close writes the case file; it loads back and findInCase fin
     Span s = otlp_test::extract_span(id, e.host, e.path, e.status, "", e.method);
     std::erase_if(s.attrs, [](const Attr& a) { return a.key == "http.response.body"; });
     s.attrs.push_back(e.body.find('\0') == std::string::npos ? Attr::str("http.response.body", e.body)
-                                                              : Attr::raw("http.response.body", e.body));
+                                                             : Attr::raw("http.response.body", e.body));
     s.span_id = otlp_test::to_hex(std::string(1, char(0x10 + (&e - exchanges.data())))) + "00000000000000";
     auto r = c->Post("/v1/traces", encode({s}, e.format, "checkout-svc"), content_type(e.format));
     REQUIRE(r);
@@ -759,7 +794,9 @@ TEST_CASE("capture: close writes the case file; it loads back and findInCase fin
 
   // Without ?out= the case goes to SOFTPROBE_CAPTURE_CASE_PATH.
   std::string second = create_session(*c, R"({"mode":"capture"})");
-  REQUIRE(c->Post("/v1/traces", encode({otlp_test::extract_span(second, "x.example.com", "/y", 200, "z")}, Format::json), kJson)->status == 200);
+  REQUIRE(c->Post("/v1/traces",
+                  encode({otlp_test::extract_span(second, "x.example.com", "/y", 200, "z")}, Format::json), kJson)
+              ->status == 200);
   json closed2 = parse(c->Post(("/v1/sessions/" + second + "/close").c_str(), "", kJson));
   CHECK(closed2["capturePath"] == dir.file("default.case.json"));
   CHECK(find_in_case_file(dir.file("default.case.json"), {{"path", "/y"}})["response"]["body"] == "z");
@@ -792,8 +829,9 @@ TEST_CASE("8 concurrent clients", "[runtime]") {
         if (!hit || hit->status != 200 || decode_answer(hit->body, f).body != R"({"items":[]})") fail("hit", hit);
         auto miss = inject(*c, otlp_test::inject_span(shared, "api.example.com", "/nope"), f);
         if (!miss || miss->status != 404) fail("miss", miss);
-        auto rec = c->Post("/v1/traces", encode({otlp_test::extract_span(ids[t], "h", "/" + std::to_string(i), 200, "b")}, f),
-                           content_type(f));
+        auto rec =
+            c->Post("/v1/traces", encode({otlp_test::extract_span(ids[t], "h", "/" + std::to_string(i), 200, "b")}, f),
+                    content_type(f));
         if (!rec || rec->status != 200) fail("extract", rec);
         if (i % 20 == 0) {
           auto rules = c->Post(("/v1/sessions/" + ids[t] + "/rules").c_str(), kRules, kJson);
@@ -828,8 +866,14 @@ TEST_CASE("SIGTERM and SIGINT flush every open capture session to disk", "[runti
     std::string b = create_session(*c, R"({"mode":"capture"})");
     create_session(*c);
     for (int i = 0; i < 3; ++i)
-      REQUIRE(c->Post("/v1/traces", encode({otlp_test::extract_span(a, "a.example.com", "/" + std::to_string(i), 200, "x")}, Format::protobuf), kProto)->status == 200);
-    REQUIRE(c->Post("/v1/traces", encode({otlp_test::extract_span(b, "b.example.com", "/b", 200, "y")}, Format::json), kJson)->status == 200);
+      REQUIRE(c->Post("/v1/traces",
+                      encode({otlp_test::extract_span(a, "a.example.com", "/" + std::to_string(i), 200, "x")},
+                             Format::protobuf),
+                      kProto)
+                  ->status == 200);
+    REQUIRE(c->Post("/v1/traces", encode({otlp_test::extract_span(b, "b.example.com", "/b", 200, "y")}, Format::json),
+                    kJson)
+                ->status == 200);
     c.reset();  // no idle keep-alive connection: the runtime exits promptly
 
     CHECK(rt.stop(SIGTERM) == 0);
@@ -839,7 +883,8 @@ TEST_CASE("SIGTERM and SIGINT flush every open capture session to disk", "[runti
     REQUIRE(std::filesystem::exists(file_b));
     CHECK(spans_in_case_file(file_a) == 3);
     CHECK(spans_in_case_file(file_b) == 1);
-    for (int i = 0; i < 3; ++i) CHECK(find_in_case_file(file_a, {{"path", "/" + std::to_string(i)}})["response"]["body"] == "x");
+    for (int i = 0; i < 3; ++i)
+      CHECK(find_in_case_file(file_a, {{"path", "/" + std::to_string(i)}})["response"]["body"] == "x");
     std::string logs = rt.logs();
     CHECK(count_lines_with(logs, "\"shutdown\"") == 3);
     CHECK(count_lines_with(logs, "\"msg\":\"shutting down\"") == 1);
@@ -849,7 +894,9 @@ TEST_CASE("SIGTERM and SIGINT flush every open capture session to disk", "[runti
     RuntimeProcess rt({}, {{"SOFTPROBE_CAPTURE_CASE_PATH", dir.file("one.case.json")}});
     auto c = client(rt);
     std::string a = create_session(*c, R"({"mode":"capture"})");
-    REQUIRE(c->Post("/v1/traces", encode({otlp_test::extract_span(a, "a.example.com", "/only", 200, "x")}, Format::json), kJson)->status == 200);
+    REQUIRE(c->Post("/v1/traces",
+                    encode({otlp_test::extract_span(a, "a.example.com", "/only", 200, "x")}, Format::json), kJson)
+                ->status == 200);
     auto start = std::chrono::steady_clock::now();
     CHECK(rt.stop(SIGINT) == 0);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
@@ -946,7 +993,8 @@ std::pair<int, std::string> raw_request(const RuntimeProcess& rt, const std::str
 }
 
 // "POST /v1/sessions" with the given extra header lines and body.
-std::string post(const std::string& target, const std::string& headers, const std::string& body, bool with_length = true) {
+std::string post(const std::string& target, const std::string& headers, const std::string& body,
+                 bool with_length = true) {
   std::string r = "POST " + target + " HTTP/1.1\r\nConnection: close\r\n" + headers;
   if (with_length && !body.empty()) r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   return r + "\r\n" + body;
@@ -961,14 +1009,18 @@ std::size_t open_sessions(httplib::Client& c) { return parse(c.Get("/v1/sessions
 
 void record_spans(httplib::Client& c, const std::string& id, int n, const std::string& prefix = "/") {
   for (int i = 0; i < n; ++i)
-    REQUIRE(c.Post("/v1/traces", encode({otlp_test::extract_span(id, "api.example.com", prefix + std::to_string(i), 200, "b")}, Format::json),
-                   kJson)->status == 200);
+    REQUIRE(c.Post("/v1/traces",
+                   encode({otlp_test::extract_span(id, "api.example.com", prefix + std::to_string(i), 200, "b")},
+                          Format::json),
+                   kJson)
+                ->status == 200);
 }
 
 // Runs the binary to completion; returns {exit code, stderr}.
 std::pair<int, std::string> run_to_exit(const std::string& args, const std::string& env = "") {
   TempDir out;
-  std::string cmd = env + " timeout 20 " + runtime_test::runtime_binary() + " --port 0 " + args + " >/dev/null 2>" + out.file("err");
+  std::string cmd =
+      env + " timeout 20 " + runtime_test::runtime_binary() + " --port 0 " + args + " >/dev/null 2>" + out.file("err");
   int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out.file("err"))};
 }
@@ -1048,7 +1100,8 @@ TEST_CASE("trust: the default capture path may hold placeholders and lies inside
   auto c = client(rt);
   std::string id = create_session(*c, R"({"mode":"capture"})");
   record_spans(*c, id, 1);
-  CHECK(parse(c->Post(("/v1/sessions/" + id + "/close").c_str(), "", kJson))["capturePath"] == cap.file("cap-" + id + ".case.json"));
+  CHECK(parse(c->Post(("/v1/sessions/" + id + "/close").c_str(), "", kJson))["capturePath"] ==
+        cap.file("cap-" + id + ".case.json"));
   CHECK(spans_in_case_file(cap.file("cap-" + id + ".case.json")) == 1);
 
   TempDir other;
@@ -1060,24 +1113,28 @@ TEST_CASE("trust: the default capture path may hold placeholders and lies inside
 TEST_CASE("trust: POST bodies need a JSON or OTLP content type (415)", "[runtime][trust]") {
   RuntimeProcess rt;
   auto c = client(rt);
-  auto [st, body] = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: text/plain\r\n", R"({"mode":"capture"})"));
+  auto [st, body] =
+      raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: text/plain\r\n", R"({"mode":"capture"})"));
   CHECK(st == 415);
   CHECK(error_code(body) == "unsupported_media_type");
   CHECK_THAT(body, Catch::Contains("text/plain"));
   std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\n", "{}"));  // a body, no type
   CHECK(st == 415);
   CHECK_THAT(body, Catch::Contains("no Content-Type"));
-  std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n", "a=b"));
+  std::tie(st, body) = raw_request(
+      rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n", "a=b"));
   CHECK(st == 415);
   std::tie(st, body) = raw_request(rt, post("/v1/traces", "Host: 127.0.0.1\r\nContent-Type: text/plain\r\n", "{}"));
   CHECK(st == 415);
-  std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: text/plain\r\n", ""));  // empty, wrong type
+  std::tie(st, body) = raw_request(
+      rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: text/plain\r\n", ""));  // empty, wrong type
   CHECK(st == 415);
   CHECK(open_sessions(*c) == 0);
   // No body needs no type; a JSON body with its type is fine.
   std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\n", ""));
   CHECK(st == 200);
-  std::tie(st, body) = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: application/json; charset=utf-8\r\n", "{}"));
+  std::tie(st, body) = raw_request(
+      rt, post("/v1/sessions", "Host: 127.0.0.1\r\nContent-Type: application/json; charset=utf-8\r\n", "{}"));
   CHECK(st == 200);
   CHECK(open_sessions(*c) == 2);
 }
@@ -1086,8 +1143,9 @@ TEST_CASE("trust: a foreign Origin is refused (403) unless allowed", "[runtime][
   RuntimeProcess rt({"--allow-origin", "http://app.test"});
   auto c = client(rt);
   // The CSRF of the issue: a page posts text/plain with its Origin.
-  auto [st, body] = raw_request(rt, post("/v1/sessions", "Host: 127.0.0.1\r\nOrigin: http://evil.test\r\nContent-Type: text/plain\r\n",
-                                         R"({"mode":"capture","sessionId":"chosen"})"));
+  auto [st, body] = raw_request(
+      rt, post("/v1/sessions", "Host: 127.0.0.1\r\nOrigin: http://evil.test\r\nContent-Type: text/plain\r\n",
+               R"({"mode":"capture","sessionId":"chosen"})"));
   CHECK(st == 403);
   CHECK(error_code(body) == "forbidden_origin");
   CHECK_THAT(body, Catch::Contains("http://evil.test"));
@@ -1113,8 +1171,9 @@ TEST_CASE("trust: a Host that does not name the runtime is refused (421) unless 
   CHECK(get("evil.test:" + std::to_string(rt.port())).first == 421);
   CHECK(get("localhost.evil.test").first == 421);
   CHECK(get("bad host").first == 421);
-  for (std::string ok : {std::string("127.0.0.1"), "127.0.0.1:" + std::to_string(rt.port()), std::string("localhost"), std::string("LOCALHOST:1"),
-                         "[::1]:" + std::to_string(rt.port()), std::string("[::1]"), std::string("runtime.internal:80")}) {
+  for (std::string ok : {std::string("127.0.0.1"), "127.0.0.1:" + std::to_string(rt.port()), std::string("localhost"),
+                         std::string("LOCALHOST:1"), "[::1]:" + std::to_string(rt.port()), std::string("[::1]"),
+                         std::string("runtime.internal:80")}) {
     INFO(ok);
     CHECK(get(ok).first == 200);
   }
@@ -1233,7 +1292,7 @@ TEST_CASE("trust: stale temporary files of ours are removed at start", "[runtime
   make("notes.tmp-1", true);                              // not our naming
   make("mine.case.json.tmp-0123456789ABCDEF", true);      // not our naming (uppercase)
   std::filesystem::create_directory(cap.file("sub"));
-  make("sub/y.case.json.tmp-0123456789abcdef", true);     // not in the capture directory itself
+  make("sub/y.case.json.tmp-0123456789abcdef", true);  // not in the capture directory itself
   RuntimeProcess rt({"--capture-dir", cap.path()});
   CHECK(!std::filesystem::exists(cap.file("captured.case.json.tmp-0123456789abcdef")));
   CHECK(std::filesystem::exists(cap.file("x.case.json.tmp-fedcba9876543210")));

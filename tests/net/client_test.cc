@@ -114,8 +114,7 @@ TEST_CASE("client: the response streams in pieces, with back-pressure", "[net][n
         std::this_thread::sleep_for(1ms);
         more();
       });
-    else
-      more();
+    else more();
   };
   h.on_done = [&](ClientError e, const std::string&) {
     error = e;
@@ -172,7 +171,8 @@ TEST_CASE("client: the pool per host is bounded; requests past it wait or are re
 
 TEST_CASE("client: limits and timeouts", "[net][net-threads]") {
   TestServer s({}, [](Exchange ex) {
-    if (ex.head().path() == "/fat-head") return (void)ex.respond(
+    if (ex.head().path() == "/fat-head")
+      return (void)ex.respond(
           {200, {}, {{"X-Fat1", std::string(40000, 'f')}, {"X-Fat2", std::string(40000, 'f')}}, "", false});
     if (ex.head().path() == "/slow") return (void)ex.respond_after(2000ms, {200, {}, {}, "late", false});
     ex.respond({200, {}, {}, std::string(5000, 'b'), false});

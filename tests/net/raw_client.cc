@@ -1,13 +1,13 @@
 #include "raw_client.hpp"
 
 #include <arpa/inet.h>
+#include <brotli/encode.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <brotli/encode.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -162,12 +162,12 @@ std::optional<RawResponse> RawSocket::send_reading(std::string_view first, std::
       if (!fill(0)) return parse_buffered(false);
     }
     if ((p.revents & POLLOUT) && can_send) {
-      std::string_view data = first_sent < first.size() ? first.substr(first_sent)
-                                                        : std::string_view(chunk).substr(0, std::min(chunk.size(), total - sent));
+      std::string_view data = first_sent < first.size()
+                                  ? first.substr(first_sent)
+                                  : std::string_view(chunk).substr(0, std::min(chunk.size(), total - sent));
       ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
       if (n > 0) {
-        if (first_sent < first.size())
-          first_sent += std::size_t(n);
+        if (first_sent < first.size()) first_sent += std::size_t(n);
         sent += std::size_t(n);
       } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
         can_send = false;  // the server stopped reading; the answer may still be on its way
@@ -190,7 +190,8 @@ long rss_kib() {
 
 std::string compress(std::string_view data, bool gzip) {
   z_stream s{};
-  if (deflateInit2(&s, 9, Z_DEFLATED, gzip ? 31 : 15, 9, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("deflateInit2");
+  if (deflateInit2(&s, 9, Z_DEFLATED, gzip ? 31 : 15, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("deflateInit2");
   std::string out(deflateBound(&s, uLong(data.size())), '\0');
   s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   s.avail_in = uInt(data.size());
@@ -235,7 +236,8 @@ softprobe::net::Handler demo_handler() {
       ex.set_route("delay");
       auto q = ex.head().parsed_target().query;  // "ms=N"
       long ms = q.size() > 3 ? std::atol(std::string(q.substr(3)).c_str()) : 0;
-      return (void)ex.respond_after(std::chrono::milliseconds(ms), {200, {}, {}, "delayed " + std::to_string(ms), false});
+      return (void)ex.respond_after(std::chrono::milliseconds(ms),
+                                    {200, {}, {}, "delayed " + std::to_string(ms), false});
     }
     if (path == "/refuse") return (void)ex.respond(json_error(401, "missing_bearer_token", "no token"));
     ex.respond(json_error(404, "not_found", "no route"));

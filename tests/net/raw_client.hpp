@@ -19,7 +19,7 @@ struct RawResponse {
   int status = 0;
   std::string head;  // status line and headers
   std::string body;
-  bool close = false;  // "Connection: close"
+  bool close = false;                               // "Connection: close"
   std::string header(std::string_view name) const;  // "" when absent
 };
 

@@ -57,9 +57,10 @@ TEST_CASE("pipelined requests in one write are answered in order", "[net]") {
   TestServer s(test_options(), nettest::demo_handler());
   RawSocket c(s.port());
   // The first is answered last by the handler (after 150 ms): order must hold anyway.
-  REQUIRE(c.send_all("GET /delay?ms=150 HTTP/1.1\r\nHost: x\r\n\r\n"
-                     "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
-                     "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(
+      c.send_all("GET /delay?ms=150 HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
+                 "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto a = c.read_response(), b = c.read_response(), d = c.read_response();
   REQUIRE(a);
   REQUIRE(b);
@@ -145,7 +146,8 @@ TEST_CASE("a declared body over the limit gets 413 and a close before it is sent
 TEST_CASE("chunked bodies and Expect: 100-continue", "[net]") {
   TestServer s(test_options(), nettest::demo_handler());
   RawSocket c(s.port());
-  REQUIRE(c.send_all("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
+  REQUIRE(c.send_all(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
   auto r = c.read_response();
   REQUIRE(r);
   CHECK(r->body == "abcde");
@@ -193,7 +195,9 @@ TEST_CASE("a response header with CR/LF is a 500, not an injected header", "[net
 }
 
 TEST_CASE("a response header over Beast's 65,535-byte field limit is a 500, not a crash", "[net]") {
-  TestServer s(test_options(), [](Exchange ex) { ex.respond({200, {}, {{"X-Fat", std::string(70000, 'f')}}, "b", false}); });
+  TestServer s(test_options(), [](Exchange ex) {
+    ex.respond({200, {}, {{"X-Fat", std::string(70000, 'f')}}, "b", false});
+  });
   RawSocket c(s.port());
   REQUIRE(c.send_all("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = c.read_response();

@@ -121,7 +121,8 @@ TEST_CASE("1,000 simultaneous connects are all served", "[net][net-threads]") {
   CHECK(nettest::ms_since(t0) < 20000);
 }
 
-TEST_CASE("64 delayed responses of 300 ms are answered concurrently, in their delay and not later", "[net][net-threads]") {
+TEST_CASE("64 delayed responses of 300 ms are answered concurrently, in their delay and not later",
+          "[net][net-threads]") {
   TestServer s(conc_options(), nettest::demo_handler());
   std::vector<RawSocket> socks;
   for (int i = 0; i < 64; ++i) socks.emplace_back(s.port());
@@ -163,7 +164,8 @@ TEST_CASE("responses completed from other threads", "[net][net-threads]") {
   });
   std::vector<RawSocket> socks;
   for (int i = 0; i < 32; ++i) socks.emplace_back(s.port());
-  for (int i = 0; i < 32; ++i) REQUIRE(socks[i].send_all("GET /w" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  for (int i = 0; i < 32; ++i)
+    REQUIRE(socks[i].send_all("GET /w" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n"));
   for (int i = 0; i < 32; ++i) {
     auto r = socks[i].read_response(5000);
     REQUIRE(r);
@@ -194,7 +196,7 @@ TEST_CASE("graceful shutdown finishes an in-flight delayed response, then report
   auto report = f.get();
   CHECK(report.clean());
   CHECK(report.finished == 2);
-  CHECK(nettest::ms_since(t0) < 2000);  // did not wait out the grace period
+  CHECK(nettest::ms_since(t0) < 2000);      // did not wait out the grace period
   CHECK_THROWS(RawSocket(s.port(), 1000));  // no longer accepting
   CHECK(s.server.wait().clean());
 }

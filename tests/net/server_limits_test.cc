@@ -138,9 +138,10 @@ TEST_CASE("a body that does not decode, or an unknown coding, is refused", "[net
     std::string body;
     int status;
   };
-  for (const auto& k : {Case{"gzip", "not gzip at all", 400}, Case{"gzip", gz.substr(0, gz.size() - 5), 400},
-                        Case{"gzip", gz + "trailing", 400}, Case{"br", "not brotli", 400}, Case{"br", br.substr(0, br.size() / 2), 400},
-                        Case{"zstd", "xx", 415}, Case{"gzip, gzip", gz, 415}}) {
+  for (const auto& k :
+       {Case{"gzip", "not gzip at all", 400}, Case{"gzip", gz.substr(0, gz.size() - 5), 400},
+        Case{"gzip", gz + "trailing", 400}, Case{"br", "not brotli", 400}, Case{"br", br.substr(0, br.size() / 2), 400},
+        Case{"zstd", "xx", 415}, Case{"gzip, gzip", gz, 415}}) {
     INFO(k.enc << " " << k.body.size());
     RawSocket c(s.port());
     REQUIRE(c.send_all(post(k.enc, k.body)));
@@ -215,7 +216,8 @@ TEST_CASE("past max_connections new connections get 503 and a close", "[net]") {
   CHECK(over.wait_closed());
   // A place freed is a place taken.
   held.pop_back();
-  for (int i = 0; i < 100 && s.server.connections() != 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 100 && s.server.connections() != 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   RawSocket again(s.port());
   REQUIRE(again.send_all("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   r = again.read_response();

@@ -110,10 +110,8 @@ Handler streamed_echo(bool stall = false) {
         [got, pieces, stall](std::string_view piece, std::function<void()> more) {
           got->append(piece);
           if (stall) return;
-          if (++*pieces % 3 == 0)
-            std::thread([more] { more(); }).detach();
-          else
-            more();
+          if (++*pieces % 3 == 0) std::thread([more] { more(); }).detach();
+          else more();
         },
         [got, pieces](Exchange& e, BodyStatus s) {
           if (s != BodyStatus::ok)

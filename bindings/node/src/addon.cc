@@ -50,7 +50,8 @@ std::string core_file() {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   if (!SOFTPROBE_CHECK_VERSION()) {
     throw Napi::Error::New(env, std::string("softprobe: the loaded core is version ") + sp_version_string() + " (" +
-                                    core_file() + ") but this addon was built for " SOFTPROBE_VERSION_STRING
+                                    core_file() +
+                                    ") but this addon was built for " SOFTPROBE_VERSION_STRING
                                     ", whose ABI it does not serve; rebuild the addon (npm rebuild softprobe)");
   }
   exports.Set("versionNumber", Napi::Function::New(env, version_number, "versionNumber"));

@@ -17,8 +17,10 @@ namespace {
 class CoreCallWorker : public Napi::AsyncWorker {
  public:
   CoreCallWorker(Napi::Env env, Napi::Value keep_alive, CoreCall call)
-      : Napi::AsyncWorker(env, "softprobe:core"), deferred_(Napi::Promise::Deferred::New(env)),
-        keep_alive_(Napi::Persistent(keep_alive)), call_(std::move(call)) {}
+      : Napi::AsyncWorker(env, "softprobe:core"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        keep_alive_(Napi::Persistent(keep_alive)),
+        call_(std::move(call)) {}
   Napi::Promise promise() const { return deferred_.Promise(); }
 
  protected:

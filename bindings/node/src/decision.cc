@@ -58,10 +58,10 @@ class Scratch {
       void* data = nullptr;
       napi_value ab;
       napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset);
-      size_t elem = type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array ? 1
-                    : type == napi_int16_array || type == napi_uint16_array                                 ? 2
+      size_t elem = type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array     ? 1
+                    : type == napi_int16_array || type == napi_uint16_array                                     ? 2
                     : type == napi_float64_array || type == napi_bigint64_array || type == napi_biguint64_array ? 8
-                                                                                                                 : 4;
+                                                                                                                : 4;
       return {static_cast<const char*>(data), length * elem};
     }
     return str(env, v);
@@ -142,7 +142,8 @@ Napi::Value session_decide(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < n; ++i) {
     sp_header h = sp_decision_header(d, i);
     headers.Set(static_cast<uint32_t>(2 * i), Napi::String::New(env, h.name.data ? h.name.data : "", h.name.len));
-    headers.Set(static_cast<uint32_t>(2 * i + 1), Napi::String::New(env, h.value.data ? h.value.data : "", h.value.len));
+    headers.Set(static_cast<uint32_t>(2 * i + 1),
+                Napi::String::New(env, h.value.data ? h.value.data : "", h.value.len));
   }
   sp_str body = sp_decision_body(d);
   const bool strict = sp_decision_is_strict_miss(d) != 0;

@@ -56,14 +56,13 @@ Napi::Value make_session(const Napi::CallbackInfo& info) {
   const bool remote = sp_store_is_remote(store) != 0;
   auto text = std::make_shared<std::string>(utf8(info[1]));
   auto made = std::make_shared<MadeSession>();
-  return run_core_call(info.Env(), info[0], remote,
-                       {[store, text, made, given] {
-                          return Fn(&made->session, store, text->data(), text->size(), given);
-                        },
-                        [made, remote](Napi::Env env) {
-                          sp_session* s = std::exchange(made->session, nullptr);
-                          return wrap_session(env, s, remote);
-                        }});
+  return run_core_call(
+      info.Env(), info[0], remote,
+      {[store, text, made, given] { return Fn(&made->session, store, text->data(), text->size(), given); },
+       [made, remote](Napi::Env env) {
+         sp_session* s = std::exchange(made->session, nullptr);
+         return wrap_session(env, s, remote);
+       }});
 }
 
 sp_status new_session(sp_session** out, sp_store* store, const char* options, size_t len, bool given) {
@@ -131,11 +130,10 @@ Napi::Value set_json(const Napi::CallbackInfo& info) {
   sp_session* s = h->session;
   auto json = std::make_shared<std::string>(utf8(info[1]));
   auto revision = std::make_shared<uint64_t>(0);
-  return run_core_call(info.Env(), info[0], h->remote,
-                       {[s, json, revision] { return Fn(revision.get(), s, json->data(), json->size()); },
-                        [revision](Napi::Env env) -> Napi::Value {
-                          return Napi::Number::New(env, static_cast<double>(*revision));
-                        }});
+  return run_core_call(
+      info.Env(), info[0], h->remote,
+      {[s, json, revision] { return Fn(revision.get(), s, json->data(), json->size()); },
+       [revision](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, static_cast<double>(*revision)); }});
 }
 
 // Getters returning a JSON document: (session) -> string.
@@ -172,7 +170,9 @@ sp_session* unwrap_session(const Napi::Value& v) { return unwrap_handle(v)->sess
 bool session_is_remote(const Napi::Value& v) { return unwrap_handle(v)->remote; }
 
 void init_session(Napi::Env env, Napi::Object exports) {
-  auto fn = [&](const char* name, Napi::Function::Callback cb) { exports.Set(name, Napi::Function::New(env, cb, name)); };
+  auto fn = [&](const char* name, Napi::Function::Callback cb) {
+    exports.Set(name, Napi::Function::New(env, cb, name));
+  };
   fn("sessionNew", make_session<new_session>);
   fn("storeGetSession", make_session<get_session>);
   fn("sessionId", session_id);

@@ -3,10 +3,9 @@
 // Every type here owns exactly one C handle and mirrors the sp_* functions
 // that take it. Every call that can reach a remote runtime (creating,
 // attaching, the setters, stats, close) runs without the GIL, so other Python
-// threads keep running while it waits; decisions never reach the network. Nothing in this folder includes a core-internal header: only
-// <softprobe.h>. Status codes become Python exceptions through the factory
-// that the package registers (softprobe/_errors.py), so a failing C call
-// raises the package's own exception classes directly.
+// threads keep running while it waits; decisions never reach the network. Nothing in this folder includes a
+// core-internal header: only <softprobe.h>. Status codes become Python exceptions through the factory that the package
+// registers (softprobe/_errors.py), so a failing C call raises the package's own exception classes directly.
 #pragma once
 
 #include <pybind11/pybind11.h>

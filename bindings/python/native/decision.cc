@@ -32,9 +32,7 @@ py::list header_list(const Decision& d, bool as_bytes) {
   return out;
 }
 
-py::bytes body_of(const Decision& d) {
-  return py::reinterpret_steal<py::bytes>(bytes(sp_decision_body(d.get())));
-}
+py::bytes body_of(const Decision& d) { return py::reinterpret_steal<py::bytes>(bytes(sp_decision_body(d.get()))); }
 
 }  // namespace
 
@@ -60,14 +58,18 @@ void bind_decision(py::module_& m) {
       .def_property_readonly(
           "rule", [](const Decision& d) { return std::string(sp_decision_rule(d.get())); },
           "Name, id or 'session rule #N' of the deciding rule; '' when the policy decided.")
-      .def("headers", [](const Decision& d) { return header_list(d, false); },
-           "Response headers as [(name, value)] str pairs (UTF-8).")
-      .def("raw_headers", [](const Decision& d) { return header_list(d, true); },
-           "Response headers as [(name, value)] bytes pairs.")
+      .def(
+          "headers", [](const Decision& d) { return header_list(d, false); },
+          "Response headers as [(name, value)] str pairs (UTF-8).")
+      .def(
+          "raw_headers", [](const Decision& d) { return header_list(d, true); },
+          "Response headers as [(name, value)] bytes pairs.")
       .def("body", &body_of, "Response body bytes.")
       .def(
           "response",
-          [](const Decision& d) { return py::make_tuple(sp_decision_status(d.get()), header_list(d, false), body_of(d)); },
+          [](const Decision& d) {
+            return py::make_tuple(sp_decision_status(d.get()), header_list(d, false), body_of(d));
+          },
           "(status, [(name, value)], body) in one call, for the interceptors' hot path.")
       .def(
           "explain",

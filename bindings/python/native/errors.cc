@@ -32,7 +32,8 @@ void raise_status(sp_status status) {
 
 py::str take_string(char* s) {
   if (!s) return py::str("");
-  PyObject* out = PyUnicode_DecodeUTF8(s, static_cast<Py_ssize_t>(std::char_traits<char>::length(s)), "surrogateescape");
+  PyObject* out =
+      PyUnicode_DecodeUTF8(s, static_cast<Py_ssize_t>(std::char_traits<char>::length(s)), "surrogateescape");
   sp_string_free(s);
   if (!out) throw py::error_already_set();
   return py::reinterpret_steal<py::str>(out);
@@ -73,11 +74,14 @@ void headers_of(py::handle seq, std::vector<sp_header>& out, std::vector<py::obj
 void bind_errors(py::module_& m) {
   m.def("set_error_factory", &set_error_factory, py::arg("factory"),
         "Registers factory(status, status_name, message, details_json) -> exception for failed C calls.");
-  m.def("status_name", [](int status) { return std::string(sp_status_name(static_cast<sp_status>(status))); },
-        py::arg("status"), "sp_status_name: 'SP_OK', 'SP_E_INVALID_RULE', ...");
-  m.def("last_error", [] { return std::string(sp_last_error()); }, "sp_last_error() of this thread.");
-  m.def("last_error_details", [] { return std::string(sp_last_error_details()); },
-        "sp_last_error_details() of this thread (JSON text).");
+  m.def(
+      "status_name", [](int status) { return std::string(sp_status_name(static_cast<sp_status>(status))); },
+      py::arg("status"), "sp_status_name: 'SP_OK', 'SP_E_INVALID_RULE', ...");
+  m.def(
+      "last_error", [] { return std::string(sp_last_error()); }, "sp_last_error() of this thread.");
+  m.def(
+      "last_error_details", [] { return std::string(sp_last_error_details()); },
+      "sp_last_error_details() of this thread (JSON text).");
 }
 
 }  // namespace softprobe_py

@@ -53,6 +53,6 @@ PYBIND11_MODULE(_core, m) {
       py::arg("method"), py::arg("host"), py::arg("path"), py::arg("body") = py::bytes(),
       "sp_request_fingerprint: the 16-hex-digit request fingerprint.");
   m.def(
-      "set_log_level", [](const std::string& level) { check(sp_set_log_level(level.data(), level.size())); }, py::arg("level"),
-      "sp_set_log_level: 'debug', 'info', 'warn', 'error' or 'off'.");
+      "set_log_level", [](const std::string& level) { check(sp_set_log_level(level.data(), level.size())); },
+      py::arg("level"), "sp_set_log_level: 'debug', 'info', 'warn', 'error' or 'off'.");
 }

@@ -132,8 +132,7 @@ void bind_session(py::module_& m) {
       .def_property_readonly("mode", [](const Session& s) { return std::string(sp_session_mode(s.get())); })
       .def_property_readonly("revision", [](const Session& s) { return sp_session_revision(s.get()); })
       .def(
-          "load_case",
-          [](Session& s, py::handle doc) { set_document(s, doc, sp_session_load_case, "case document"); },
+          "load_case", [](Session& s, py::handle doc) { set_document(s, doc, sp_session_load_case, "case document"); },
           py::arg("json"), "sp_session_load_case: a case document (OTLP JSON profile) as str or bytes.")
       .def(
           "load_case_file",
@@ -149,8 +148,9 @@ void bind_session(py::module_& m) {
       .def(
           "set_rules", [](Session& s, py::handle doc) { set_document(s, doc, sp_session_set_rules, "rules document"); },
           py::arg("json"), "sp_session_set_rules: replaces the session rules ({version, rules} or an array).")
-      .def("get_rules", [](const Session& s) { return get_document(s, sp_session_get_rules); },
-           "sp_session_get_rules: the session rules document (JSON).")
+      .def(
+          "get_rules", [](const Session& s) { return get_document(s, sp_session_get_rules); },
+          "sp_session_get_rules: the session rules document (JSON).")
       .def(
           "set_policy", [](Session& s, py::handle doc) { set_document(s, doc, sp_session_set_policy, "policy"); },
           py::arg("json"), "sp_session_set_policy.")
@@ -160,16 +160,20 @@ void bind_session(py::module_& m) {
           py::arg("json"), "sp_session_set_auth_fixtures.")
       .def("stats", &stats,
            "sp_session_stats (JSON); remote: the runtime's counters and the mirror's added, both under 'sources'.")
-      .def("state", [](const Session& s) { return get_document(s, sp_session_state); }, "sp_session_state (JSON).")
-      .def("strict_misses", [](const Session& s) { return get_document(s, sp_session_strict_misses); },
-           "sp_session_strict_misses: the latest strict misses, each explained (JSON array).")
+      .def(
+          "state", [](const Session& s) { return get_document(s, sp_session_state); }, "sp_session_state (JSON).")
+      .def(
+          "strict_misses", [](const Session& s) { return get_document(s, sp_session_strict_misses); },
+          "sp_session_strict_misses: the latest strict misses, each explained (JSON array).")
       .def(
           "find_in_case",
           [](const Session& s, const std::string& predicate) { return find(s, predicate, sp_session_find_in_case); },
           py::arg("predicate_json"), "sp_session_find_in_case (SP_E_CASE_LOOKUP unless exactly one span matches).")
       .def(
           "find_all_in_case",
-          [](const Session& s, const std::string& predicate) { return find(s, predicate, sp_session_find_all_in_case); },
+          [](const Session& s, const std::string& predicate) {
+            return find(s, predicate, sp_session_find_all_in_case);
+          },
           py::arg("predicate_json"), "sp_session_find_all_in_case: {matches:[...]} in file order.")
       .def("decide", &decide, py::arg("method"), py::arg("scheme"), py::arg("host"), py::arg("port"), py::arg("path"),
            py::arg("query"), py::arg("headers"), py::arg("body"), py::arg("direction") = py::none(),
@@ -195,10 +199,12 @@ void bind_session(py::module_& m) {
             check(st);
             return take_string(out);
           },
-          py::arg("out_path") = "", "sp_session_close: returns the capture path written ('' for replay); remote: hands this process's "
+          py::arg("out_path") = "",
+          "sp_session_close: returns the capture path written ('' for replay); remote: hands this process's "
           "capture to the runtime, which writes the case at out_path (a path on its machine).")
-      .def("export_capture", [](const Session& s) { return get_document(s, sp_session_export_capture); },
-           "sp_session_export_capture: the capture so far as case JSON; the session stays open.")
+      .def(
+          "export_capture", [](const Session& s) { return get_document(s, sp_session_export_capture); },
+          "sp_session_export_capture: the capture so far as case JSON; the session stays open.")
       .def(
           "close_export",
           [](Session& s) {

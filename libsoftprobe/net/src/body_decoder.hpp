@@ -45,7 +45,7 @@ class BodyDecoder {
   std::unique_ptr<Zlib> z_;
   std::unique_ptr<Brotli> b_;
   std::size_t total_ = 0;  // decoded bytes so far
-  bool ended_ = false;  // the compressed stream's end was seen
+  bool ended_ = false;     // the compressed stream's end was seen
   bool started_ = false;
 };
 

@@ -102,8 +102,14 @@ struct ClientState : std::enable_shared_from_this<ClientState> {
 class ClientConn : public std::enable_shared_from_this<ClientConn> {
  public:
   ClientConn(std::shared_ptr<ClientState> st, std::string key, std::string host, std::uint16_t port)
-      : st_(std::move(st)), key_(std::move(key)), host_(std::move(host)), port_(port), strand_(asio::make_strand(st_->io)),
-        socket_(strand_), resolver_(strand_), timer_(strand_) {}
+      : st_(std::move(st)),
+        key_(std::move(key)),
+        host_(std::move(host)),
+        port_(port),
+        strand_(asio::make_strand(st_->io)),
+        socket_(strand_),
+        resolver_(strand_),
+        timer_(strand_) {}
 
   const std::string& key() const noexcept { return key_; }
   void run(Job job, bool reused) {
@@ -251,10 +257,8 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     ssr_.reset();  // (it refers to the message: before replacing that)
     auto& m = sreq_.emplace();
     m.base() = head.base();
-    if (job_->req.body_length)
-      m.content_length(*job_->req.body_length);
-    else
-      m.chunked(true);
+    if (job_->req.body_length) m.content_length(*job_->req.body_length);
+    else m.chunked(true);
     m.body().data = nullptr;
     m.body().size = 0;
     m.body().more = true;
@@ -304,13 +308,13 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
 
   void read_head() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(st_->opt.max_response_head_bytes, UINT32_MAX)));
+    parser_->header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(st_->opt.max_response_head_bytes, UINT32_MAX)));
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     if (head_request_) parser_->skip(true);
     arm(st_->opt.read_timeout);
-    http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](const error_code& ec, std::size_t) {
-      self->on_head(ec);
-    });
+    http::async_read_header(socket_, buffer_, *parser_,
+                            [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_head(ec); });
   }
 
   void on_head(const error_code& ec) {
@@ -319,11 +323,11 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     if (buffer_.size() > 0 || parser_->got_some()) got_bytes_ = true;
     if (ec) {
       if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
-        return fail(ClientError::head_too_large, "the response head from " + host_port(host_, port_) +
-                                                     " is over " + std::to_string(st_->opt.max_response_head_bytes) +
-                                                     " bytes");
+        return fail(ClientError::head_too_large, "the response head from " + host_port(host_, port_) + " is over " +
+                                                     std::to_string(st_->opt.max_response_head_bytes) + " bytes");
       if (ec.category() == error_code(http::error::bad_target).category() && ec != http::error::end_of_stream)
-        return fail(ClientError::bad_response, "malformed response from " + host_port(host_, port_) + ": " + ec.message());
+        return fail(ClientError::bad_response,
+                    "malformed response from " + host_port(host_, port_) + ": " + ec.message());
       return fail_io(ec, "reading the response head");
     }
     got_bytes_ = true;
@@ -358,9 +362,8 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     b.data = chunk_.get();
     b.size = kChunk;
     arm(st_->opt.read_timeout);
-    http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
-      self->on_body(ec);
-    });
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(error_code ec) {
@@ -372,7 +375,8 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     if (ec && got == 0) {
       if (ec.category() == error_code(http::error::bad_target).category() && ec != http::error::end_of_stream &&
           ec != http::error::partial_message)
-        return fail(ClientError::bad_response, "malformed response body from " + host_port(host_, port_) + ": " + ec.message());
+        return fail(ClientError::bad_response,
+                    "malformed response body from " + host_port(host_, port_) + ": " + ec.message());
       return fail_io(ec, "reading the response body");
     }
     if (got == 0) return read_body();
@@ -514,9 +518,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
 };
 
 void ClientState::fail_later(Job job, ClientError e, std::string message) {
-  asio::post(io, [job = std::move(job), e, message = std::move(message)]() {
-    safe_call(job.h.on_done, e, message);
-  });
+  asio::post(io, [job = std::move(job), e, message = std::move(message)]() { safe_call(job.h.on_done, e, message); });
 }
 
 void ClientState::send(Job job, bool fresh) {
@@ -543,8 +545,8 @@ void ClientState::send(Job job, bool fresh) {
       return;
     } else {
       fail_later(std::move(job), ClientError::pool_full,
-                 "the pool for " + key + " is full (" + std::to_string(opt.max_connections_per_host) + " connections busy, " +
-                     std::to_string(opt.max_waiting_per_host) + " requests waiting)");
+                 "the pool for " + key + " is full (" + std::to_string(opt.max_connections_per_host) +
+                     " connections busy, " + std::to_string(opt.max_waiting_per_host) + " requests waiting)");
       return;
     }
   }

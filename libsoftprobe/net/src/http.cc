@@ -174,8 +174,8 @@ Response json_error(int status, std::string_view code, std::string_view message)
   r.status = status;
   r.headers.push_back({"Content-Type", "application/json"});
   // nlohmann escapes (and replaces invalid UTF-8): no JSON writer of our own.
-  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(-1, ' ', false,
-                                                                                 nlohmann::json::error_handler_t::replace);
+  r.body = nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 

@@ -58,8 +58,12 @@ class Connection;
 
 struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerState(IoThreads& threads_, ServerOptions o, Handler h)
-      : threads(threads_), opt(std::move(o)), handler(std::move(h)), acceptor(threads_.context()),
-        retry_timer(acceptor.get_executor()), grace_timer(threads_.context()) {
+      : threads(threads_),
+        opt(std::move(o)),
+        handler(std::move(h)),
+        acceptor(threads_.context()),
+        retry_timer(acceptor.get_executor()),
+        grace_timer(threads_.context()) {
     if (!opt.error_response) opt.error_response = json_error;
     if (opt.max_head_bytes == 0) opt.max_head_bytes = 1;
   }
@@ -114,8 +118,13 @@ struct ExchangeState {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<ServerState> srv, tcp::socket socket, std::shared_ptr<void> slot)
-      : srv_(std::move(srv)), opt_(srv_->opt), socket_(std::move(socket)), timer_(socket_.get_executor()),
-        delay_timer_(socket_.get_executor()), buffer_(buffer_limit(opt_)), slot_(std::move(slot)) {}
+      : srv_(std::move(srv)),
+        opt_(srv_->opt),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        delay_timer_(socket_.get_executor()),
+        buffer_(buffer_limit(opt_)),
+        slot_(std::move(slot)) {}
 
   asio::any_io_executor executor() { return socket_.get_executor(); }
   bool gone() const noexcept { return gone_.load(std::memory_order_acquire); }
@@ -143,7 +152,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   enum class State : std::uint8_t { idle, head, handler, body, write, stream, linger, closed, handed_off };
 
-  static std::size_t buffer_limit(const ServerOptions& o) { return std::max<std::size_t>(o.max_head_bytes, 16384) + 16384; }
+  static std::size_t buffer_limit(const ServerOptions& o) {
+    return std::max<std::size_t>(o.max_head_bytes, 16384) + 16384;
+  }
 
   // The connection's one deadline (head, idle, body, write or linger).
   // arm() only moves deadline_: the timer's wait is started once and, when
@@ -383,7 +394,8 @@ void Connection::arm(Millis after) {
   timed_out_ = false;
   deadline_ = Clock::now() + after;
   if (!timer_waiting_) return wait_timer();
-  if (timer_.expiry() > deadline_) timer_.expires_at(deadline_);  // earlier: the pending wait ends (aborted) and waits again
+  if (timer_.expiry() > deadline_)
+    timer_.expires_at(deadline_);  // earlier: the pending wait ends (aborted) and waits again
 }
 
 void Connection::wait_timer() {
@@ -396,7 +408,7 @@ void Connection::on_timer_fired() {
   timer_waiting_ = false;
   if (state_ == State::closed || state_ == State::handed_off) return;
   if (deadline_ == Clock::time_point::max()) return;  // disarmed: the next arm() starts a wait
-  if (Clock::now() < deadline_) return wait_timer();   // the deadline moved: wait for the rest
+  if (Clock::now() < deadline_) return wait_timer();  // the deadline moved: wait for the rest
   deadline_ = Clock::time_point::max();
   on_timer();
 }
@@ -469,15 +481,16 @@ void Connection::wait_idle() {
   // epoll set. (async_wait re-registered the socket with epoll_ctl for every
   // request, one syscall per request.) The price is kIdleReadBytes of buffer
   // per idle connection.
-  socket_.async_read_some(buffer_.prepare(kIdleReadBytes), [self = shared_from_this()](const error_code& ec, std::size_t n) {
-    if (self->state_ != State::idle) return;
-    if (ec) return self->close();  // eof: the peer closed; or aborted by the idle timeout
-    self->buffer_.commit(n);
-    self->head_start_ = Clock::now();
-    self->state_ = State::head;
-    self->arm(self->opt_.head_timeout);
-    self->read_head();
-  });
+  socket_.async_read_some(buffer_.prepare(kIdleReadBytes),
+                          [self = shared_from_this()](const error_code& ec, std::size_t n) {
+                            if (self->state_ != State::idle) return;
+                            if (ec) return self->close();  // eof: the peer closed; or aborted by the idle timeout
+                            self->buffer_.commit(n);
+                            self->head_start_ = Clock::now();
+                            self->state_ = State::head;
+                            self->arm(self->opt_.head_timeout);
+                            self->read_head();
+                          });
 }
 
 void Connection::read_head() {
@@ -487,9 +500,8 @@ void Connection::read_head() {
   // (Not boost::none: Beast 1.74 compares the length with the optional, and
   // any length is greater than none.)
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-  http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
-    self->on_head(ec);
-  });
+  http::async_read_header(socket_, buffer_, *parser_,
+                          [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
 }
 
 RequestHead Connection::make_head() {
@@ -515,8 +527,9 @@ void Connection::on_head(error_code ec) {
     bool started = buffer_.size() > 0;
     if (timed_out) {
       if (!started) return close();
-      return send_error(408, "request_timeout",
-                        "the request head was not received within " + std::to_string(opt_.head_timeout.count()) + " ms");
+      return send_error(
+          408, "request_timeout",
+          "the request head was not received within " + std::to_string(opt_.head_timeout.count()) + " ms");
     }
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
       return send_error(431, "request_header_fields_too_large",
@@ -788,9 +801,10 @@ void Connection::write(Response r, std::shared_ptr<ExchangeState> st) {
   // Content-Length, except where HTTP forbids one (RFC 9110 8.6: 1xx, 204; a 304 has no body).
   bool bodiless = r.status < 200 || r.status == 204 || r.status == 304;
   if (bodiless && (!m.body().empty() || r.status < 200)) {
-    Response e = opt_.error_response(500, "internal_error",
-                                     "invalid response from the handler: status " + std::to_string(r.status) +
-                                         (r.status < 200 ? " is interim (use hand_off for 101)" : " cannot have a body"));
+    Response e =
+        opt_.error_response(500, "internal_error",
+                            "invalid response from the handler: status " + std::to_string(r.status) +
+                                (r.status < 200 ? " is interim (use hand_off for 101)" : " cannot have a body"));
     m = {};
     m.version(11);
     fill_head(m, e);
@@ -804,11 +818,11 @@ void Connection::write(Response r, std::shared_ptr<ExchangeState> st) {
   state_ = State::write;
   arm(opt_.write_timeout);
   sr_.emplace(m);
-  auto done = [self = shared_from_this(), st = std::move(st)](error_code ec, std::size_t) { self->on_written(ec, st.get()); };
-  if (head_request)
-    http::async_write_header(socket_, *sr_, std::move(done));  // HEAD: the length, not the body
-  else
-    http::async_write(socket_, *sr_, std::move(done));
+  auto done = [self = shared_from_this(), st = std::move(st)](error_code ec, std::size_t) {
+    self->on_written(ec, st.get());
+  };
+  if (head_request) http::async_write_header(socket_, *sr_, std::move(done));  // HEAD: the length, not the body
+  else http::async_write(socket_, *sr_, std::move(done));
 }
 
 void Connection::on_written(error_code ec, ExchangeState* st) {
@@ -861,12 +875,9 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
     return write(opt_.error_response(500, "internal_error", "invalid response from the handler: " + bad), st);
   }
   stream_head_only_ = h.method == "HEAD";
-  if (length)
-    m.content_length(*length);
-  else if (h.version == 11)
-    m.chunked(true);
-  else
-    close = true;  // HTTP/1.0: the end of the body is the end of the connection
+  if (length) m.content_length(*length);
+  else if (h.version == 11) m.chunked(true);
+  else close = true;  // HTTP/1.0: the end of the body is the end of the connection
   set_connection(m, h.version, !close);
   close_after_ = close;
   stream_length_ = length;
@@ -879,21 +890,22 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
   stream_busy_ = true;
   arm(opt_.write_timeout);
   ssr_.emplace(m);
-  http::async_write_header(socket_, *ssr_, [self = shared_from_this(), st, ready = std::move(ready)](error_code ec, std::size_t) {
-    if (self->state_ != State::stream) {
-      st->stream_open.store(false, std::memory_order_release);
-      safe_call(ready, std::nullopt);
-      return;
-    }
-    self->disarm();
-    self->stream_busy_ = false;
-    if (ec) {
-      self->fail_stream(*st);
-      safe_call(ready, std::nullopt);
-      return;
-    }
-    safe_call(ready, BodyWriter(st));
-  });
+  http::async_write_header(socket_, *ssr_,
+                           [self = shared_from_this(), st, ready = std::move(ready)](error_code ec, std::size_t) {
+                             if (self->state_ != State::stream) {
+                               st->stream_open.store(false, std::memory_order_release);
+                               safe_call(ready, std::nullopt);
+                               return;
+                             }
+                             self->disarm();
+                             self->stream_busy_ = false;
+                             if (ec) {
+                               self->fail_stream(*st);
+                               safe_call(ready, std::nullopt);
+                               return;
+                             }
+                             safe_call(ready, BodyWriter(st));
+                           });
 }
 
 void Connection::fail_stream(ExchangeState& st) {
@@ -902,7 +914,8 @@ void Connection::fail_stream(ExchangeState& st) {
   close();
 }
 
-void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::string piece, std::function<void(bool)> cb) {
+void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::string piece,
+                              std::function<void(bool)> cb) {
   if (st->seq != seq_ || state_ != State::stream || stream_busy_) {
     safe_call(cb, false);
     return;
@@ -1081,9 +1094,8 @@ void Connection::hand_off(const std::shared_ptr<ExchangeState>& st, std::functio
   int status = first->status;
   state_ = State::write;
   arm(opt_.write_timeout);
-  http::async_write(socket_, *bare_, [finish = std::move(finish), status](error_code ec, std::size_t) mutable {
-    finish(ec, status);
-  });
+  http::async_write(socket_, *bare_,
+                    [finish = std::move(finish), status](error_code ec, std::size_t) mutable { finish(ec, status); });
 }
 
 }  // namespace detail
@@ -1155,7 +1167,8 @@ bool BodyWriter::write(std::string piece, std::function<void(bool ok)> written) 
 
 bool BodyWriter::finish(std::function<void(bool ok)> done) {
   if (!s_->stream_open.load(std::memory_order_acquire) || s_->conn->gone()) return false;
-  asio::post(s_->conn->executor(), [st = s_, cb = std::move(done)]() mutable { st->conn->stream_finish(st, std::move(cb)); });
+  asio::post(s_->conn->executor(),
+             [st = s_, cb = std::move(done)]() mutable { st->conn->stream_finish(st, std::move(cb)); });
   return true;
 }
 

@@ -25,9 +25,8 @@ json attr(const std::string& key, const json& value) { return {{"key", key}, {"v
 json str(const std::string& key, const std::string& v) { return attr(key, {{"stringValue", v}}); }
 
 json one_entry(json spans, const std::string& service = "softprobe-js") {
-  return {{"resourceSpans",
-           json::array({{{"resource", {{"attributes", json::array({str("service.name", service)})}}},
-                         {"scopeSpans", json::array({{{"spans", std::move(spans)}}})}}})}};
+  return {{"resourceSpans", json::array({{{"resource", {{"attributes", json::array({str("service.name", service)})}}},
+                                          {"scopeSpans", json::array({{{"spans", std::move(spans)}}})}}})}};
 }
 
 std::string read_file(const std::string& path) {
@@ -43,11 +42,12 @@ TEST_CASE("compat: an SDK case without span ids, version or caseId loads, with w
   Runtime rt;
   std::string id = rt.create_session({{"mode", "replay"}});
   REQUIRE(!id.empty());
-  json span = {{"kind", 3},
-               {"attributes", json::array({str("sp.traffic.direction", "outbound"), str("sp.span.type", "extract"),
-                                           str("http.request.method", "GET"), str("url.host", "httpbin.org"),
-                                           str("url.path", "/get"), attr("http.response.status_code", {{"intValue", 200}}),
-                                           str("http.response.body", R"({"ok":true})")})}};
+  json span = {
+      {"kind", 3},
+      {"attributes", json::array({str("sp.traffic.direction", "outbound"), str("sp.span.type", "extract"),
+                                  str("http.request.method", "GET"), str("url.host", "httpbin.org"),
+                                  str("url.path", "/get"), attr("http.response.status_code", {{"intValue", 200}}),
+                                  str("http.response.body", R"({"ok":true})")})}};
   json doc = {{"traces", json::array({one_entry(json::array({span, span}))})}};
   Answer a = rt.post("/v1/sessions/" + id + "/load-case", doc);
   REQUIRE(a.status == 200);  // the reference loads it; we answered 400 before
@@ -65,35 +65,38 @@ TEST_CASE("compat: an SDK case without span ids, version or caseId loads, with w
   complete["caseId"] = "complete";
   for (auto& s : complete["traces"][0]["resourceSpans"][0]["scopeSpans"][0]["spans"]) {
     s["traceId"] = "00000000000000000000000000000001";
-    s["spanId"] = "000000000000000" + std::to_string(&s - &complete["traces"][0]["resourceSpans"][0]["scopeSpans"][0]["spans"][0] + 1);
+    s["spanId"] = "000000000000000" +
+                  std::to_string(&s - &complete["traces"][0]["resourceSpans"][0]["scopeSpans"][0]["spans"][0] + 1);
   }
   Answer plain = rt.post("/v1/sessions/" + id + "/load-case", complete);
   REQUIRE(plain.status == 200);
   CHECK(!plain.json.contains("warnings"));
 }
 
-TEST_CASE("compat: a case the reference proxy captured loads, ids and pseudo-headers read as it meant them", "[compat][case]") {
+TEST_CASE("compat: a case the reference proxy captured loads, ids and pseudo-headers read as it meant them",
+          "[compat][case]") {
   Runtime rt;
   std::string id = rt.create_session({{"mode", "replay"}});
-  json span = {{"traceId", "AAAAAGnpwoMAAAAABctiGA=="},
-               {"spanId", "GKjqBXpZZx4="},
-               {"parentSpanId", "GKjqBWESpCY="},
-               {"name", "/hello"},
-               {"kind", "SPAN_KIND_SERVER"},
-               {"startTimeUnixNano", "1776927363095598000"},
-               {"attributes", json::array({str("sp.traffic.direction", "outbound"), str("sp.span.type", "extract"),
-                                           str("sp.session.id", "sess_RME13ujtb3uiYUE1"),
-                                           str("http.request.header.:authority", "127.0.0.1:8082"),
-                                           str("http.request.header.:method", "GET"),
-                                           str("http.request.header.:path", "/hello"),
-                                           str("http.request.header.user-agent", "curl/8.7.1"),
-                                           str("url.path", "/hello"), str("url.host", "127.0.0.1:8082"),
-                                           str("http.response.header.:status", "200"),
-                                           str("http.response.header.content-type", "application/json"),
-                                           attr("http.response.status_code", {{"intValue", "200"}}),
-                                           str("http.response.body", "{\"dep\":\"ok\"}\n")})},
-               {"status", {{"code", "STATUS_CODE_OK"}}}};
-  json doc = {{"version", "1.0.0"}, {"caseId", "sess_RME13ujtb3uiYUE1"}, {"mode", "capture"},
+  json span = {
+      {"traceId", "AAAAAGnpwoMAAAAABctiGA=="},
+      {"spanId", "GKjqBXpZZx4="},
+      {"parentSpanId", "GKjqBWESpCY="},
+      {"name", "/hello"},
+      {"kind", "SPAN_KIND_SERVER"},
+      {"startTimeUnixNano", "1776927363095598000"},
+      {"attributes", json::array({str("sp.traffic.direction", "outbound"), str("sp.span.type", "extract"),
+                                  str("sp.session.id", "sess_RME13ujtb3uiYUE1"),
+                                  str("http.request.header.:authority", "127.0.0.1:8082"),
+                                  str("http.request.header.:method", "GET"), str("http.request.header.:path", "/hello"),
+                                  str("http.request.header.user-agent", "curl/8.7.1"), str("url.path", "/hello"),
+                                  str("url.host", "127.0.0.1:8082"), str("http.response.header.:status", "200"),
+                                  str("http.response.header.content-type", "application/json"),
+                                  attr("http.response.status_code", {{"intValue", "200"}}),
+                                  str("http.response.body", "{\"dep\":\"ok\"}\n")})},
+      {"status", {{"code", "STATUS_CODE_OK"}}}};
+  json doc = {{"version", "1.0.0"},
+              {"caseId", "sess_RME13ujtb3uiYUE1"},
+              {"mode", "capture"},
               {"traces", json::array({one_entry(json::array({span}), "checkout")})}};
   Answer a = rt.post("/v1/sessions/" + id + "/load-case", doc);
   REQUIRE(a.status == 200);
@@ -130,7 +133,7 @@ TEST_CASE("compat: capture files as the reference writes them", "[compat][captur
   std::string path = closed.json["capturePath"].get<std::string>();
   CHECK(std::filesystem::path(path).filename().string() == id + "-capture.case.json");  // placeholders filled in
   json doc = json::parse(read_file(path));
-  CHECK(doc["caseId"] == id);  // the reference names a capture by its session (ours was "capture-xxxx")
+  CHECK(doc["caseId"] == id);          // the reference names a capture by its session (ours was "capture-xxxx")
   REQUIRE(doc["traces"].size() == 2);  // each upload its own entry (ours merged uploads sharing a trace id)
   for (const auto& entry : doc["traces"])
     for (const auto& a : entry["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"])

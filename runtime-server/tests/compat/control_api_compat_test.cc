@@ -20,7 +20,9 @@ namespace {
 std::string span_payload(const std::string& type, const std::string& session, const std::string& direction,
                          const std::string& path, bool with_status = false) {
   json attrs = json::array();
-  auto add = [&](const std::string& k, const std::string& v) { attrs.push_back({{"key", k}, {"value", {{"stringValue", v}}}}); };
+  auto add = [&](const std::string& k, const std::string& v) {
+    attrs.push_back({{"key", k}, {"value", {{"stringValue", v}}}});
+  };
   add("sp.span.type", type);
   if (!session.empty()) add("sp.session.id", session);
   add("sp.traffic.direction", direction);
@@ -32,7 +34,8 @@ std::string span_payload(const std::string& type, const std::string& session, co
   return doc.dump();
 }
 
-Answer inject(Runtime& rt, const std::string& session, const std::string& path, const std::string& direction = "outbound") {
+Answer inject(Runtime& rt, const std::string& session, const std::string& path,
+              const std::string& direction = "outbound") {
   return rt.send("POST", "/v1/inject", span_payload("inject", session, direction, path));
 }
 
@@ -104,8 +107,9 @@ TEST_CASE("compat stats: a miss is a decision and a passthrough, not an injected
 TEST_CASE("compat stats: an error rule's answer is an injected span", "[compat]") {
   Runtime rt;
   std::string id = rt.create_session({{"mode", "replay"}});
-  json rules = {{"version", 1},
-                {"rules", {{{"when", {{"path", "/down"}}}, {"then", {{"action", "error"}, {"error", {{"status", 503}}}}}}}}};
+  json rules = {
+      {"version", 1},
+      {"rules", {{{"when", {{"path", "/down"}}}, {"then", {{"action", "error"}, {"error", {{"status", 503}}}}}}}}};
   REQUIRE(rt.post("/v1/sessions/" + id + "/rules", rules).status == 200);
   REQUIRE(inject(rt, id, "/down").status == 200);
   json s = stats_of(rt, id);
@@ -113,8 +117,10 @@ TEST_CASE("compat stats: an error rule's answer is an injected span", "[compat]"
   CHECK(s["decisions"] == 1);
 }
 
-TEST_CASE("compat stats: a strict miss counts in strictMisses only (session_test.go TestSessionStatsReturnsStrictMissCounters)",
-          "[compat]") {
+TEST_CASE(
+    "compat stats: a strict miss counts in strictMisses only (session_test.go "
+    "TestSessionStatsReturnsStrictMissCounters)",
+    "[compat]") {
   Runtime rt;
   std::string id = rt.create_session({{"mode", "replay"}});
   REQUIRE(rt.send("POST", "/v1/sessions/" + id + "/policy", R"({"externalHttp":"strict"})").status == 200);
@@ -129,8 +135,9 @@ TEST_CASE("compat stats: a strict miss counts in strictMisses only (session_test
   CHECK(s["passthroughs"] == 0);
 }
 
-TEST_CASE("compat stats: an extract counts in extractedSpans (session_test.go TestSessionStatsReturnsCaptureExtractCounters)",
-          "[compat]") {
+TEST_CASE(
+    "compat stats: an extract counts in extractedSpans (session_test.go TestSessionStatsReturnsCaptureExtractCounters)",
+    "[compat]") {
   Runtime rt;
   std::string id = rt.create_session({{"mode", "capture"}});
   REQUIRE(traces(rt, span_payload("extract", id, "outbound", "/fragment", true)).status == 200);
@@ -210,8 +217,8 @@ TEST_CASE("compat metrics: the reference's four families are exposed (metrics_te
   Answer m = rt.get("/metrics");
   REQUIRE(m.status == 200);
   CHECK(m.header("Content-Type").rfind("text/plain", 0) == 0);
-  for (const char* name : {"softprobe_sessions_total", "softprobe_inject_requests_total", "softprobe_inject_latency_seconds",
-                           "softprobe_extract_spans_total"}) {
+  for (const char* name : {"softprobe_sessions_total", "softprobe_inject_requests_total",
+                           "softprobe_inject_latency_seconds", "softprobe_extract_spans_total"}) {
     INFO(name);
     CHECK(m.body.find(std::string("# TYPE ") + name + " ") != std::string::npos);
   }
@@ -262,9 +269,10 @@ TEST_CASE("compat create session: a bad body is 400 \"invalid create session req
   CHECK(rt.get("/v1/sessions").json["sessions"].empty());
 }
 
-TEST_CASE("compat errors: an unknown session is 404 with code unknown_session, which the CLI maps to exit 4 "
-          "(exitcodes_test.go TestExitCodeSessionNotFoundOnUnknownSessionEnvelope, main.go classifyHTTPError)",
-          "[compat]") {
+TEST_CASE(
+    "compat errors: an unknown session is 404 with code unknown_session, which the CLI maps to exit 4 "
+    "(exitcodes_test.go TestExitCodeSessionNotFoundOnUnknownSessionEnvelope, main.go classifyHTTPError)",
+    "[compat]") {
   Runtime rt;
   const std::string base = "/v1/sessions/missing/";
   for (Answer a : {rt.get(base + "stats"), rt.send("POST", base + "close", "{}"),
@@ -278,8 +286,10 @@ TEST_CASE("compat errors: an unknown session is 404 with code unknown_session, w
 
 // --- Item 10: the opt-in strict policy on inbound traffic ----------------------
 
-TEST_CASE("compat strict inbound: \"inboundHttp\":\"strict\" blocks an unmatched inbound request (e2e TestStrictPolicyBlocksUnmockedTraffic)",
-          "[compat]") {
+TEST_CASE(
+    "compat strict inbound: \"inboundHttp\":\"strict\" blocks an unmatched inbound request (e2e "
+    "TestStrictPolicyBlocksUnmockedTraffic)",
+    "[compat]") {
   Runtime rt;
   std::string id = rt.create_session({{"mode", "replay"}});
 
@@ -289,8 +299,8 @@ TEST_CASE("compat strict inbound: \"inboundHttp\":\"strict\" blocks an unmatched
     CHECK(stats_of(rt, id)["strictMisses"] == 0);
   }
   SECTION("with inboundHttp strict the proxy gets a 5xx answer for the app's unknown route") {
-    REQUIRE(rt.send("POST", "/v1/sessions/" + id + "/policy", R"({"externalHttp":"strict","inboundHttp":"strict"})").status ==
-            200);
+    REQUIRE(rt.send("POST", "/v1/sessions/" + id + "/policy", R"({"externalHttp":"strict","inboundHttp":"strict"})")
+                .status == 200);
     Answer a = inject(rt, id, "/unknown", "inbound");
     REQUIRE(a.status == 200);
     otlp_test::AnswerSpan span = otlp_test::read_answer_json(a.body);
@@ -303,8 +313,9 @@ TEST_CASE("compat strict inbound: \"inboundHttp\":\"strict\" blocks an unmatched
     REQUIRE(rt.send("POST", "/v1/sessions/" + id + "/policy", R"({"inboundHttp":"strict"})").status == 200);
     CHECK(inject(rt, id, "/elsewhere").status == 404);
     json rules = {{"version", 1},
-                  {"rules", {{{"when", {{"direction", "inbound"}, {"path", "/hello"}}},
-                              {"then", {{"action", "mock"}, {"response", {{"status", 200}, {"body", "hi"}}}}}}}}};
+                  {"rules",
+                   {{{"when", {{"direction", "inbound"}, {"path", "/hello"}}},
+                     {"then", {{"action", "mock"}, {"response", {{"status", 200}, {"body", "hi"}}}}}}}}};
     REQUIRE(rt.post("/v1/sessions/" + id + "/rules", rules).status == 200);
     Answer hit = inject(rt, id, "/hello", "inbound");
     REQUIRE(hit.status == 200);

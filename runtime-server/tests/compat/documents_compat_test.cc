@@ -32,11 +32,13 @@ std::string attribute(const json& j, const std::string& key) {
 std::string inject_json(const std::string& session, const std::string& path) {
   return R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"051581bf3cb55c13",
     "name":"HTTP GET","attributes":[{"key":"sp.span.type","value":{"stringValue":"inject"}},
-    {"key":"sp.session.id","value":{"stringValue":")" + session + R"("}},
+    {"key":"sp.session.id","value":{"stringValue":")" +
+         session + R"("}},
     {"key":"sp.traffic.direction","value":{"stringValue":"outbound"}},
     {"key":"http.request.method","value":{"stringValue":"GET"}},
     {"key":"url.host","value":{"stringValue":"softprobe-proxy:8084"}},
-    {"key":"url.path","value":{"stringValue":")" + path + R"("}}]}]}]}]})";
+    {"key":"url.path","value":{"stringValue":")" +
+         path + R"("}}]}]}]}]})";
 }
 
 void check_mutation(const Answer& a, const std::string& id, int revision) {
@@ -114,7 +116,8 @@ TEST_CASE("rules apply: one rule object on its own is a one-rule document", "[co
 // capture command's own source is not in the public store; its test posts
 // the same shape.) The reference takes it; we take it too, read it as
 // when/then, and say it is deprecated.
-TEST_CASE("rules apply / capture run --redact-file: the legacy {match, response} form is taken with a warning", "[compat]") {
+TEST_CASE("rules apply / capture run --redact-file: the legacy {match, response} form is taken with a warning",
+          "[compat]") {
   Runtime rt;
   std::string id = rt.create_session(json::parse(R"({"mode":"capture"})"));
   REQUIRE(!id.empty());
@@ -123,7 +126,8 @@ TEST_CASE("rules apply / capture run --redact-file: the legacy {match, response}
   check_mutation(a, id, 1);
   REQUIRE(a.json.contains("warnings"));
   REQUIRE(a.json["warnings"].size() == 1);
-  CHECK_THAT(a.json["warnings"][0].get<std::string>(), Catch::Contains("rules[0]: the legacy {match, response} form is deprecated"));
+  CHECK_THAT(a.json["warnings"][0].get<std::string>(),
+             Catch::Contains("rules[0]: the legacy {match, response} form is deprecated"));
   CHECK(rt.get("/v1/sessions/" + id + "/rules").json == json::parse(body));  // echoed as posted, not translated
   // The next document without legacy rules answers without warnings.
   Answer b = rt.send("POST", "/v1/sessions/" + id + "/rules", R"({"rules":[]})");
@@ -145,13 +149,17 @@ TEST_CASE("mockOutbound: extra keys inside then.response are taken, so the SDK's
     rules.push_back(rule);
     return rt.send("POST", "/v1/sessions/" + id + "/rules", json{{"version", 1}, {"rules", rules}}.dump());
   };
-  check_mutation(mock_outbound(json::parse(R"({"when":{"direction":"outbound","path":"/a"},"then":{"action":"mock","response":{"status":200,"body":"a"}}})")),
-                 id, 1);
+  check_mutation(
+      mock_outbound(json::parse(
+          R"({"when":{"direction":"outbound","path":"/a"},"then":{"action":"mock","response":{"status":200,"body":"a"}}})")),
+      id, 1);
   check_mutation(mock_outbound(json::parse(R"({"when":{"direction":"outbound","path":"/b"},
       "then":{"action":"mock","response":{"status":201,"headers":{"content-type":"text/plain"},"body":"b","statusText":"Created"}}})")),
                  id, 2);
-  check_mutation(mock_outbound(json::parse(R"({"when":{"direction":"outbound","path":"/c"},"then":{"action":"error","error":{"status":503,"message":"down"}}})")),
-                 id, 3);
+  check_mutation(
+      mock_outbound(json::parse(
+          R"({"when":{"direction":"outbound","path":"/c"},"then":{"action":"error","error":{"status":503,"message":"down"}}})")),
+      id, 3);
   CHECK(rt.get("/v1/sessions/" + id + "/rules").json["rules"] == rules);
   Answer b = rt.send("POST", "/v1/inject", inject_json(id, "/b"));
   INFO(b.body);

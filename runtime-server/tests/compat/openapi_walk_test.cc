@@ -40,7 +40,8 @@ std::map<std::string, std::set<std::string>> documented_operations(const std::st
       out[current];
     } else if (line.size() > 5 && line.compare(0, 4, "    ") == 0 && line[4] != ' ' && line.back() == ':') {
       std::string op = line.substr(4, line.size() - 5);
-      if (op == "get" || op == "post" || op == "put" || op == "delete" || op == "patch" || op == "options" || op == "head")
+      if (op == "get" || op == "post" || op == "put" || op == "delete" || op == "patch" || op == "options" ||
+          op == "head")
         out[current].insert(op);
     }
   }

@@ -45,7 +45,7 @@ enum class ClientError : std::uint8_t {
 const char* client_error_name(ClientError e) noexcept;
 
 struct ClientRequest {
-  std::string host;         // a name (resolved with Asio's resolver) or an IP literal
+  std::string host;  // a name (resolved with Asio's resolver) or an IP literal
   std::uint16_t port = 80;
   std::string method = "GET";
   std::string target = "/";  // origin-form as sent upstream ("/p?q")

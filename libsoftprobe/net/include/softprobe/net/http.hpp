@@ -59,15 +59,15 @@ std::optional<HostPort> parse_authority(std::string_view authority, std::uint16_
 
 // A request as read by the server: the head, and the body once read.
 struct RequestHead {
-  std::string method;  // as sent, e.g. "GET"
-  std::string target;  // as sent, e.g. "/v1/inject?x=1" or "http://h/p"
+  std::string method;     // as sent, e.g. "GET"
+  std::string target;     // as sent, e.g. "/v1/inject?x=1" or "http://h/p"
   unsigned version = 11;  // 10 or 11
   Headers headers;
-  bool keep_alive = true;        // what the client asked for (HTTP/1.0 default: false)
-  bool has_body = false;         // Content-Length > 0 or chunked
+  bool keep_alive = true;                       // what the client asked for (HTTP/1.0 default: false)
+  bool has_body = false;                        // Content-Length > 0 or chunked
   std::optional<std::uint64_t> content_length;  // when the body has a declared length
   bool chunked = false;
-  bool upgrade = false;          // Connection: upgrade with an Upgrade header (e.g. WebSocket)
+  bool upgrade = false;  // Connection: upgrade with an Upgrade header (e.g. WebSocket)
 
   // The target's parts (views into `target`).
   Target parsed_target() const noexcept { return parse_target(target, method == "CONNECT"); }

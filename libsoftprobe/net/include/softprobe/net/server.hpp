@@ -52,21 +52,21 @@ struct Completed {
 };
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  // an address of this machine (IPv4 or IPv6)
-  std::uint16_t port = 0;          // 0: any free port (see Server::port())
-  int backlog = 1024;              // listen(2) backlog (the kernel caps it at somaxconn)
-  std::size_t max_connections = 1024;  // past it: 503 + close
+  std::string host = "127.0.0.1";          // an address of this machine (IPv4 or IPv6)
+  std::uint16_t port = 0;                  // 0: any free port (see Server::port())
+  int backlog = 1024;                      // listen(2) backlog (the kernel caps it at somaxconn)
+  std::size_t max_connections = 1024;      // past it: 503 + close
   std::size_t max_head_bytes = 64 * 1024;  // request line + headers; past it: 431 + close
   std::size_t max_header_count = 100;      // past it: 431 + close
   std::size_t max_body_bytes = 16u << 20;  // declared, received or decoded; past it: 413 + close
-  Millis head_timeout{10'000};   // total time to read a request head, from its first byte
-                                 // (from accept for a connection's first request); then 408 + close
-  Millis idle_timeout{5'000};    // keep-alive: time to wait for the next request's first byte
-  Millis body_timeout{60'000};   // total time to read a body once read_body() was called
-  Millis write_timeout{30'000};  // total time to write one response
-  Millis linger_timeout{1'000};  // after a closing answer, how long unread input is discarded
-                                 // so the client sees the answer rather than a reset
-  Millis max_delay{30'000};      // respond_after() delays are capped at this
+  Millis head_timeout{10'000};             // total time to read a request head, from its first byte
+                                           // (from accept for a connection's first request); then 408 + close
+  Millis idle_timeout{5'000};              // keep-alive: time to wait for the next request's first byte
+  Millis body_timeout{60'000};             // total time to read a body once read_body() was called
+  Millis write_timeout{30'000};            // total time to write one response
+  Millis linger_timeout{1'000};            // after a closing answer, how long unread input is discarded
+                                           // so the client sees the answer rather than a reset
+  Millis max_delay{30'000};                // respond_after() delays are capped at this
   // The server's own error answers (400, 408, 413, 431, 503). Default: json_error().
   std::function<Response(int status, std::string_view code, std::string_view message)> error_response;
   // Called on an io thread after each response (see Completed). Must not block.
@@ -191,7 +191,7 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  std::uint16_t port() const noexcept;  // the bound port
+  std::uint16_t port() const noexcept;       // the bound port
   std::size_t connections() const noexcept;  // open connections (handed-off ones included)
 
   // Graceful shutdown: stops accepting at once, closes idle keep-alive
