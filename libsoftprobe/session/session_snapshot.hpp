@@ -23,7 +23,7 @@ class SessionSnapshot {
 
   const Policy policy;
   const RuleSet rules;
-  const nlohmann::json session_rules_document;  // {"version":1,"rules":[...]} as last set
+  const nlohmann::json session_rules_document;  // as last posted (a document, a bare list or one rule)
   const std::shared_ptr<const CaseFile> loaded_case;
   const nlohmann::json auth_fixtures;
 };
