@@ -358,9 +358,15 @@ SOFTPROBE_API sp_status sp_session_load_case_file(uint64_t *out_revision, sp_ses
  * "id", else its "name", else its canonical JSON (so resending the whole list,
  * as mockOutbound helpers do, never revives a consumed consume-once rule). */
 SOFTPROBE_API sp_status sp_session_set_rules(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
-/* The session rules document as last set, as it was given ({"version":1,"rules":[]}
- * before any). *out_json: caller frees. */
+/* The session rules as one document, {"version":1,"rules":[...]} ({"version":1,
+ * "rules":[]} before any), whatever shape was posted: a bare array or one rule
+ * on its own is given in this form, each rule as posted. What a mockOutbound
+ * helper appends to. *out_json: caller frees. */
 SOFTPROBE_API sp_status sp_session_get_rules(char **out_json, const sp_session *session);
+/* The session rules document exactly as last posted (a document, a bare array
+ * or one rule object): what GET /v1/sessions/{id}/rules echoes, as the
+ * reference runtime does. *out_json: caller frees. */
+SOFTPROBE_API sp_status sp_session_get_rules_as_posted(char **out_json, const sp_session *session);
 
 /* Replaces the policy. SP_E_INVALID_POLICY names the field. */
 SOFTPROBE_API sp_status sp_session_set_policy(uint64_t *out_revision, sp_session *session, const char *json,

@@ -42,9 +42,10 @@ MAJOR="$(version_part MAJOR)"
 MINOR="$(version_part MINOR)"
 PATCH="$(version_part PATCH)"
 VERSION="$MAJOR.$MINOR.$PATCH"
-project_version="$(sed -n 's/^project(softprobe VERSION \([0-9.]*\) .*/\1/p' "$REPO_ROOT/CMakeLists.txt")"
+# The project's one version is in VERSION (CMakeLists.txt's project() reads it; the SONAME comes from it).
+project_version="$(head -n 1 "$REPO_ROOT/VERSION" 2>/dev/null | tr -d '[:space:]')"
 if [ "$project_version" != "$VERSION" ]; then
-  echo "abi_check.sh: softprobe.h says $VERSION but CMakeLists.txt's project() says $project_version (the SONAME comes from it)" >&2
+  echo "abi_check.sh: softprobe.h says $VERSION but VERSION says '$project_version' (the SONAME comes from it; scripts/set_version.sh sets both)" >&2
   exit 1
 fi
 # One baseline per ABI series: 0.<minor> before 1.0, <major> after.

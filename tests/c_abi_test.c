@@ -103,6 +103,7 @@ static void null_handles(void) {
   CHECK(sp_session_load_case_file(&revision, NULL, "x.case.json", 11) == SP_E_INVALID_ARGUMENT);
   CHECK(revision == 5);
   CHECK(sp_session_get_rules(&json, NULL) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_session_get_rules_as_posted(&json, NULL) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_stats(&json, NULL) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_state(&json, NULL) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_strict_misses(&json, NULL) == SP_E_INVALID_ARGUMENT);
@@ -503,6 +504,9 @@ int main(void) {
   }
   CHECK(sp_session_revision(session) == 1);
   CHECK(sp_session_get_rules(&json, session) == SP_OK);
+  CHECK(contains(json, "\"users\""));
+  sp_string_free(json);
+  CHECK(sp_session_get_rules_as_posted(&json, session) == SP_OK);
   CHECK(contains(json, "\"users\""));
   sp_string_free(json);
 

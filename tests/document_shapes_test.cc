@@ -93,15 +93,23 @@ TEST_CASE("a session echoes the rules document as posted and returns its warning
        R"({"id":"one","when":{"path":"/a"},"then":{"action":"mock","response":{"status":201,"headers":null,"x":1}}})"}) {
     std::vector<std::string> warnings{"stale"};
     s.set_rules(json::parse(doc), &warnings);
-    CHECK(s.rules_document() == json::parse(doc));
+    CHECK(s.rules_as_posted() == json::parse(doc));
     CHECK(s.state_json()["rules"] == json::parse(doc));
     CHECK(warnings.empty());
+    // What a binding appends to (mockOutbound) is one document whatever was posted: before, a
+    // bare list or one rule posted by another client (the CLI) read as no rules, and the
+    // binding's next mockOutbound replaced them with its own.
+    json as_document = s.rules_document();
+    REQUIRE(as_document["rules"].is_array());
+    CHECK(as_document["rules"].size() == 1);
+    CHECK(as_document["rules"][0]["when"]["path"] == "/a");
   }
   std::vector<std::string> warnings;
   s.set_rules(json::parse(R"({"rules":[{"match":{"path":"/a"},"response":{"status":200}}]})"), &warnings);
   REQUIRE(warnings.size() == 1);
   CHECK_THAT(warnings[0], Catch::Contains("rules[0]: the legacy {match, response} form is deprecated"));
-  CHECK(s.rules_document() == json::parse(R"({"rules":[{"match":{"path":"/a"},"response":{"status":200}}]})"));
+  CHECK(s.rules_as_posted() == json::parse(R"({"rules":[{"match":{"path":"/a"},"response":{"status":200}}]})"));
+  CHECK(s.rules_document() == s.rules_as_posted());  // a document already
 }
 
 // Issue 11, item 5: the SDKs keep a local list and resend all of it on each

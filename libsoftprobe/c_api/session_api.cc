@@ -196,6 +196,13 @@ sp_status sp_session_get_rules(char** out_json, const sp_session* session) {
   });
 }
 
+sp_status sp_session_get_rules_as_posted(char** out_json, const sp_session* session) {
+  return guarded([&] {
+    require(out_json, "out_json");
+    *out_json = capi::dup_string(live(session).rules_as_posted().dump());
+  });
+}
+
 sp_status sp_session_set_policy(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
   return guarded([&] {
     if (auto* r = remote_of(session))

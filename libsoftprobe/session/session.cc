@@ -390,7 +390,18 @@ std::string Session::close(const CaptureTarget& target) {
   return written;
 }
 
-nlohmann::json Session::rules_document() const { return snapshot()->session_rules_document; }
+nlohmann::json Session::rules_document() const {
+  const nlohmann::json& posted = snapshot()->session_rules_document;
+  if (posted.is_array()) return {{"version", 1}, {"rules", posted}};  // a bare list
+  if (posted.is_object() && posted.contains("rules")) {
+    nlohmann::json doc = posted;
+    if (doc["rules"].is_null()) doc["rules"] = nlohmann::json::array();  // null is "not given"
+    return doc;
+  }
+  return {{"version", 1}, {"rules", nlohmann::json::array({posted})}};  // one rule on its own
+}
+
+nlohmann::json Session::rules_as_posted() const { return snapshot()->session_rules_document; }
 
 nlohmann::json Session::stats_json() const {
   auto snap = snapshot();

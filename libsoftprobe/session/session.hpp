@@ -72,7 +72,7 @@ class Session {
   // each returns the revision it produced. On error nothing changes.
   // set_rules replaces the session rules; a new rule with the identity of a
   // current one (rule_identity) takes over its consumed state and hit count.
-  // The document is kept as given (rules_document() echoes it); `warnings`
+  // The document is kept as given (rules_as_posted() echoes it); `warnings`
   // (when given) receives parse_rules' deprecation warnings.
   std::uint64_t set_rules(const nlohmann::json& document, std::vector<std::string>* warnings = nullptr);
   std::uint64_t set_policy(const nlohmann::json& policy);
@@ -115,7 +115,12 @@ class Session {
   // then.
   CaseFile close_exporting();
 
+  // {"version":1,"rules":[...]}: the session rules as one document, whatever
+  // shape was posted (a bare list, one rule on its own), each rule as posted.
+  // What a binding appends to (mockOutbound) and attach copies.
   nlohmann::json rules_document() const;
+  // The rules document exactly as last posted (GET .../rules: the reference echoes it).
+  nlohmann::json rules_as_posted() const;
   nlohmann::json stats_json() const;
   nlohmann::json state_json() const;
   // Recent strict misses (newest last), each explained.

@@ -115,7 +115,7 @@ void set_rules(Runtime& rt, Call& c) {
   set_document(rt, c, sp_session_set_rules, "a rules document ({\"version\":1,\"rules\":[...]})");
 }
 
-void get_rules(Runtime& rt, Call& c) { get_document(rt, c, sp_session_get_rules); }
+void get_rules(Runtime& rt, Call& c) { get_document(rt, c, sp_session_get_rules_as_posted); }
 
 void set_policy(Runtime& rt, Call& c) {
   set_document(rt, c, sp_session_set_policy, "a policy object ({\"externalHttp\":\"strict\",...})");

@@ -255,3 +255,21 @@ test('remote getStats sums each rule\'s hits from the runtime and the mirror', a
     await s.close();
   }
 });
+
+// Regression: a session whose rules another client posted as a bare array (the CLI's
+// `session rules apply` of a list, or one rule on its own) attached with no rules, so the next
+// mockOutbound replaced them with its own. The core now gives the rules as one document.
+test('attach to rules posted as a bare array by another client, then mockOutbound appends', async () => {
+  const created = await raw('POST', '/v1/sessions', { mode: 'replay' });
+  const id = created.json.sessionId;
+  const posted = [{ id: 'cli-rule', when: { path: '/cli' }, then: { action: 'mock', response: { status: 200, body: 'cli' } } }];
+  assert.equal((await raw('POST', `/v1/sessions/${id}/rules`, posted)).status, 200);
+  const s = await new Softprobe({ baseUrl: rt.url }).attach(id);
+  try {
+    await s.mockOutbound({ path: '/sdk', response: { status: 200, body: 'sdk' } });
+    const rules = (await raw('GET', `/v1/sessions/${id}/rules`)).json;
+    assert.deepEqual(rules.rules.map((r) => r.id || r.when.path), ['cli-rule', '/sdk']);
+  } finally {
+    await s.close();
+  }
+});

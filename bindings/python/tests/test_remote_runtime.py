@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from typing import Any, Iterator
+import urllib.request
+from typing import Any, Dict, Iterator
 
 import pytest
 import requests
@@ -250,3 +251,24 @@ def test_remote_capture_is_kept_when_the_runtime_lost_the_session(runtime: Runti
         assert err.details["unsentTraces"] == 1, attempt  # the same trace, still kept
         assert "capture is kept: close again" in str(err)
         assert not s.closed and client.sessions() == [s]
+
+
+def test_attach_to_rules_posted_as_a_bare_list_then_mock_outbound_appends(runtime: Runtime) -> None:
+    # Regression: rules another client posted as a bare list (or one rule on its own) attached as
+    # a list that _current_rules could not read, and mock_outbound failed or replaced them.
+    def post(path: str, body: Any) -> Dict[str, Any]:
+        req = urllib.request.Request(runtime.url + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"content-type": "application/json"})
+        with softprobe.without_interception(), urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+    sid = post("/v1/sessions", {"mode": "replay"})["sessionId"]
+    post(f"/v1/sessions/{sid}/rules",
+         [{"id": "cli-rule", "when": {"path": "/cli"}, "then": {"action": "mock", "response": {"body": "cli"}}}])
+    s = softprobe.Softprobe(runtime.url).attach(sid)
+    try:
+        s.mock_outbound(path="/sdk", response={"body": "sdk"})
+        rules = runtime.get(f"/v1/sessions/{sid}/rules")["rules"]
+        assert [r.get("id") or r["when"]["path"] for r in rules] == ["cli-rule", "/sdk"]
+    finally:
+        s.close()
