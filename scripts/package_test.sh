@@ -190,6 +190,11 @@ step_node() {
   fi
 
   log "node: npm install --ignore-scripts of the tarball into an empty project, no compiler on PATH"
+  # A user's install: no SOFTPROBE_CORE_BUILD (scripts/test.sh sets it for this script, and the
+  # install script would then build from source on purpose, linking a checkout's build).
+  # (Empty, which the install script reads as not set; `unset` of a local would bring back the
+  # caller's exported value in bash.)
+  local -x SOFTPROBE_CORE_BUILD=
   (cd "$consumer" && printf '{"name":"consumer","version":"1.0.0","private":true}\n' >package.json &&
     PATH="$bare_path" npm install --ignore-scripts --no-audit --no-fund --silent "$tarball" &&
     cp "$here/package_test/node_smoke.js" smoke.js && PATH="$bare_path" node smoke.js "$version")
