@@ -38,6 +38,21 @@ inline void check(sp_status status) {
 // Takes ownership of a C string returned through `char **out`.
 py::str take_string(char* s);
 
+// A core call that hands back a string (`call(&out)` returns its status), made
+// without the GIL: in remote mode it may wait on the runtime, and other Python
+// threads keep running meanwhile. Then checked and taken as sp_string_free'd text.
+template <class Call>
+py::str string_without_gil(Call call) {
+  char* out = nullptr;
+  sp_status st;
+  {
+    py::gil_scoped_release nogil;
+    st = call(&out);
+  }
+  check(st);
+  return take_string(out);
+}
+
 // ---- views -----------------------------------------------------------------------
 
 // A borrowed sp_str over a Python str (its cached UTF-8 form) or bytes object.

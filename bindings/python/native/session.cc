@@ -63,14 +63,7 @@ py::str get_document(const Session& s, sp_status (*fn)(char**, const sp_session*
 
 // sp_session_stats without the GIL: in remote mode it asks the runtime.
 py::str stats(const Session& s) {
-  char* out = nullptr;
-  sp_status st;
-  {
-    py::gil_scoped_release nogil;
-    st = sp_session_stats(&out, s.get());
-  }
-  check(st);
-  return take_string(out);
+  return string_without_gil([&](char** out) { return sp_session_stats(out, s.get()); });
 }
 
 py::str find(const Session& s, const std::string& predicate,
@@ -208,14 +201,7 @@ void bind_session(py::module_& m) {
       .def(
           "close_export",
           [](Session& s) {
-            char* out = nullptr;
-            sp_status st;
-            {
-              py::gil_scoped_release nogil;
-              st = sp_session_close_export(&out, s.get());
-            }
-            check(st);
-            return take_string(out);
+            return string_without_gil([&](char** out) { return sp_session_close_export(out, s.get()); });
           },
           "sp_session_close_export: closes without writing a file and returns the capture as case JSON.");
 }

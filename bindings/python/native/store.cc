@@ -65,14 +65,7 @@ void bind_store(py::module_& m) {
       .def(
           "close_all",
           [](Store& store) {
-            char* out = nullptr;
-            sp_status st;
-            {
-              py::gil_scoped_release nogil;
-              st = sp_store_close_all(&out, store.get());
-            }
-            check(st);
-            return take_string(out);
+            return string_without_gil([&](char** out) { return sp_store_close_all(out, store.get()); });
           },
           "sp_store_close_all: closes every session; JSON {closed:[...]}.");
 }
