@@ -66,7 +66,9 @@ SessionOptions session_options_from_json(const nlohmann::json& j) {
   };
   if (!j.is_object()) fail("session options", "must be a JSON object");
   for (const auto& [key, v] : j.items()) {
-    if (skip_null_field(key, v, {"sessionId", "mode", "policy", "caseId", "suite", "redaction", "limits"})) continue;
+    if (skip_null_field(key, v,
+                        {"sessionId", "mode", "policy", "caseId", "suite", "redaction", "limits", "replayCase"}))
+      continue;
     if (key == "sessionId") {
       std::string id = v.is_string() ? v.get<std::string>() : "";
       bool ok = !id.empty() && id.size() <= kMaxSessionIdBytes;
@@ -94,8 +96,12 @@ SessionOptions session_options_from_json(const nlohmann::json& j) {
       o.redaction = redaction_from_json(v);
     } else if (key == "limits") {
       o.limits = case_limits_from_json(v);
+    } else if (key == "replayCase") {
+      if (!v.is_boolean()) fail(key, "must be true or false");
+      o.replay_case = v.get<bool>();
     } else {
-      fail(key, "unknown session option (expected sessionId, mode, policy, caseId, suite, redaction, limits)");
+      fail(key,
+           "unknown session option (expected sessionId, mode, policy, caseId, suite, redaction, limits, replayCase)");
     }
   }
   return o;
@@ -145,7 +151,8 @@ std::uint64_t Session::set_rules(const nlohmann::json& document, std::vector<std
   auto cur = snapshot();
   inherit_rule_usage(rules, cur->rules.session_rules());
   return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), std::move(rules),
-                                                         std::move(doc), cur->loaded_case, cur->auth_fixtures));
+                                                         std::move(doc), cur->loaded_case, cur->auth_fixtures,
+                                                         cur->case_replay));
 }
 
 std::uint64_t Session::set_policy(const nlohmann::json& policy) {
@@ -155,17 +162,18 @@ std::uint64_t Session::set_policy(const nlohmann::json& policy) {
   auto cur = snapshot();
   return publish(std::make_shared<const SessionSnapshot>(std::move(parsed), cur->rules.case_rules(),
                                                          cur->rules.session_rules(), cur->session_rules_document,
-                                                         cur->loaded_case, cur->auth_fixtures));
+                                                         cur->loaded_case, cur->auth_fixtures, cur->case_replay));
 }
 
 std::uint64_t Session::load_case(std::shared_ptr<const CaseFile> loaded) {
   ensure_open();
   RuleList case_rules = parse_rules(loaded->rules, RuleLayer::case_rules);
+  auto replay = options_.replay_case ? std::make_shared<const CaseReplay>(*loaded) : nullptr;
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
   return publish(std::make_shared<const SessionSnapshot>(cur->policy, std::move(case_rules), cur->rules.session_rules(),
                                                          cur->session_rules_document, std::move(loaded),
-                                                         cur->auth_fixtures));
+                                                         cur->auth_fixtures, std::move(replay)));
 }
 
 std::uint64_t Session::set_auth_fixtures(const nlohmann::json& fixtures) {
@@ -175,7 +183,7 @@ std::uint64_t Session::set_auth_fixtures(const nlohmann::json& fixtures) {
   auto cur = snapshot();
   return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(),
                                                          cur->rules.session_rules(), cur->session_rules_document,
-                                                         cur->loaded_case, fixtures));
+                                                         cur->loaded_case, fixtures, cur->case_replay));
 }
 
 Decision Session::decide(const RequestView& view) {
@@ -208,6 +216,14 @@ Decision Session::decide_counted(const RequestView& view) {
   if (const Rule* rule = snap->rules.best_match(req, RuleSet::Band::non_negative)) {
     from_rule(rule);
     return d;
+  }
+  // The loaded case's own answers (option "replayCase") rank as case rules of priority 0: above the policy.
+  if (snap->case_replay) {
+    if (auto recorded = snap->case_replay->next(req)) {
+      d.outcome = Action::mock;
+      d.response = std::move(recorded);
+      return d;
+    }
   }
   switch (evaluate_policy(snap->policy, req)) {
     case PolicyVerdict::strict_miss: return strict_miss(req, std::move(snap));

@@ -38,9 +38,12 @@ struct SessionOptions {
   std::string suite;
   Redaction redaction;
   CaseLimits limits;  // for load-case
+  // A loaded case answers the requests it recorded (case/case_replay.hpp):
+  // what `softprobe proxy --mode replay --case FILE` asks for.
+  bool replay_case = false;
 };
 
-// Reads {"sessionId","mode","policy","caseId","suite","redaction","limits"}; unknown keys
+// Reads {"sessionId","mode","policy","caseId","suite","redaction","limits","replayCase"}; unknown keys
 // and bad values are Error(invalid_argument) naming the field; a null option is its default.
 // Checks an auth fixtures document as set_auth_fixtures does; throws Error(invalid_argument).
 void validate_auth_fixtures(const nlohmann::json& fixtures);
