@@ -121,6 +121,60 @@ void BM_DecideSuffixHit(benchmark::State& state) {
 }
 BENCHMARK(BM_DecideSuffixHit)->Arg(100)->Arg(1000);
 
+// N rules on one host, each with its own pathPrefix (issue 15: a scan cost
+// 48x one rule at 10,000): found through the host's path-prefix trie. The
+// hit is the rule in the middle.
+std::string prefix_rule(int i) {
+  return json{{"when", {{"host", "api.test"}, {"pathPrefix", "/items/" + std::to_string(i) + "/"}}},
+              {"then", {{"action", "mock"}, {"response", {{"status", 200}, {"body", "{\"ok\":true}"}}}}}}
+      .dump();
+}
+
+void BM_DecidePrefixHit(benchmark::State& state) {
+  sp_store* store = nullptr;
+  sp_session* session = nullptr;
+  sp_store_new(&store);
+  sp_session_new(&session, store, nullptr, 0);
+  int n = int(state.range(0));
+  std::string doc = "[";
+  for (int i = 0; i < n; ++i) doc += (i ? "," : "") + prefix_rule(i);
+  doc += "]";
+  if (sp_session_set_rules(nullptr, session, doc.data(), doc.size()) != SP_OK) std::abort();
+  std::string host = "api.test", path = "/items/" + std::to_string(n / 2) + "/detail";
+  sp_request req = SP_REQUEST_INIT;
+  req.method = sp_str{"GET", 3};
+  req.host = S(host);
+  req.path = S(path);
+  for (auto _ : state) {
+    sp_decision* d = nullptr;
+    sp_session_decide(&d, session, &req);
+    if (sp_decision_outcome(d) != SP_OUTCOME_MOCK) state.SkipWithError("unexpected outcome");
+    sp_decision_free(d);
+  }
+  sp_session_free(session);
+  sp_store_free(store);
+}
+BENCHMARK(BM_DecidePrefixHit)->Arg(1)->Arg(10000);
+
+// N sp_session_add_rules calls of one rule each (what N mockOutbound calls
+// do in process), on a fresh session: the whole setup per iteration.
+void BM_AppendRules(benchmark::State& state) {
+  int n = int(state.range(0));
+  std::vector<std::string> docs;
+  for (int i = 0; i < n; ++i) docs.push_back(prefix_rule(i));
+  for (auto _ : state) {
+    sp_store* store = nullptr;
+    sp_session* session = nullptr;
+    sp_store_new(&store);
+    sp_session_new(&session, store, nullptr, 0);
+    for (const std::string& d : docs)
+      if (sp_session_add_rules(nullptr, session, d.data(), d.size()) != SP_OK) std::abort();
+    sp_session_free(session);
+    sp_store_free(store);
+  }
+}
+BENCHMARK(BM_AppendRules)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+
 // A realistic case: `spans` outbound exchanges with ~1 KiB JSON bodies.
 std::string make_case(int spans) {
   softprobe::core::CaseFile c;

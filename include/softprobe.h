@@ -358,14 +358,30 @@ SOFTPROBE_API sp_status sp_session_load_case_file(uint64_t *out_revision, sp_ses
  * "id", else its "name", else its canonical JSON (so resending the whole list,
  * as mockOutbound helpers do, never revives a consumed consume-once rule). */
 SOFTPROBE_API sp_status sp_session_set_rules(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
+/* Appends the rules of a rules document (any shape sp_session_set_rules
+ * takes: a document, a bare array, one rule object) after the session rules,
+ * so on equal priority they win over every current one: what a mockOutbound
+ * helper calls. The current rules are not reparsed: amortized cost
+ * O(appended rules) in process, one revision bump, the whole append visible
+ * at once. Same validation, errors and warnings as sp_session_set_rules, the
+ * rule index in SP_E_INVALID_RULE counting from the appended document's first
+ * rule; on error nothing changes. The appended rules start unused (a
+ * consume-once rule is fresh even when one of the same identity was
+ * consumed). Afterwards sp_session_get_rules_as_posted returns the whole list
+ * as one document, like sp_session_get_rules. A session of a remote store (sp_store_new_remote)
+ * sends the runtime the whole list (its control API only replaces), which is
+ * O(all rules) per call: append many rules in one document when the calls
+ * can be batched. */
+SOFTPROBE_API sp_status sp_session_add_rules(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
 /* The session rules as one document, {"version":1,"rules":[...]} ({"version":1,
  * "rules":[]} before any), whatever shape was posted: a bare array or one rule
- * on its own is given in this form, each rule as posted. What a mockOutbound
- * helper appends to. *out_json: caller frees. */
+ * on its own is given in this form, each rule as posted (and those appended
+ * after it by sp_session_add_rules). *out_json: caller frees. */
 SOFTPROBE_API sp_status sp_session_get_rules(char **out_json, const sp_session *session);
 /* The session rules document exactly as last posted (a document, a bare array
  * or one rule object): what GET /v1/sessions/{id}/rules echoes, as the
- * reference runtime does. *out_json: caller frees. */
+ * reference runtime does; after an sp_session_add_rules, the whole list as
+ * sp_session_get_rules gives it. *out_json: caller frees. */
 SOFTPROBE_API sp_status sp_session_get_rules_as_posted(char **out_json, const sp_session *session);
 
 /* Replaces the policy. SP_E_INVALID_POLICY names the field. */

@@ -177,6 +177,8 @@ class Session {
     return revision;
   }
   std::uint64_t set_rules(std::string_view json) { return set(sp_session_set_rules, json); }
+  // Appends rules after the current ones (sp_session_add_rules).
+  std::uint64_t add_rules(std::string_view json) { return set(sp_session_add_rules, json); }
   std::string rules() const { return get(sp_session_get_rules); }
   std::uint64_t set_policy(std::string_view json) { return set(sp_session_set_policy, json); }
   std::uint64_t set_auth_fixtures(std::string_view json) { return set(sp_session_set_auth_fixtures, json); }

@@ -97,6 +97,7 @@ static void null_handles(void) {
   CHECK(sp_session_new(&s, NULL, NULL, 0) == SP_E_INVALID_ARGUMENT && s == NULL);
   CHECK(sp_store_get_session(&s, NULL, "x", 1) == SP_E_INVALID_ARGUMENT && s == NULL);
   CHECK(sp_session_set_rules(&revision, NULL, "[]", 2) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_session_add_rules(&revision, NULL, "[]", 2) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_set_policy(&revision, NULL, "{}", 2) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_set_auth_fixtures(&revision, NULL, "{}", 2) == SP_E_INVALID_ARGUMENT);
   CHECK(sp_session_load_case(&revision, NULL, CASE_DOC, strlen(CASE_DOC)) == SP_E_INVALID_ARGUMENT);
@@ -200,6 +201,48 @@ static void rule_warnings(sp_store *store) {
   CHECK(strcmp(sp_last_warnings(), "[]") == 0);
   CHECK(contains(sp_last_error(), "rules[0].match.hostt"));
   CHECK(sp_session_close(NULL, s, NULL, 0) == SP_OK);
+  sp_session_free(s);
+}
+
+/* Issue 15: sp_session_add_rules appends after the current rules, one
+ * revision per call, errors indexed in the appended document. */
+static void add_rules(sp_store *store) {
+  sp_session *s = NULL;
+  sp_decision *d = NULL;
+  sp_request req = SP_REQUEST_INIT;
+  char *json = NULL;
+  uint64_t revision = 0;
+  const char *first = "[{\"when\":{\"host\":\"a.test\"},\"then\":{\"action\":\"mock\",\"response\":{\"status\":201}}}]";
+  const char *second =
+      "{\"when\":{\"host\":\"a.test\",\"pathPrefix\":\"/x\"},\"then\":{\"action\":\"mock\",\"response\":{"
+      "\"status\":202}}}";
+  const char *bad = "[{\"then\":{\"action\":\"mock\"}},{\"when\":{\"hostt\":1}}]";
+
+  CHECK(sp_session_new(&s, store, NULL, 0) == SP_OK);
+  CHECK(sp_session_add_rules(&revision, NULL, "[]", 2) == SP_E_INVALID_ARGUMENT);
+  CHECK(sp_session_set_rules(&revision, s, first, strlen(first)) == SP_OK && revision == 1);
+  CHECK(sp_session_add_rules(&revision, s, second, strlen(second)) == SP_OK && revision == 2);
+  CHECK(sp_session_add_rules(&revision, s, bad, strlen(bad)) == SP_E_INVALID_RULE && revision == 2);
+  CHECK(contains(sp_last_error(), "rules[1].when.hostt"));
+  CHECK(contains(sp_last_error_details(), "\"ruleIndex\":1"));
+  CHECK(sp_session_add_rules(&revision, s, "[", 1) == SP_E_INVALID_JSON && revision == 2);
+  CHECK(sp_session_revision(s) == 2);
+  CHECK(sp_session_get_rules(&json, s) == SP_OK);
+  CHECK(contains(json, "\"status\":201") && contains(json, "\"pathPrefix\":\"/x\"") && !contains(json, "hostt"));
+  sp_string_free(json);
+  CHECK(sp_session_get_rules_as_posted(&json, s) == SP_OK);
+  CHECK(contains(json, "\"version\":1") && contains(json, "\"status\":202"));
+  sp_string_free(json);
+  req.method = S("GET");
+  req.host = S("a.test");
+  req.path = S("/x/1");
+  CHECK(sp_session_decide(&d, s, &req) == SP_OK && sp_decision_status(d) == 202);
+  sp_decision_free(d);
+  req.path = S("/y");
+  CHECK(sp_session_decide(&d, s, &req) == SP_OK && sp_decision_status(d) == 201);
+  sp_decision_free(d);
+  CHECK(sp_session_close(NULL, s, NULL, 0) == SP_OK);
+  CHECK(sp_session_add_rules(&revision, s, second, strlen(second)) == SP_E_SESSION_CLOSED);
   sp_session_free(s);
 }
 
@@ -641,6 +684,7 @@ int main(void) {
   version_range();
   validation(store);
   rule_warnings(store);
+  add_rules(store);
   export_capture(store);
   lengths(store);
   canonical(store);

@@ -563,3 +563,155 @@ TEST_CASE("extra keys inside then.response and then.error are ignored; everywher
   });
   CHECK_THAT(p.what(), Catch::Contains("policy.defaultResponse.statusText: unknown key"));
 }
+
+namespace {
+
+// The oracle across layers: the max of (priority, layer, position) among the
+// rules that match, by a plain scan.
+const Rule* linear_best_of(const std::vector<const RuleList*>& layers, const MatchRequest& req) {
+  const Rule* best = nullptr;
+  auto key = [](const Rule* r) { return std::make_tuple(r->priority, int(r->layer), r->position); };
+  for (const RuleList* list : layers)
+    for (const auto& rule : *list)
+      if (rule->priority >= 0 && rule_matches(*rule, req) && (!best || key(rule.get()) > key(best))) best = rule.get();
+  return best;
+}
+
+// Rules of every indexed kind and the scanned kind, on two hosts and nested
+// paths, with mixed priorities, so the winner often sits in a list other
+// than the one that holds the first candidate: a merge that did not follow
+// the rank would pick a wrong one.
+json mixed_rules(int n, int seed) {
+  const char* paths[] = {"/", "/v1", "/v1/", "/v1/users", "/v1/users/7", "/v2/x"};
+  json list = json::array();
+  for (int i = 0; i < n; ++i) {
+    int k = (i * 7 + seed) % 11;
+    std::string host = (i + seed) % 3 ? "api.test" : "db.test";
+    std::string p = paths[(i * 5 + seed) % 6];
+    json when;
+    switch (k) {
+      case 0: when = {{"host", host}}; break;
+      case 1: when = {{"host", host}, {"path", p}}; break;
+      case 2: when = {{"host", host}, {"pathPrefix", p}}; break;
+      case 3: when = {{"host", host}, {"pathPrefix", p}, {"method", i % 2 ? "GET" : "POST"}}; break;
+      case 4: when = {{"pathPrefix", p}}; break;
+      case 5: when = {{"path", p}}; break;
+      case 6: when = {{"hostSuffix", ".test"}, {"pathPrefix", p}}; break;
+      case 7: when = {{"method", i % 2 ? "GET" : "DELETE"}}; break;
+      case 8: when = {{"pathPrefix", ""}}; break;  // an empty prefix matches every path
+      case 9: when = {{"host", host + ":8080"}, {"pathPrefix", p}}; break;
+      case 10: when = {{"headers", {{"x-k", std::to_string(i % 2)}}}}; break;
+    }
+    list.push_back(
+        with(mock(when, 200 + i % 300), {{"priority", (i * 3 + seed) % 4}, {"name", "r" + std::to_string(i)}}));
+  }
+  return list;
+}
+
+}  // namespace
+
+TEST_CASE("pathPrefix rules are indexed and agree with a ranked linear scan across layers", "[rules][index]") {
+  const char* paths[] = {"/", "/v1", "/v1/users", "/v1/users/7", "/v1/users/77/x", "/v2/x", "/other", ""};
+  for (int seed = 0; seed < 6; ++seed) {
+    RuleList case_rules = parse_rules(mixed_rules(40, seed + 100), RuleLayer::case_rules);
+    RuleList session = parse_rules(mixed_rules(120, seed), RuleLayer::session);
+    RuleSet set(case_rules, session);
+    for (const char* host : {"api.test", "db.test", "api.test:8080", "x.test", "none.org"})
+      for (const char* path : paths)
+        for (const char* method : {"GET", "POST"})
+          for (const char* header : {"0", "1"}) {
+            Req r = sp_test::get(host, path);
+            if (std::string(host).find(':') != std::string::npos) {
+              r.host = "api.test";
+              r.port = 8080;
+            }
+            r.method = method;
+            r.headers = {{"x-k", header}};
+            auto v = r.view();
+            MatchRequest req(v);
+            INFO("seed " << seed << " " << host << " " << path << " " << method << " " << header);
+            CHECK(set.best_match(req, RuleSet::Band::non_negative) == linear_best_of({&case_rules, &session}, req));
+          }
+  }
+}
+
+TEST_CASE("the rank decides between a path prefix, an exact path and a scanned rule", "[rules][index][precedence]") {
+  Req r = sp_test::get("api.test", "/v1/users/7");
+  r.method = "GET";
+  auto v = r.view();
+  MatchRequest req(v);
+  auto winner = [&](const json& list) {
+    RuleSet set(RuleList{}, rules(list));
+    const Rule* w = set.best_match(req, RuleSet::Band::non_negative);
+    return w ? w->response->status : 0;
+  };
+  json longer = with(mock({{"host", "api.test"}, {"pathPrefix", "/v1/users"}}, 201), {{"priority", 1}});
+  json shorter = with(mock({{"host", "api.test"}, {"pathPrefix", "/v1"}}, 202), {{"priority", 2}});
+  json exact = with(mock({{"host", "api.test"}, {"path", "/v1/users/7"}}, 203), {{"priority", 1}});
+  json scanned = with(mock({{"method", "GET"}}, 204), {{"priority", 1}});
+  json no_host = with(mock({{"pathPrefix", "/v1/u"}}, 205), {{"priority", 1}});
+  // The shorter prefix outranks the longer one: rank, not specificity.
+  CHECK(winner(json::array({longer, shorter, exact, scanned, no_host})) == 202);
+  // Equal priority 1: the later entry wins, whichever list holds it.
+  CHECK(winner(json::array({longer, exact, scanned, no_host})) == 205);
+  CHECK(winner(json::array({no_host, longer, scanned, exact})) == 203);
+  CHECK(winner(json::array({no_host, exact, scanned, longer})) == 201);
+  CHECK(winner(json::array({no_host, exact, longer, scanned})) == 204);
+  // A prefix that the path does not start with, and one of another host, never match.
+  CHECK(winner(json::array({mock({{"host", "api.test"}, {"pathPrefix", "/v1/usersX"}}, 206),
+                            mock({{"host", "db.test"}, {"pathPrefix", "/v1"}}, 207)})) == 0);
+}
+
+TEST_CASE("appended rules join the index in rank order; older views do not see them", "[rules][index][append]") {
+  RuleList case_rules = parse_rules(mixed_rules(30, 7), RuleLayer::case_rules);
+  RuleSet set(case_rules, RuleList{});
+  std::vector<RuleSet> views{set};
+  // Append the same rules a few at a time; each view must agree with a scan
+  // over the rules it was made with.
+  json all = mixed_rules(90, 3);
+  RuleList appended;
+  for (std::size_t i = 0; i < all.size(); i += 1 + i % 4) {
+    json part = json::array();
+    for (std::size_t j = i; j < std::min(all.size(), i + 1 + i % 4); ++j) part.push_back(all[j]);
+    RuleList more = parse_rules(part, RuleLayer::session, nullptr, views.back().session_rule_count());
+    views.push_back(views.back().with_appended(more));
+  }
+  CHECK(views.back().session_rule_count() == 90);
+  RuleList session = views.back().session_rules();
+  for (const char* host : {"api.test", "db.test", "x.test"})
+    for (const char* path : {"/", "/v1", "/v1/users/7", "/v2/x", "/zzz"}) {
+      Req r = sp_test::get(host, path);
+      r.headers = {{"x-k", "1"}};
+      auto v = r.view();
+      MatchRequest req(v);
+      for (const RuleSet& view : views) {
+        RuleList seen(session.begin(), session.begin() + std::ptrdiff_t(view.session_rule_count()));
+        INFO(host << path << " view of " << view.session_rule_count());
+        CHECK(view.best_match(req, RuleSet::Band::non_negative) == linear_best_of({&case_rules, &seen}, req));
+      }
+    }
+  // Appending to an older view builds its own store: the newer views are untouched.
+  RuleList extra = parse_rules(json::array({with(mock({}, 299), {{"priority", 9}})}), RuleLayer::session, nullptr, 1);
+  RuleSet branch = views[1].with_appended(extra);
+  Req r = sp_test::get("api.test", "/");
+  auto v = r.view();
+  MatchRequest req(v);
+  CHECK(branch.best_match(req, RuleSet::Band::non_negative)->response->status == 299);
+  CHECK(views.back().best_match(req, RuleSet::Band::non_negative)->response->status != 299);
+  // Positions must continue the view's numbering.
+  CHECK_THROWS_AS(views.back().with_appended(extra), std::logic_error);
+}
+
+TEST_CASE("a consume-once rule appended is used once, then the earlier rules answer", "[rules][consume][append]") {
+  RuleSet set(RuleList{}, rules(json::array({mock({{"host", "a.test"}, {"pathPrefix", "/p"}}, 200)})));
+  RuleSet next = set.with_appended(
+      parse_rules(json::array({with(mock({{"host", "a.test"}, {"pathPrefix", "/p/q"}}, 201), {{"consume", "once"}})}),
+                  RuleLayer::session, nullptr, 1));
+  Req r = sp_test::get("a.test", "/p/q/r");
+  auto v = r.view();
+  MatchRequest req(v);
+  CHECK(set.best_match(req, RuleSet::Band::non_negative)->response->status == 200);  // the old view
+  CHECK(next.best_match(req, RuleSet::Band::non_negative)->response->status == 201);
+  CHECK(next.best_match(req, RuleSet::Band::non_negative)->response->status == 200);
+  CHECK(next.best_match(req, RuleSet::Band::non_negative)->response->status == 200);
+}

@@ -189,6 +189,18 @@ sp_status sp_session_set_rules(uint64_t* out_revision, sp_session* session, cons
   });
 }
 
+sp_status sp_session_add_rules(uint64_t* out_revision, sp_session* session, const char* json, size_t len) {
+  return guarded([&] {
+    std::vector<std::string> warnings;  // deprecated rule forms, for sp_last_warnings
+    if (auto* r = remote_of(session))
+      give_revision(out_revision, r->add_rules(capi::text_arg(json, len, "rules document"), &warnings));
+    else
+      give_revision(out_revision,
+                    live(session).add_rules(capi::parse_json_arg(json, len, "rules document"), &warnings));
+    capi::add_last_warnings(warnings);
+  });
+}
+
 sp_status sp_session_get_rules(char** out_json, const sp_session* session) {
   return guarded([&] {
     require(out_json, "out_json");

@@ -78,6 +78,21 @@ std::uint64_t RemoteSession::set_rules(std::string_view json, std::vector<std::s
   return mirror_->set_rules(doc);
 }
 
+std::uint64_t RemoteSession::add_rules(std::string_view json, std::vector<std::string>* warnings) {
+  std::lock_guard<std::mutex> lock(mutate_mu_);
+  nlohmann::json doc = parse(json, "rules document");
+  // The setter's own check, before anything is sent: indexes are the appended document's.
+  RuleList added = parse_rules(doc, RuleLayer::session, warnings);
+  // The control API only replaces: the runtime gets the whole list, the
+  // mirror's rules and then these, each as given. (The runtime keeps the
+  // consumed state and hits of the rules it has, by identity.)
+  nlohmann::json whole = mirror_->rules_document();
+  nlohmann::json& list = whole["rules"];
+  for (const auto& rule : added) list.push_back(rule->source);
+  client_->call("POST", RuntimeClient::session_path(id_, "rules"), whole.dump(), CallKind::rules);
+  return mirror_->add_rules(doc);
+}
+
 std::uint64_t RemoteSession::set_policy(std::string_view json) {
   std::lock_guard<std::mutex> lock(mutate_mu_);
   nlohmann::json doc = parse(json, "policy");

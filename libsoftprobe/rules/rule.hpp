@@ -85,8 +85,11 @@ using RuleList = std::vector<std::shared_ptr<const Rule>>;
 // field that is null is absent (support/json_fields.hpp). Throws
 // Error(invalid_rule) whose message names the rule index and field
 // ("rules[2].when.hostt: unknown key ...", "case rules[0]..." for the case
-// layer) and whose details carry {"ruleIndex", "field", "layer"}.
-RuleList parse_rules(const nlohmann::json& document, RuleLayer layer, std::vector<std::string>* warnings = nullptr);
+// layer) and whose details carry {"ruleIndex", "field", "layer"}; the index
+// is within `document`. The k-th rule gets position first_position + k (an
+// append continues the layer's numbering).
+RuleList parse_rules(const nlohmann::json& document, RuleLayer layer, std::vector<std::string>* warnings = nullptr,
+                     std::size_t first_position = 0);
 
 // Gives each rule of `fresh` the usage of the rule of `current` with the same
 // identity (the k-th fresh rule of an identity takes the k-th current one's),

@@ -275,7 +275,8 @@ const json& rule_list(const json& document, json& single) {
 
 }  // namespace
 
-RuleList parse_rules(const json& document, RuleLayer layer, std::vector<std::string>* warnings) {
+RuleList parse_rules(const json& document, RuleLayer layer, std::vector<std::string>* warnings,
+                     std::size_t first_position) {
   json single;
   const json& list = rule_list(document, single);
 
@@ -288,7 +289,7 @@ RuleList parse_rules(const json& document, RuleLayer layer, std::vector<std::str
     reject_unknown_keys(j, kRuleKeys, w, "");
     auto rule = std::make_shared<Rule>();
     rule->layer = layer;
-    rule->position = i;
+    rule->position = first_position + i;
     rule->source = j;
     // nlohmann::json keeps object keys sorted, so dump() is canonical.
     const json* id = optional_field(j, "id");

@@ -1,11 +1,20 @@
 // The rules one session decides with, compiled for lookup: case-embedded and
-// session rules ranked by (priority, layer, position) and indexed by host and
-// path, so a decision looks at a handful of candidates, not every rule.
+// session rules ranked by (priority, layer, position) and indexed by host,
+// exact path, path prefix (a per-host trie) and host suffix, so a decision
+// looks at a handful of candidates, not every rule. Rules with none of those
+// predicates (only method, headers, bodyJsonPath, ...) are scanned.
 //
-// Immutable after construction (only the rules' own atomics change), so many
-// threads decide against one RuleSet with no lock.
+// A RuleSet is a view: the rules and the index live in a store that views
+// share, and a view sees the case rules and its first session_rule_count()
+// session rules. with_appended adds session rules to the store in place
+// (amortized O(appended): no rebuild, no copy) and returns a view that sees
+// them; older views keep seeing what they saw. The store's reader lock
+// guards lookups against a concurrent append, so many threads decide against
+// one RuleSet while another appends.
 #pragma once
 
+#include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,37 +42,24 @@ class RuleSet {
   // ties to the higher rank), with its predicate results; nullptr if none.
   const Rule* closest_rule(const MatchRequest& req) const;
 
-  const RuleList& case_rules() const noexcept { return case_rules_; }
-  const RuleList& session_rules() const noexcept { return session_rules_; }
+  // This view plus `more`, session rules whose positions continue this
+  // view's (parse_rules with first_position = session_rule_count()). When
+  // this view is the store's newest, the store grows in place; otherwise a
+  // new store is built.
+  RuleSet with_appended(RuleList more) const;
+
+  const RuleList& case_rules() const noexcept;
+  // A copy of the session rules this view sees (position order).
+  RuleList session_rules() const;
+  std::size_t session_rule_count() const noexcept { return session_count_; }
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  template <class V>
-  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-  using Bucket = std::vector<std::uint32_t>;  // indexes into ranked_, ascending = best first
-  struct HostBucket {
-    StringMap<Bucket> by_path;  // rules with host and exact path
-    Bucket any_path;            // rules with host only
-  };
+  struct Store;
+  RuleSet(std::shared_ptr<Store> store, std::size_t session_count)
+      : store_(std::move(store)), session_count_(session_count) {}
 
-  // Rules whose only selective predicate is hostSuffix, in a trie over the
-  // reversed suffix: walking the request host backwards visits exactly the
-  // suffixes it ends with.
-  struct SuffixNode {
-    std::vector<std::pair<char, std::uint32_t>> children;  // char -> node index
-    Bucket rules;
-  };
-  void add_suffix(const std::string& suffix, std::uint32_t rank);
-
-  RuleList case_rules_, session_rules_;
-  std::vector<const Rule*> ranked_;         // best rank first
-  StringMap<HostBucket> by_host_;           // key: rule's host predicate (with or without port)
-  StringMap<Bucket> by_path_;               // rules without host, with exact path
-  std::vector<SuffixNode> suffix_trie_{1};  // node 0 is the root
-  Bucket unindexed_;                        // everything else
+  std::shared_ptr<Store> store_;
+  std::size_t session_count_ = 0;
 };
 
 }  // namespace softprobe::core

@@ -114,8 +114,9 @@ std::string default_capture_path() {
 
 Session::Session(std::string id, SessionOptions options)
     : id_(std::move(id)), options_(std::move(options)), last_used_ns_(steady_now_ns()) {
-  snapshot_ = std::make_shared<const SessionSnapshot>(parse_policy(options_.policy), RuleList{}, RuleList{},
-                                                      empty_rules_document(), nullptr, nlohmann::json::object());
+  snapshot_ = std::make_shared<const SessionSnapshot>(parse_policy(options_.policy), RuleSet(RuleList{}, RuleList{}),
+                                                      std::make_shared<const nlohmann::json>(empty_rules_document()), 0,
+                                                      nullptr, nlohmann::json::object());
 }
 
 void Session::touch() noexcept { last_used_ns_.store(steady_now_ns(), std::memory_order_relaxed); }
@@ -145,14 +146,28 @@ std::uint64_t Session::set_rules(const nlohmann::json& document, std::vector<std
   ensure_open();
   std::vector<std::string> found;
   RuleList rules = parse_rules(document, RuleLayer::session, &found);  // throws before anything changes
-  nlohmann::json doc = document;  // GET rules echoes the document as posted, as the reference runtime does
+  // GET rules echoes the document as posted, as the reference runtime does
+  auto doc = std::make_shared<const nlohmann::json>(document);
   std::lock_guard<std::mutex> lock(mutate_mu_);
   if (warnings) *warnings = std::move(found);
   auto cur = snapshot();
   inherit_rule_usage(rules, cur->rules.session_rules());
-  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(), std::move(rules),
-                                                         std::move(doc), cur->loaded_case, cur->auth_fixtures,
-                                                         cur->case_replay));
+  std::size_t posted = rules.size();
+  return publish(std::make_shared<const SessionSnapshot>(
+      cur->policy, RuleSet(cur->rules.case_rules(), std::move(rules)), std::move(doc), posted, cur->loaded_case,
+      cur->auth_fixtures, cur->case_replay));
+}
+
+std::uint64_t Session::add_rules(const nlohmann::json& document, std::vector<std::string>* warnings) {
+  ensure_open();
+  std::vector<std::string> found;
+  std::lock_guard<std::mutex> lock(mutate_mu_);  // the new rules' positions follow the current ones
+  auto cur = snapshot();
+  RuleList rules = parse_rules(document, RuleLayer::session, &found, cur->rules.session_rule_count());  // may throw
+  if (warnings) *warnings = std::move(found);
+  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.with_appended(std::move(rules)),
+                                                         cur->session_rules_document, cur->posted_rules,
+                                                         cur->loaded_case, cur->auth_fixtures, cur->case_replay));
 }
 
 std::uint64_t Session::set_policy(const nlohmann::json& policy) {
@@ -160,9 +175,9 @@ std::uint64_t Session::set_policy(const nlohmann::json& policy) {
   Policy parsed = parse_policy(policy);
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
-  return publish(std::make_shared<const SessionSnapshot>(std::move(parsed), cur->rules.case_rules(),
-                                                         cur->rules.session_rules(), cur->session_rules_document,
-                                                         cur->loaded_case, cur->auth_fixtures, cur->case_replay));
+  return publish(std::make_shared<const SessionSnapshot>(std::move(parsed), cur->rules, cur->session_rules_document,
+                                                         cur->posted_rules, cur->loaded_case, cur->auth_fixtures,
+                                                         cur->case_replay));
 }
 
 std::uint64_t Session::load_case(std::shared_ptr<const CaseFile> loaded) {
@@ -171,9 +186,9 @@ std::uint64_t Session::load_case(std::shared_ptr<const CaseFile> loaded) {
   auto replay = options_.replay_case ? std::make_shared<const CaseReplay>(*loaded) : nullptr;
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
-  return publish(std::make_shared<const SessionSnapshot>(cur->policy, std::move(case_rules), cur->rules.session_rules(),
-                                                         cur->session_rules_document, std::move(loaded),
-                                                         cur->auth_fixtures, std::move(replay)));
+  return publish(std::make_shared<const SessionSnapshot>(
+      cur->policy, RuleSet(std::move(case_rules), cur->rules.session_rules()), cur->session_rules_document,
+      cur->posted_rules, std::move(loaded), cur->auth_fixtures, std::move(replay)));
 }
 
 std::uint64_t Session::set_auth_fixtures(const nlohmann::json& fixtures) {
@@ -181,9 +196,9 @@ std::uint64_t Session::set_auth_fixtures(const nlohmann::json& fixtures) {
   validate_auth_fixtures(fixtures);
   std::lock_guard<std::mutex> lock(mutate_mu_);
   auto cur = snapshot();
-  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules.case_rules(),
-                                                         cur->rules.session_rules(), cur->session_rules_document,
-                                                         cur->loaded_case, fixtures, cur->case_replay));
+  return publish(std::make_shared<const SessionSnapshot>(cur->policy, cur->rules, cur->session_rules_document,
+                                                         cur->posted_rules, cur->loaded_case, fixtures,
+                                                         cur->case_replay));
 }
 
 Decision Session::decide(const RequestView& view) {
@@ -406,18 +421,40 @@ std::string Session::close(const CaptureTarget& target) {
   return written;
 }
 
-nlohmann::json Session::rules_document() const {
-  const nlohmann::json& posted = snapshot()->session_rules_document;
-  if (posted.is_array()) return {{"version", 1}, {"rules", posted}};  // a bare list
-  if (posted.is_object() && posted.contains("rules")) {
-    nlohmann::json doc = posted;
+namespace {
+
+// The posted document as {"version":1,"rules":[...]}, then each rule
+// appended after it (add_rules) as it was given.
+nlohmann::json rules_document_of(const SessionSnapshot& snap) {
+  const nlohmann::json& posted = *snap.session_rules_document;
+  nlohmann::json doc;
+  if (posted.is_array()) {
+    doc = {{"version", 1}, {"rules", posted}};  // a bare list
+  } else if (posted.is_object() && posted.contains("rules")) {
+    doc = posted;
     if (doc["rules"].is_null()) doc["rules"] = nlohmann::json::array();  // null is "not given"
-    return doc;
+  } else {
+    doc = {{"version", 1}, {"rules", nlohmann::json::array({posted})}};  // one rule on its own
   }
-  return {{"version", 1}, {"rules", nlohmann::json::array({posted})}};  // one rule on its own
+  if (snap.rules.session_rule_count() > snap.posted_rules) {
+    RuleList all = snap.rules.session_rules();
+    nlohmann::json& list = doc["rules"];
+    for (std::size_t i = snap.posted_rules; i < all.size(); ++i) list.push_back(all[i]->source);
+  }
+  return doc;
 }
 
-nlohmann::json Session::rules_as_posted() const { return snapshot()->session_rules_document; }
+// As posted when nothing was appended since; else the whole list as one document.
+nlohmann::json rules_as_posted_of(const SessionSnapshot& snap) {
+  if (snap.rules.session_rule_count() == snap.posted_rules) return *snap.session_rules_document;
+  return rules_document_of(snap);
+}
+
+}  // namespace
+
+nlohmann::json Session::rules_document() const { return rules_document_of(*snapshot()); }
+
+nlohmann::json Session::rules_as_posted() const { return rules_as_posted_of(*snapshot()); }
 
 nlohmann::json Session::stats_json() const {
   auto snap = snapshot();
@@ -436,7 +473,8 @@ nlohmann::json Session::stats_json() const {
   }
   if (last) stats["lastStrictMiss"] = explain_miss(*last);
   nlohmann::json hits = nlohmann::json::array();
-  for (const RuleList* list : {&snap->rules.case_rules(), &snap->rules.session_rules()})
+  const RuleList session_rules = snap->rules.session_rules();
+  for (const RuleList* list : {&snap->rules.case_rules(), &session_rules})
     for (const auto& r : *list) {
       nlohmann::json h = {
           {"layer", rule_layer_name(r->layer)}, {"index", r->position}, {"hits", r->usage->hits.load()}};
@@ -456,7 +494,7 @@ nlohmann::json Session::state_json() const {
   auto snap = snapshot();
   nlohmann::json s = stats_json();
   s["policy"] = snap->policy.document;
-  s["rules"] = snap->session_rules_document;
+  s["rules"] = rules_as_posted_of(*snap);
   s["fixtures"] = snap->auth_fixtures;
   if (snap->loaded_case)
     s["caseSummary"] = {{"caseId", snap->loaded_case->case_id},

@@ -78,6 +78,13 @@ class Session {
   // The document is kept as given (rules_as_posted() echoes it); `warnings`
   // (when given) receives parse_rules' deprecation warnings.
   std::uint64_t set_rules(const nlohmann::json& document, std::vector<std::string>* warnings = nullptr);
+  // add_rules appends the rules of `document` (any shape set_rules takes) to
+  // the session rules, after the current ones (so, on equal priority, they
+  // win over them): the current rules are not reparsed and the index grows
+  // in place, amortized O(appended) (rule_set.hpp). Errors are set_rules',
+  // with rule indexes relative to `document`; the appended rules start
+  // unused. Afterwards rules_as_posted() is rules_document().
+  std::uint64_t add_rules(const nlohmann::json& document, std::vector<std::string>* warnings = nullptr);
   std::uint64_t set_policy(const nlohmann::json& policy);
   std::uint64_t load_case(std::shared_ptr<const CaseFile> loaded);  // validates its embedded rules
   std::uint64_t set_auth_fixtures(const nlohmann::json& fixtures);
@@ -88,8 +95,8 @@ class Session {
   }
 
   // The decision for one request. Thread-safe; takes no global lock (only
-  // this session's reader lock, for the time it takes to copy the snapshot
-  // pointer).
+  // this session's reader locks: the snapshot's, for the time it takes to
+  // copy the pointer, and the rule index's, for the lookup).
   Decision decide(const RequestView& request);
 
   // Records an observed exchange (redacted before it is stored) and returns

@@ -108,6 +108,27 @@ TEST_CASE("remote: a call the runtime refuses changes nothing here either", "[re
   CHECK(s->mirror().rules_document()["rules"].size() == 1);
 }
 
+TEST_CASE("remote: add_rules appends on both sides, the runtime getting the whole list", "[remote][append]") {
+  RuntimeProcess rt;
+  auto client = client_for(rt);
+  SessionStore store;
+  auto s = RemoteSession::create(client, store, "");
+  s->set_rules(kRules);
+  std::uint64_t rev = s->add_rules(R"({"when":{"host":"b.test"},"then":{"action":"mock","response":{"status":207}}})");
+  CHECK(rev == s->mirror().revision());
+  json remote_rules = client->call("GET", RuntimeClient::session_path(s->id(), "rules"));
+  CHECK(remote_rules == s->mirror().rules_document());
+  CHECK(remote_rules["rules"].size() == 2);
+  CHECK(decide(s->mirror(), "b.test", "/").response->status == 207);
+  // Checked here first, indexed in the appended document: neither side changes.
+  Error bad =
+      error_of([&] { s->add_rules(R"([{"when":{"host":"c.test"},"then":{"action":"mock"}},{"when":{"hostt":1}}])"); });
+  CHECK(bad.code() == ErrorCode::invalid_rule);
+  CHECK(std::string(bad.what()).find("rules[1].when.hostt") != std::string::npos);
+  CHECK(s->mirror().revision() == rev);
+  CHECK(client->call("GET", RuntimeClient::session_path(s->id(), "rules"))["rules"].size() == 2);
+}
+
 TEST_CASE("remote: stats add the runtime's and this process's counters", "[remote]") {
   RuntimeProcess rt;
   auto client = client_for(rt);
