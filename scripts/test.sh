@@ -44,8 +44,8 @@ built() {
 
 build_tsan() {
   cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_SANITIZE=thread \
-    -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=ON >/dev/null &&
-    cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_tests softprobe_net_tests \
+    -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=ON -DSOFTPROBE_LINE_TABLES_ONLY=ON >/dev/null &&
+    cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_concurrency_tests softprobe_net_thread_tests \
       softprobe-runtime softprobe_runtime_front_end_tests softprobe_remote_session_tests
 }
 
@@ -64,8 +64,8 @@ sanitized_ctest() {
 
 tsan_concurrency() {
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-  "$REPO_ROOT/build-tsan/tests/softprobe_core_tests" "[concurrency]" &&
-    "$REPO_ROOT/build-tsan/tests/net/softprobe_net_tests" "[net-threads]" &&
+  "$REPO_ROOT/build-tsan/tests/softprobe_core_concurrency_tests" "[concurrency]" &&
+    "$REPO_ROOT/build-tsan/tests/net/softprobe_net_thread_tests" "[net-threads]" &&
     # The runtime's front end from outside, against the TSan build of the runtime: a race
     # aborts the runtime (halt_on_error), which fails the tests talking to it.
     SOFTPROBE_RUNTIME_BIN="$REPO_ROOT/build-tsan/runtime-server/softprobe-runtime" \
@@ -110,7 +110,8 @@ core_built=0 # build/ built: the bindings' steps link its libsoftprobe.so (else 
 
 # Every option explicitly: build/ is shared with scripts/demo.sh, whose choices stay in the cache.
 if built "build: RelWithDebInfo, -Werror (build/)" cmake_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSOFTPROBE_BUILD_TESTS=ON -DSOFTPROBE_BUILD_EXAMPLES=ON -DSOFTPROBE_BUILD_RUNTIME=ON -DSOFTPROBE_SANITIZE=; then
+  -DSOFTPROBE_BUILD_TESTS=ON -DSOFTPROBE_BUILD_EXAMPLES=ON -DSOFTPROBE_BUILD_RUNTIME=ON -DSOFTPROBE_SANITIZE= \
+  -DSOFTPROBE_LINE_TABLES_ONLY=ON; then
   core_built=1
   step "C++ tests (ctest)" run_ctest build
   step "ABI check against the baseline in abi/ (scripts/abi_check.sh)" \
@@ -120,7 +121,8 @@ if built "build: RelWithDebInfo, -Werror (build/)" cmake_build build -DCMAKE_BUI
 fi
 
 if built "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)" cmake_build build-asan \
-  -DCMAKE_BUILD_TYPE=Debug -DSOFTPROBE_SANITIZE=address,undefined -DSOFTPROBE_BUILD_EXAMPLES=OFF; then
+  -DCMAKE_BUILD_TYPE=Debug -DSOFTPROBE_SANITIZE=address,undefined -DSOFTPROBE_BUILD_EXAMPLES=OFF \
+  -DSOFTPROBE_LINE_TABLES_ONLY=ON; then
   step "C++ tests under ASan+UBSan" sanitized_ctest
 fi
 
