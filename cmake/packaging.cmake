@@ -3,7 +3,8 @@
 # `cmake --install` installs, under /usr:
 #   lib/libsoftprobe.so.<version> with its SONAME and dev symlinks,
 #   include/softprobe.h and softprobe.hpp, lib/cmake/softprobe/ (find_package),
-#   lib/pkgconfig/softprobe.pc, bin/softprobe-runtime (when built),
+#   lib/pkgconfig/softprobe.pc, bin/softprobe-runtime and bin/softprobe (the CLI:
+#   softprobe runtime, softprobe proxy; when built),
 #   share/doc/libsoftprobe/copyright (LICENSE).
 # Depends comes from dpkg-shlibdeps over the packaged binaries. Tested by
 # tests/package/check_deb.sh (docs/c-abi.md#the-debian-package).
@@ -20,8 +21,9 @@ set(CPACK_PACKAGE_DESCRIPTION
   "libsoftprobe records the real HTTP traffic of a service into OTLP JSON case files and replays it \
 deterministically in tests: outbound calls are answered from rules, and in strict mode a call nobody \
 mocked fails. This package holds the shared library, the C header softprobe.h, the C++ header \
-softprobe.hpp, the CMake package (find_package(softprobe)), softprobe.pc and the softprobe-runtime \
-server (the HTTP control API and the proxy OTLP API).")
+softprobe.hpp, the CMake package (find_package(softprobe)), softprobe.pc, the softprobe-runtime \
+server (the HTTP control API and the proxy OTLP API) and the softprobe command (softprobe proxy: \
+the egress forward proxy for apps in any language).")
 set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)  # the build's debug info stays in the build tree

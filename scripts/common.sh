@@ -12,6 +12,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libprotozero-dev libasio-dev libboost-dev libcurl4-openssl-dev catch2 libbenchmark-dev pybind11-dev
   clang libclang-rt-14-dev wrk python3-venv abi-compliance-checker abi-dumper
+  libcli11-dev libyaml-cpp-dev
 )
 
 log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

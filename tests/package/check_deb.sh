@@ -3,7 +3,8 @@
 # installs it with dpkg -i into a scratch root, then builds a consumer against
 # that root with find_package(softprobe) and with pkg-config, runs both (a
 # strict miss decided by the packaged library), and checks that the packaged
-# softprobe-runtime --version names the library's sp_version_string().
+# softprobe-runtime --version names the library's sp_version_string() and that
+# softprobe --version is it.
 #   check_deb.sh BUILD_DIR
 set -euo pipefail
 build_dir="$(cd "$1" && pwd)"
@@ -28,7 +29,7 @@ dpkg "${dpkg_args[@]}" -i "$deb" >/dev/null 2>&1 || { dpkg "${dpkg_args[@]}" -i 
 dpkg-query --admindir="$root/var/lib/dpkg" -W -f='installed: ${Package} ${Version} ${Status}\n' libsoftprobe
 
 for f in usr/include/softprobe.h usr/include/softprobe.hpp usr/lib/cmake/softprobe/softprobeConfig.cmake \
-  usr/lib/pkgconfig/softprobe.pc usr/bin/softprobe-runtime usr/share/doc/libsoftprobe/copyright; do
+  usr/lib/pkgconfig/softprobe.pc usr/bin/softprobe-runtime usr/bin/softprobe usr/share/doc/libsoftprobe/copyright; do
   [ -e "$root/$f" ] || { echo "missing from the package: /$f"; exit 1; }
 done
 soname="$(objdump -p "$root/usr/lib/libsoftprobe.so" | awk '/SONAME/ {print $2}')"
@@ -57,5 +58,8 @@ runtime_out="$("$root/usr/bin/softprobe-runtime" --version)"
 echo "runtime: $runtime_out"
 case "$runtime_out" in "softprobe-runtime $lib_version "*) ;; *)
   echo "softprobe-runtime --version does not name the library's version $lib_version"; exit 1 ;; esac
+cli_out="$("$root/usr/bin/softprobe" --version)"
+echo "softprobe: $cli_out"
+[ "$cli_out" = "$lib_version" ] || { echo "softprobe --version says $cli_out, the library $lib_version"; exit 1; }
 deb_version="$(dpkg-deb -f "$deb" Version)"
 [ "$deb_version" = "$lib_version" ] || { echo "package version $deb_version, library $lib_version"; exit 1; }

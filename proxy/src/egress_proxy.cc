@@ -1,0 +1,357 @@
+#include "egress_proxy.hpp"
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "forwarded_headers.hpp"
+#include "session_id.hpp"
+#include "softprobe/net/handoff.hpp"
+#include "support/log.hpp"
+
+namespace softprobe::proxy {
+
+using core::log;
+using core::log_enabled;
+using core::LogLevel;
+
+namespace {
+
+std::uint64_t unix_nanos() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+// The route label carries the decision and the session to the request log
+// (Completed reports the label, set before the answer): "decision\x1fsessionId".
+std::string route_label(const Verdict& v) { return v.decision + '\x1f' + v.session_id; }
+
+void log_request(const net::Completed& c) {
+  if (!log_enabled(LogLevel::info)) return;
+  std::string_view decision = c.route, session;
+  if (auto sep = c.route.find('\x1f'); sep != std::string_view::npos) {
+    decision = c.route.substr(0, sep);
+    session = c.route.substr(sep + 1);
+  }
+  std::string method, host, path;
+  if (c.head) {
+    method = c.head->method;
+    net::Target t = c.head->parsed_target();
+    host = std::string(t.authority);
+    path = t.form == net::Target::Form::authority ? std::string() : std::string(t.path);
+  }
+  if (decision.empty()) decision = "refused";  // the server's own answer (400, 408, 431, 503)
+  double ms = std::chrono::duration<double, std::milli>(c.duration).count();
+  log(LogLevel::info, "request",
+      {{"sessionId", session},
+       {"method", method},
+       {"host", host},
+       {"path", path},
+       {"decision", decision},
+       {"status", c.status},
+       {"ms", static_cast<double>(static_cast<std::int64_t>(ms * 1000)) / 1000}});
+}
+
+net::Response proxy_error(int status, std::string_view code, std::string_view message) {
+  net::Response r = net::json_error(status, code, message);
+  r.close = true;
+  return r;
+}
+
+// The 502 for an upstream that could not be reached (EC-002, EC-003: the DNS one says DNS).
+net::Response upstream_failure(net::ClientError e, const std::string& message) {
+  switch (e) {
+    case net::ClientError::dns: return proxy_error(502, "dns_failed", "DNS resolution failed: " + message);
+    case net::ClientError::refused: return proxy_error(502, "upstream_refused", message);
+    case net::ClientError::connect_timeout:
+    case net::ClientError::timeout: return proxy_error(504, "upstream_timeout", message);
+    default: return proxy_error(502, "upstream_failed", message);
+  }
+}
+
+// The same answers as raw bytes, for a tunnel whose socket was already taken over.
+std::string raw_response(const net::Response& r) {
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + (r.status == 504 ? " Gateway Timeout" : " Bad Gateway") +
+                    "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(r.body.size()) +
+                    "\r\nConnection: close\r\n\r\n";
+  return out + r.body;
+}
+
+// An upstream response streamed to the client, with back-pressure: the
+// upstream connection reads the next piece only once this one is written.
+struct Relay {
+  std::mutex mu;
+  std::optional<net::BodyWriter> writer;
+  bool client_gone = false;
+  bool headed = false;           // the upstream's head came (and was passed on)
+  bool upstream_done = false;    // on_done(none) came
+  bool upstream_failed = false;  // on_done(error) came after the head
+  std::optional<std::pair<std::string, std::function<void()>>> pending;
+  // Capture.
+  bool record = false;
+  bool capture_overflow = false;
+  UpstreamResponse captured;
+  std::uint64_t start_ns = 0;
+};
+
+void write_piece(net::BodyWriter writer, std::string piece, std::function<void()> more) {
+  writer.write(std::move(piece), [more = std::move(more)](bool ok) {
+    if (ok) more();  // else: `more` is dropped, the upstream exchange ends (aborted)
+  });
+}
+
+}  // namespace
+
+EgressProxy::EgressProxy(net::IoThreads& io, const ProxyOptions& o, Decider& decider) : decider_(decider), io_(io) {
+  client_ = std::make_unique<net::Client>(io);
+  net::ServerOptions so;
+  so.host = o.listen_host;
+  so.port = o.listen_port;
+  so.max_connections = o.max_connections;
+  so.max_head_bytes = kMaxRequestHeadBytes;
+  so.on_complete = log_request;
+  server_ = std::make_unique<net::Server>(io, so, [this](net::Exchange ex) { handle(std::move(ex)); });
+}
+
+void EgressProxy::answer(net::Exchange& ex, const Verdict& v) {
+  ex.set_route(route_label(v));
+  if (v.delay.count() > 0) ex.respond_after(v.delay, v.response);
+  else ex.respond(v.response);
+}
+
+void EgressProxy::handle(net::Exchange ex) {
+  const net::RequestHead& head = ex.head();
+  if (head.method == "CONNECT") return connect(std::move(ex));
+  net::Target t = head.parsed_target();
+  if (t.form != net::Target::Form::absolute) {
+    ex.respond(proxy_error(
+        400, "not_a_proxy_request",
+        "softprobe proxy takes absolute-form requests (GET http://host/path), got target \"" + head.target + "\""));
+    return;
+  }
+  if (!net::iequals(t.scheme, "http") && !net::iequals(t.scheme, "ws")) {
+    ex.respond(proxy_error(400, "unsupported_scheme",
+                           "softprobe proxy forwards http:// targets; https:// goes through CONNECT (HTTPS_PROXY)"));
+    return;
+  }
+  auto upstream = net::parse_authority(t.authority, 80);
+  if (!upstream) {
+    ex.respond(proxy_error(400, "bad_target", "request target \"" + head.target + "\": bad host or port"));
+    return;
+  }
+  auto req = std::make_shared<ProxyRequest>();
+  req->method = head.method;
+  req->scheme = "http";
+  req->authority = std::string(t.authority);
+  req->path = std::string(t.path);
+  req->query = std::string(t.query);
+  req->headers = head.headers;
+  req->session_id = session_id_of(head.headers);
+  if (head.upgrade) return upgrade(std::move(ex), std::move(req), std::move(*upstream));
+  ex.read_body([this, req, upstream = std::move(*upstream)](net::Exchange& ex, net::BodyStatus st) {
+    switch (st) {
+      case net::BodyStatus::ok: break;
+      case net::BodyStatus::too_large:
+        ex.respond(proxy_error(413, "body_too_large", "request body over the limit"));
+        return;
+      case net::BodyStatus::unsupported_encoding:
+        ex.respond(proxy_error(415, "unsupported_encoding", "request Content-Encoding not supported"));
+        return;
+      default: ex.respond(proxy_error(400, "bad_body", "request body could not be read")); return;
+    }
+    req->body = std::move(ex.body());
+    Verdict v = decider_.decide(*req);
+    if (v.kind == Verdict::Kind::answer) return answer(ex, v);
+    forward(ex, req, upstream, std::move(v));
+  });
+}
+
+void EgressProxy::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream, Verdict v) {
+  ex.set_route(route_label(v));
+  net::ClientRequest up;
+  up.host = upstream.host;
+  up.port = upstream.port;
+  up.method = req->method;
+  up.target = req->path.empty() ? "/" : req->path;
+  if (!req->query.empty()) up.target += "?" + req->query;
+  up.headers = forwarded_request_headers(req->headers);
+  up.body = req->body;
+
+  auto relay = std::make_shared<Relay>();
+  relay->record = v.record;
+  relay->start_ns = unix_nanos();
+  auto verdict = std::make_shared<Verdict>(std::move(v));
+  bool is_head = req->method == "HEAD";
+
+  net::ResponseHandler h;
+  h.on_head = [ex, relay, is_head](const net::ResponseHead& rh) mutable {
+    {
+      std::lock_guard<std::mutex> lock(relay->mu);
+      relay->headed = true;
+    }
+    net::Response head;
+    head.status = rh.status;
+    head.reason = rh.reason;
+    head.headers = forwarded_headers(rh.headers);
+    net::erase_header(head.headers, "content-length");
+    if (relay->record) {
+      relay->captured.status = rh.status;
+      relay->captured.headers = rh.headers;
+    }
+    std::optional<std::uint64_t> length;
+    bool bodiless = rh.status == 204 || rh.status == 304 || (rh.status >= 100 && rh.status < 200);
+    if (!rh.chunked && rh.content_length && !bodiless) length = rh.content_length;
+    if (is_head) length = rh.content_length;
+    return ex.respond_streaming(std::move(head), length, [relay](std::optional<net::BodyWriter> w) {
+      std::optional<std::pair<std::string, std::function<void()>>> pending;
+      bool finish = false;
+      {
+        std::lock_guard<std::mutex> lock(relay->mu);
+        if (!w) {
+          relay->client_gone = true;
+          relay->pending.reset();  // drops `more`: the upstream exchange ends
+          return;
+        }
+        if (relay->upstream_failed) {
+          w->abort();
+          return;
+        }
+        relay->writer = *w;
+        pending = std::move(relay->pending);
+        relay->pending.reset();
+        finish = !pending && relay->upstream_done;
+      }
+      if (pending) write_piece(*w, std::move(pending->first), std::move(pending->second));
+      else if (finish) w->finish();
+    });
+  };
+  h.on_body = [relay](std::string_view piece, std::function<void()> more) {
+    std::optional<net::BodyWriter> writer;
+    {
+      std::lock_guard<std::mutex> lock(relay->mu);
+      if (relay->client_gone) return;  // `more` dropped
+      if (relay->record && !relay->capture_overflow) {
+        if (relay->captured.body.size() + piece.size() > kMaxCapturedBodyBytes) {
+          relay->capture_overflow = true;
+          relay->captured.body.clear();
+          relay->captured.body.shrink_to_fit();
+        } else {
+          relay->captured.body.append(piece);
+        }
+      }
+      if (!relay->writer) {
+        relay->pending.emplace(std::string(piece), std::move(more));
+        return;
+      }
+      writer = relay->writer;
+    }
+    write_piece(*writer, std::string(piece), std::move(more));
+  };
+  h.on_done = [this, ex, relay, req, verdict](net::ClientError e, const std::string& message) mutable {
+    std::optional<net::BodyWriter> writer;
+    bool headed;
+    {
+      std::lock_guard<std::mutex> lock(relay->mu);
+      headed = relay->headed;
+      if (e == net::ClientError::none) relay->upstream_done = true;
+      else if (headed) relay->upstream_failed = true;
+      writer = relay->writer;
+    }
+    if (e != net::ClientError::none) {
+      // After the head the client sees a cut response (never a whole-looking one); before it, a 502/504.
+      if (writer) writer->abort();
+      else if (!headed) ex.respond(upstream_failure(e, message));
+      if (e == net::ClientError::dns || e == net::ClientError::refused || e == net::ClientError::connect_failed ||
+          e == net::ClientError::connect_timeout)
+        log(LogLevel::warn, "upstream unreachable",
+            {{"sessionId", verdict->session_id},
+             {"upstream", req->authority},
+             {"error", net::client_error_name(e)},
+             {"message", message}});
+      return;
+    }
+    if (writer) writer->finish();
+    if (relay->record) {
+      if (relay->capture_overflow) {
+        log(LogLevel::warn, "exchange not recorded: response body over the capture limit",
+            {{"sessionId", verdict->session_id},
+             {"host", req->authority},
+             {"path", req->path},
+             {"limitBytes", kMaxCapturedBodyBytes}});
+      } else {
+        decider_.record(*verdict, *req, relay->captured, relay->start_ns, unix_nanos());
+      }
+    }
+  };
+  client_->send(std::move(up), std::move(h));
+}
+
+void EgressProxy::connect(net::Exchange ex) {
+  const net::RequestHead& head = ex.head();
+  auto upstream = net::parse_authority(head.target, 443);
+  if (!upstream || head.target.find('/') != std::string::npos) {
+    ex.respond(proxy_error(400, "bad_target", "CONNECT target \"" + head.target + "\" is not host:port"));
+    return;
+  }
+  ProxyRequest req;
+  req.method = "CONNECT";
+  req.scheme = "https";
+  req.authority = head.target;
+  req.path = "/";
+  req.headers = head.headers;
+  req.session_id = session_id_of(head.headers);
+  Verdict v = decider_.decide(req);
+  if (v.kind == Verdict::Kind::answer) return answer(ex, v);
+  ex.set_route(route_label(v));
+  TunnelPlan plan;
+  plan.host = upstream->host;
+  plan.port = upstream->port;
+  plan.to_client_first = "HTTP/1.1 200 Connection established\r\n\r\n";
+  plan.failure_response = [](bool dns, const std::string& why) {
+    return raw_response(upstream_failure(dns ? net::ClientError::dns : net::ClientError::refused, why));
+  };
+  ex.hand_off([this, plan = std::move(plan)](net::HandOff&& h) mutable {
+    open_tunnel(std::move(h), std::move(plan), tunnels_);
+  });
+}
+
+void EgressProxy::upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream) {
+  Verdict v = decider_.decide(*req);
+  if (v.kind == Verdict::Kind::answer) return answer(ex, v);
+  ex.set_route(route_label(v));
+  // The handshake goes upstream as it came (origin-form, hop-by-hop fields
+  // except the upgrade's own dropped); the upstream's 101 and every frame
+  // after it flow back through the tunnel.
+  const net::RequestHead& head = ex.head();
+  std::string first = head.method + " " + (req->path.empty() ? "/" : req->path);
+  if (!req->query.empty()) first += "?" + req->query;
+  first += head.version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
+  for (const auto& h : forwarded_headers(head.headers, true)) first += h.name + ": " + h.value + "\r\n";
+  first += "\r\n";
+  TunnelPlan plan;
+  plan.host = upstream.host;
+  plan.port = upstream.port;
+  plan.to_upstream_first = std::move(first);
+  plan.failure_response = [](bool dns, const std::string& why) {
+    return raw_response(upstream_failure(dns ? net::ClientError::dns : net::ClientError::refused, why));
+  };
+  ex.hand_off([this, plan = std::move(plan)](net::HandOff&& h) mutable {
+    open_tunnel(std::move(h), std::move(plan), tunnels_);
+  });
+}
+
+std::size_t EgressProxy::shutdown(std::chrono::milliseconds grace) {
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  server_->shutdown(grace);
+  net::ShutdownReport report = server_->wait();
+  // Tunnels are the proxy's own: they get what is left of the grace period.
+  while (tunnels_->open() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::size_t forced = report.forced + tunnels_->close_all();
+  for (int i = 0; i < 100 && tunnels_->open() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return forced;
+}
+
+}  // namespace softprobe::proxy

@@ -1,0 +1,58 @@
+// The egress forward proxy (contract section 9): apps reach it through
+// HTTP_PROXY / HTTPS_PROXY. On the project's HTTP layer (softprobe_net):
+//   - absolute-form requests ("GET http://host/p") are decided by the
+//     Decider: answered (mock, error, strict miss) by the proxy, or forwarded
+//     on a keep-alive upstream pool with the response streamed back (and
+//     recorded, for a capture);
+//   - CONNECT host:port is decided on host and port, then tunneled;
+//   - a WebSocket (any) upgrade is decided as a request, then its handshake
+//     and everything after are tunneled to the upstream.
+// One JSON log line per request at info (sessionId, method, host, path,
+// decision, status, ms).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "decider.hpp"
+#include "proxy_options.hpp"
+#include "softprobe/net/client.hpp"
+#include "softprobe/net/io_threads.hpp"
+#include "softprobe/net/server.hpp"
+#include "tunnel.hpp"
+
+namespace softprobe::proxy {
+
+// Request heads larger than this get 431 and are not forwarded (EC-006).
+inline constexpr std::size_t kMaxRequestHeadBytes = 8 * 1024;
+// A captured response body is kept up to this size (the rest is streamed but
+// not recorded: the exchange is then not recorded at all, and a warning says so).
+inline constexpr std::size_t kMaxCapturedBodyBytes = 16u << 20;
+
+class EgressProxy {
+ public:
+  // Binds and starts accepting on `io`. Throws std::runtime_error naming the
+  // address when it cannot bind.
+  EgressProxy(net::IoThreads& io, const ProxyOptions& options, Decider& decider);
+
+  std::uint16_t port() const noexcept { return server_->port(); }
+  // Stops accepting, lets exchanges and tunnels finish within `grace`, then
+  // closes the rest. Blocks (call from the main thread). Returns how many
+  // connections and tunnels had to be closed.
+  std::size_t shutdown(std::chrono::milliseconds grace);
+
+ private:
+  void handle(net::Exchange ex);
+  void forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream, Verdict verdict);
+  void connect(net::Exchange ex);
+  void upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream);
+  void answer(net::Exchange& ex, const Verdict& v);
+
+  Decider& decider_;
+  net::IoThreads& io_;
+  std::shared_ptr<Tunnels> tunnels_ = std::make_shared<Tunnels>();
+  std::unique_ptr<net::Client> client_;
+  std::unique_ptr<net::Server> server_;
+};
+
+}  // namespace softprobe::proxy

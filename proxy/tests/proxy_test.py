@@ -1,0 +1,566 @@
+#!/usr/bin/env python3
+"""softprobe proxy, end to end: the real binary driven by real clients (curl,
+Python requests, raw sockets for CONNECT and WebSocket), against upstreams this
+script starts on 127.0.0.1. Every wait is bounded.
+
+Usage: proxy_test.py /path/to/softprobe [unittest args]
+"""
+import base64
+import hashlib
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import requests
+
+BIN = None
+VERSION_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "VERSION")
+TIMEOUT = 5
+
+
+# ---- upstreams -------------------------------------------------------------
+
+class Upstream:
+    """An HTTP/1.1 server answering every method with a JSON echo of the
+    request; /count/NAME answers 'NAME-1', 'NAME-2', ... in turn."""
+
+    def __init__(self):
+        self.seen = []
+        self.counts = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                outer.seen.append({"method": self.command, "path": self.path,
+                                   "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+                if self.path.startswith("/count/"):
+                    name = self.path[len("/count/"):].split("?")[0]
+                    outer.counts[name] = outer.counts.get(name, 0) + 1
+                    out = ("%s-%d" % (name, outer.counts[name])).encode()
+                    ctype = "text/plain"
+                else:
+                    out = json.dumps({"method": self.command, "path": self.path,
+                                      "headers": {k.lower(): v for k, v in self.headers.items()},
+                                      "body": body.decode("latin-1")}).encode()
+                    ctype = "application/json"
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(out)))
+                self.send_header("X-Upstream", "yes")
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _answer
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TcpServer:
+    """A TCP server on 127.0.0.1 running `serve(conn)` per connection."""
+
+    def __init__(self, serve):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.closed = threading.Event()  # a client connection ended (EOF or reset)
+        self.conns = []
+        self._serve = serve
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn):
+        conn.settimeout(TIMEOUT)
+        try:
+            self._serve(conn)
+        except OSError:
+            pass
+        finally:
+            self.closed.set()
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def stop(self):
+        self.sock.close()
+
+
+def echo(conn):
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            return
+        conn.sendall(data)
+
+
+def ws_echo(conn):
+    """A WebSocket server (RFC 6455) that echoes text frames, just enough for the test."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return
+        head += chunk
+    lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    headers = {l.split(":", 1)[0].strip().lower(): l.split(":", 1)[1].strip() for l in lines[1:]}
+    key = headers["sec-websocket-key"]
+    accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC11B65").encode()).digest())
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    while True:
+        frame = read_ws_frame(conn)
+        if frame is None or frame[0] == 8:
+            return
+        conn.sendall(ws_frame(frame[1], mask=False))
+
+
+def ws_frame(payload, mask=True):
+    out = bytes([0x81])
+    n = len(payload)
+    assert n < 126
+    if mask:
+        key = os.urandom(4)
+        return out + bytes([0x80 | n]) + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return out + bytes([n]) + payload
+
+
+def recv_exact(conn, n):
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def read_ws_frame(conn):
+    h = recv_exact(conn, 2)
+    if h is None:
+        return None
+    opcode, n, masked = h[0] & 0x0F, h[1] & 0x7F, h[1] & 0x80
+    key = recv_exact(conn, 4) if masked else None
+    payload = recv_exact(conn, n) or b""
+    if key:
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return opcode, payload
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ---- the proxy process -----------------------------------------------------
+
+class Proxy:
+    def __init__(self, *args):
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([BIN, "proxy", "--listen", "127.0.0.1:0", *args],
+                                     stdout=subprocess.PIPE, stderr=self.stderr)
+        line = self._first_line()
+        prefix = "softprobe proxy listening on http://127.0.0.1:"
+        if not line.startswith(prefix):
+            self.proc.kill()
+            raise AssertionError("no startup line: %r; stderr: %s" % (line, self.logs()))
+        self.port = int(line[len(prefix):])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def _first_line(self):
+        result = []
+        t = threading.Thread(target=lambda: result.append(self.proc.stdout.readline().decode()), daemon=True)
+        t.start()
+        t.join(10)
+        return result[0].strip() if result else ""
+
+    def proxies(self):
+        return {"http": self.url, "https": self.url}
+
+    def curl(self, *args):
+        r = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), "-x", self.url,
+                            "-o", "-", "-w", "\n%{http_code}", *args],
+                           capture_output=True, timeout=TIMEOUT + 5, env={**os.environ, "NO_PROXY": ""})
+        out = r.stdout.decode("latin-1")
+        body, _, code = out.rpartition("\n")
+        return int(code or 0), body
+
+    def open_fds(self):
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return -1
+        finally:
+            self.proc.stdout.close()
+
+    def logs(self):
+        self.stderr.seek(0)
+        return self.stderr.read().decode("utf-8", "replace")
+
+    def log_lines(self):
+        out = []
+        for line in self.logs().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+
+def raw(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    s.settimeout(TIMEOUT)
+    return s
+
+
+def read_head(s):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head.decode("latin-1"), rest
+
+
+def wait_until(cond, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+def tunnel(proxy_port, target):
+    s = raw(proxy_port)
+    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    head, rest = read_head(s)
+    return s, head, rest
+
+
+# ---- tests ------------------------------------------------------------------
+
+class Cli(unittest.TestCase):
+    def test_version_is_the_library_version(self):
+        out = subprocess.run([BIN, "--version"], capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(out.returncode, 0)
+        self.assertEqual(out.stdout.decode().strip(), open(VERSION_FILE).read().strip())
+
+    def test_bad_arguments_exit_2_naming_the_flag(self):
+        for args, flag in [(["proxy", "--mode", "banana"], "--mode"),
+                           (["proxy", "--mode", "capture"], "--out"),
+                           (["proxy", "--listen", "nowhere"], "--listen"),
+                           (["proxy", "--policy", "lax"], "--policy"),
+                           (["proxy", "--case", "/nonexistent/x.case.json"], "--case"),
+                           (["proxy", "--runtime", "http://127.0.0.1:1"], "--runtime"),
+                           (["proxy", "--no-such-flag"], "--no-such-flag"),
+                           (["nothing"], "subcommand")]:
+            out = subprocess.run([BIN, *args], capture_output=True, timeout=TIMEOUT)
+            self.assertEqual(out.returncode, 2, args)
+            self.assertIn(flag, out.stderr.decode(), args)
+
+    def test_runtime_subcommand_is_the_runtime(self):
+        out = subprocess.run([BIN, "runtime", "--version"], capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(open(VERSION_FILE).read().strip(), out.stdout.decode())
+        out = subprocess.run([BIN, "runtime", "--no-such-flag"], capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(out.returncode, 2)
+
+
+class Egress(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Upstream()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.up.stop()
+
+    def setUp(self):
+        self.proxy = None
+
+    def tearDown(self):
+        if self.proxy:
+            self.proxy.stop(signal.SIGKILL)
+
+    def start(self, *args):
+        self.proxy = Proxy(*args)
+        return self.proxy
+
+    def test_passthrough_with_curl_and_requests(self):
+        p = self.start()
+        code, body = p.curl("-H", "x-softprobe-session-id: s1", "-H", "X-Custom: 1", self.up.url("/hello?a=1"))
+        self.assertEqual(code, 200)
+        echoed = json.loads(body)
+        self.assertEqual(echoed["path"], "/hello?a=1")
+        self.assertEqual(echoed["headers"]["x-custom"], "1")
+        self.assertNotIn("x-softprobe-session-id", echoed["headers"])
+        self.assertNotIn("proxy-connection", echoed["headers"])
+        r = requests.post(self.up.url("/submit"), data=b"payload", proxies=p.proxies(), timeout=TIMEOUT,
+                          headers={"Connection": "keep-alive, X-Hop", "X-Hop": "drop me", "Keep-Alive": "timeout=5"})
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r.headers["X-Upstream"], "yes")
+        echoed = r.json()
+        self.assertEqual(echoed["body"], "payload")
+        for hop in ("x-hop", "keep-alive"):
+            self.assertNotIn(hop, echoed["headers"])  # RFC 9110 7.6.1: hop-by-hop, and named by Connection
+
+    def test_any_method_is_decided_and_forwarded_EC007(self):
+        p = self.start()
+        for method in ("PATCH", "DELETE", "PUT", "OPTIONS"):
+            r = requests.request(method, self.up.url("/m"), proxies=p.proxies(), timeout=TIMEOUT)
+            self.assertEqual(r.status_code, 200, method)
+            self.assertEqual(r.json()["method"], method)
+        r = requests.head(self.up.url("/m"), proxies=p.proxies(), timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200)
+
+    def test_rules_mock_yaml_and_json_and_log_line(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("version: 1\nrules:\n  - when: {method: PATCH, path: /mocked}\n"
+                    "    then: {action: mock, response: {status: 207, body: 'from yaml'}}\n")
+        p = self.start("--rules", f.name, "--session", "proxy-s1")
+        r = requests.patch(self.up.url("/mocked"), proxies=p.proxies(), timeout=TIMEOUT)
+        self.assertEqual((r.status_code, r.text), (207, "from yaml"))
+        code, _ = p.curl(self.up.url("/other"))
+        self.assertEqual(code, 200)
+        os.unlink(f.name)
+        self.assertTrue(wait_until(lambda: len([l for l in p.log_lines() if l.get("msg") == "request"]) >= 2))
+        lines = [l for l in p.log_lines() if l.get("msg") == "request"]
+        mocked = [l for l in lines if l["path"] == "/mocked"][0]
+        self.assertEqual(mocked["level"], "info")
+        self.assertEqual(mocked["sessionId"], "proxy-s1")
+        self.assertEqual(mocked["method"], "PATCH")
+        self.assertEqual(mocked["host"], "127.0.0.1:%d" % self.up.port)
+        self.assertEqual(mocked["decision"], "mock")
+        self.assertEqual(mocked["status"], 207)
+        self.assertIn("ms", mocked)
+        self.assertEqual([l for l in lines if l["path"] == "/other"][0]["decision"], "passthrough")
+
+    def test_bad_rules_file_exits_5(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write('{"version":1,"rules":[{"when":{"hostt":"x"},"then":{"action":"mock"}}]}')
+        out = subprocess.run([BIN, "proxy", "--listen", "127.0.0.1:0", "--rules", f.name],
+                             capture_output=True, timeout=TIMEOUT)
+        os.unlink(f.name)
+        self.assertEqual(out.returncode, 5)
+        self.assertIn("--rules", out.stderr.decode())
+
+    def test_capture_then_replay_in_order_with_upstream_gone(self):
+        up = Upstream()
+        with tempfile.TemporaryDirectory() as d:
+            case = os.path.join(d, "c.case.json")
+            p = Proxy("--mode", "capture", "--out", case)
+            answers = [p.curl("http://127.0.0.1:%d/count/n?q=1" % up.port) for _ in range(2)]
+            answers.append(p.curl("-X", "POST", "-d", "x", "http://127.0.0.1:%d/count/p" % up.port))
+            self.assertEqual(answers, [(200, "n-1"), (200, "n-2"), (200, "p-1")])
+            self.assertFalse(os.path.exists(case))
+            self.assertEqual(p.stop(signal.SIGTERM), 0, p.logs())
+            doc = json.load(open(case))
+            spans = [s for t in doc["traces"] for rs in t["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+            self.assertEqual(len(spans), 3)
+            self.assertFalse([f for f in os.listdir(d) if f != "c.case.json"])  # written atomically: no temp file left
+            up.stop()
+
+            p = self.start("--mode", "replay", "--case", case, "--policy", "strict")
+            url = "http://127.0.0.1:%d/count/n?q=1" % up.port
+            self.assertEqual([p.curl(url) for _ in range(3)], [(200, "n-1"), (200, "n-2"), (200, "n-2")])
+            self.assertEqual(p.curl("-X", "POST", "-d", "other body", "http://127.0.0.1:%d/count/p" % up.port),
+                             (200, "p-1"))  # bodies are not compared
+            r = requests.get("http://127.0.0.1:%d/count/n?q=2" % up.port, proxies=p.proxies(), timeout=TIMEOUT)
+            self.assertEqual(r.status_code, 599)  # the query counts
+            self.assertEqual(r.headers["x-softprobe-strict-miss"], "1")
+            self.assertIn("strict policy blocked unmatched outbound", r.text)
+
+    def test_strict_blocks_loopback_unless_allowed(self):
+        p = self.start("--policy", "strict")
+        r = requests.get(self.up.url("/x"), proxies=p.proxies(), timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 599)
+        self.assertEqual(r.headers["x-softprobe-strict-miss"], "1")
+        p.stop(signal.SIGKILL)
+        p = self.start("--policy", "strict", "--allow-host", "127.0.0.1")
+        r = requests.get(self.up.url("/x"), proxies=p.proxies(), timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200)
+
+    def test_refused_and_dns_are_502_EC002_EC003(self):
+        p = self.start()
+        code, body = p.curl("http://127.0.0.1:%d/x" % closed_port())
+        self.assertEqual(code, 502)
+        self.assertIn("refused", body)
+        code, body = p.curl("http://no-such-host.invalid/x")
+        self.assertEqual(code, 502)
+        self.assertIn("DNS", body)
+        self.assertTrue(wait_until(lambda: any(l.get("level") == "warn" and l.get("msg") == "upstream unreachable"
+                                               for l in p.log_lines())))
+
+    def test_headers_over_8k_get_431_and_are_not_forwarded_EC006(self):
+        p = self.start()
+        before = len(self.up.seen)
+        code, _ = p.curl("-H", "X-Big: " + "a" * 9000, self.up.url("/big"))
+        self.assertEqual(code, 431)
+        self.assertEqual(len(self.up.seen), before)
+        code, _ = p.curl("-H", "X-Fits: " + "a" * 6000, self.up.url("/fits"))
+        self.assertEqual(code, 200)
+
+    def test_connect_tunnel_any_port_and_hangups_EC004_EC005_EC009(self):
+        srv = TcpServer(echo)
+        p = self.start()
+        # A first tunnel starts what stays (Asio's resolver thread and its descriptors).
+        s, head, _ = tunnel(p.port, "127.0.0.1:%d" % srv.port)
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        s.close()
+        self.assertTrue(srv.closed.wait(TIMEOUT))
+        srv.closed.clear()
+        time.sleep(0.2)
+        baseline = p.open_fds()
+        s, head, rest = tunnel(p.port, "127.0.0.1:%d" % srv.port)
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        s.sendall(b"hello through the tunnel")
+        got = rest
+        while len(got) < 24:
+            got += s.recv(100)
+        self.assertEqual(got, b"hello through the tunnel")
+        s.close()  # EC-004: the client hangs up mid-tunnel -> the upstream is closed
+        self.assertTrue(srv.closed.wait(TIMEOUT))
+        self.assertTrue(wait_until(lambda: p.open_fds() <= baseline), (p.open_fds(), baseline))
+
+        # EC-005: the upstream hangs up -> the client is closed
+        def close_at_once(conn):
+            conn.recv(10)
+        srv2 = TcpServer(close_at_once)
+        s, head, _ = tunnel(p.port, "127.0.0.1:%d" % srv2.port)
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        s.sendall(b"x")
+        self.assertEqual(s.recv(10), b"")
+        s.close()
+        self.assertTrue(wait_until(lambda: p.open_fds() <= baseline), (p.open_fds(), baseline))
+        srv.stop()
+        srv2.stop()
+
+    def test_connect_refused_and_strict(self):
+        p = self.start()
+        s, head, _ = tunnel(p.port, "127.0.0.1:%d" % closed_port())
+        self.assertTrue(head.startswith("HTTP/1.1 502"), head)
+        s.close()
+        p.stop(signal.SIGKILL)
+        p = self.start("--policy", "strict")
+        s, head, _ = tunnel(p.port, "127.0.0.1:9")
+        self.assertTrue(head.startswith("HTTP/1.1 599"), head)
+        self.assertIn("x-softprobe-strict-miss: 1", head.lower())
+        s.close()
+        # Through curl as HTTPS_PROXY would: the CONNECT fails, nothing is sent.
+        r = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), "-x", p.url, "-k", "https://127.0.0.1:9/"],
+                           capture_output=True, timeout=TIMEOUT + 5)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("599", r.stderr.decode())
+
+    def test_max_connections_503_EC012(self):
+        p = self.start("--max-connections", "2")
+        held = [raw(p.port), raw(p.port)]
+        time.sleep(0.2)  # let the proxy accept both
+        s = raw(p.port)
+        head, _ = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 503"), head)
+        for h in held + [s]:
+            h.close()
+
+    def test_sigterm_closes_tunnels_after_grace_EC013(self):
+        srv = TcpServer(echo)
+        p = self.start("--grace", "0.5")
+        s, head, _ = tunnel(p.port, "127.0.0.1:%d" % srv.port)
+        self.assertTrue(head.startswith("HTTP/1.1 200"))
+        start = time.monotonic()
+        self.assertEqual(p.stop(signal.SIGTERM), 0, p.logs())
+        self.assertLess(time.monotonic() - start, 4)
+        self.assertEqual(s.recv(10), b"")  # the tunnel was closed
+        with self.assertRaises(OSError):
+            raw(p.port)  # no longer accepting
+        s.close()
+        srv.stop()
+
+    def test_websocket_upgrade_is_tunneled_EC014(self):
+        srv = TcpServer(ws_echo)
+        p = self.start()
+        s = raw(p.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(("GET http://127.0.0.1:%d/chat HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
+                   "x-softprobe-session-id: s1\r\n\r\n" % (srv.port, srv.port, key)).encode())
+        head, rest = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 101"), head)
+        self.assertEqual(rest, b"")
+        for msg in (b"one", b"two"):
+            s.sendall(ws_frame(msg))
+            self.assertEqual(read_ws_frame(s), (1, msg))
+        s.close()
+        srv.stop()
+        # Under strict, the upgrade is decided like any request.
+        p.stop(signal.SIGKILL)
+        p = self.start("--policy", "strict")
+        s = raw(p.port)
+        s.sendall(("GET http://127.0.0.1:%d/chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (srv.port, key)).encode())
+        head, _ = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 599"), head)
+        s.close()
+
+    def test_origin_form_is_refused(self):
+        p = self.start()
+        s = raw(p.port)
+        s.sendall(b"GET /direct HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head, _ = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 400"), head)
+        s.close()
+
+
+if __name__ == "__main__":
+    BIN = sys.argv.pop(1)
+    for var in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+        os.environ.pop(var, None)
+    unittest.main()
