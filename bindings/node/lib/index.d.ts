@@ -185,7 +185,7 @@ export class SoftprobeSession {
   findInCase(predicate?: CasePredicate): CaseHit;
   /** All matches in file order. */
   findAllInCase(predicate?: CasePredicate): CaseHit[];
-  /** Appends a rule and sends the whole list. Rejects with InvalidRuleError. Resolves with the rule sent. */
+  /** Appends a rule after the session rules (sp_session_add_rules). Rejects with InvalidRuleError (ruleIndex 0). Resolves with the rule sent. */
   mockOutbound(spec: MockSpec): Promise<Rule>;
   clearRules(): Promise<void>;
   setPolicy(policy: Policy): Promise<void>;

@@ -34,14 +34,13 @@ async function callAsync(ctx, fn, ...args) {
 
 class SoftprobeSession {
   /** @internal */
-  constructor(owner, handle, { service = '', rules } = {}) {
+  constructor(owner, handle, { service = '' } = {}) {
     this._owner = owner;
     this._handle = handle;
     this._service = service || '';
     this._id = native.sessionId(handle);
     this._mode = native.sessionMode(handle);
     this._capturing = this._mode !== 'replay';
-    this._rules = rules || [];
     this._pending = new Set();
     this._closed = false;
     this._queue = Promise.resolve();
@@ -91,16 +90,20 @@ class SoftprobeSession {
   }
 
   /**
-   * Adds a rule to the session rules and sends the whole list (the control
-   * API replaces the document). spec: predicates (method, host, path,
+   * Appends a rule after the session rules (sp_session_add_rules: the
+   * current rules are not sent or reparsed again; in remote mode the core
+   * sends the runtime the whole list). spec: predicates (method, host, path,
    * pathPrefix, hostSuffix, headers, bodyJsonPath, ...) plus `response`
    * ({status, headers, body}), `error` ({status, body}) or `action`
    * ('passthrough' | 'capture_only'), and optional name, priority, consume
-   * ('once' | 'many'), latencyMs. Rejects with InvalidRuleError.
+   * ('once' | 'many'), latencyMs. Rejects with InvalidRuleError (its
+   * ruleIndex is 0: the rule given).
    */
   async mockOutbound(spec) {
     const rule = ruleFromSpec(spec);
-    await this._serial(() => this._setRules([...this._rules, rule]));
+    await this._serial(() =>
+      callAsync({ sessionId: this._id }, native.sessionAddRules, this._handle, JSON.stringify(rule))
+    );
     return rule;
   }
 
@@ -270,7 +273,6 @@ class SoftprobeSession {
 
   async _setRules(rules) {
     await callAsync({ sessionId: this._id }, native.sessionSetRules, this._handle, JSON.stringify({ version: 1, rules }));
-    this._rules = rules;
   }
 
   /** Runs mutating calls one at a time, so concurrent mockOutbound calls never drop a rule. */

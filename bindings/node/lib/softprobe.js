@@ -109,8 +109,7 @@ class Softprobe {
     } catch (err) {
       throw fromNative(err, { sessionId: String(id) });
     }
-    const rules = JSON.parse(native.sessionGetRules(handle)).rules || [];
-    return new SoftprobeSession(this, handle, { service: svc, rules });
+    return new SoftprobeSession(this, handle, { service: svc });
   }
 
   /**

@@ -186,6 +186,7 @@ void init_session(Napi::Env env, Napi::Object exports) {
   fn("sessionStats", string_call<stats, false>);
   fn("sessionExportCapture", get_json<sp_session_export_capture>);
   fn("sessionSetRules", set_json<sp_session_set_rules>);
+  fn("sessionAddRules", set_json<sp_session_add_rules>);
   fn("sessionSetPolicy", set_json<sp_session_set_policy>);
   fn("sessionSetAuthFixtures", set_json<sp_session_set_auth_fixtures>);
   fn("sessionGetRules", get_json<sp_session_get_rules>);

@@ -62,9 +62,9 @@ test('InvalidRuleError names the rule index and field; the previous rules stay i
     await assert.rejects(s.mockOutbound({ hostt: 'typo.example.com', response: { status: 200 } }), (err) => {
       assert.ok(err instanceof InvalidRuleError);
       assert.ok(err instanceof SoftprobeError);
-      assert.equal(err.ruleIndex, 1);
+      assert.equal(err.ruleIndex, 0); // the index in the appended document: the rule given
       assert.equal(err.field, 'when.hostt');
-      assert.match(err.message, /rules\[1\]\.when\.hostt: unknown key/);
+      assert.match(err.message, /rules\[0\]\.when\.hostt: unknown key/);
       return true;
     });
     await assert.rejects(s.mockOutbound({ host: 'x', action: 'replay' }), (err) => {

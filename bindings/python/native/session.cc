@@ -142,6 +142,9 @@ void bind_session(py::module_& m) {
           "set_rules", [](Session& s, py::handle doc) { set_document(s, doc, sp_session_set_rules, "rules document"); },
           py::arg("json"), "sp_session_set_rules: replaces the session rules ({version, rules} or an array).")
       .def(
+          "add_rules", [](Session& s, py::handle doc) { set_document(s, doc, sp_session_add_rules, "rules document"); },
+          py::arg("json"), "sp_session_add_rules: appends rules after the session rules (any rules document shape).")
+      .def(
           "get_rules", [](const Session& s) { return get_document(s, sp_session_get_rules); },
           "sp_session_get_rules: the session rules document (JSON).")
       .def(

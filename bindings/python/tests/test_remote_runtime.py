@@ -145,7 +145,7 @@ def test_invalid_documents_are_refused_before_reaching_the_runtime(remote: softp
     revision = runtime.get(f"/v1/sessions/{s.id}/state")["sessionRevision"]
     with pytest.raises(softprobe.InvalidRuleError) as exc:
         s.mock_outbound(when_typo="/x", response={"body": "x"})
-    assert exc.value.rule_index == 1
+    assert exc.value.rule_index == 0  # the index in the appended document: the rule given
     with pytest.raises(softprobe.InvalidPolicyError):
         s.set_policy(external_http="maybe")
     with pytest.raises(softprobe.CaseLoadError):

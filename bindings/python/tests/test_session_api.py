@@ -116,9 +116,9 @@ def test_invalid_rule_names_index_and_field_and_keeps_previous_rules(sp: softpro
     s.mock_outbound(path="/ok", response={"body": "x"})
     with pytest.raises(softprobe.InvalidRuleError) as exc:
         s.mock_outbound(pathh="/typo", response={"body": "y"})
-    assert exc.value.rule_index == 1
+    assert exc.value.rule_index == 0  # the index in the appended document: the rule given
     assert exc.value.field is not None and "pathh" in exc.value.field
-    assert "rules[1]" in str(exc.value)
+    assert "rules[0]" in str(exc.value)
     assert len(s.dump_rules()["rules"]) == 1
     with pytest.raises(softprobe.InvalidRuleError, match="needs response="):
         s.mock_outbound(path="/no-action")

@@ -286,23 +286,23 @@ class Session:
     # ---- rules, policy, fixtures ----------------------------------------------------
 
     def mock_outbound(self, **spec: Any) -> Dict[str, Any]:
-        """Adds one session rule and sends the whole rule list (the rules
-        document is replaced, as the control API does).
+        """Appends one rule after the session rules (sp_session_add_rules:
+        the current rules are not sent or reparsed again; in remote mode the
+        core sends the runtime the whole list).
 
         ``response=`` (a dict or a CaseMatch) answers matching requests; other
         keywords: ``error=``, ``action=``, ``name``, ``priority``, ``consume``
         ("once"/"many"), ``latency_ms``, and the ``when`` predicates
         (``method``, ``host``, ``host_suffix``, ``path``, ``path_prefix``,
         ``headers``, ``body_json_path``, ``service``, ``direction`` ...).
-        Returns the rule as sent. Raises InvalidRuleError naming the rule
-        index and field.
+        Returns the rule as sent. Raises InvalidRuleError naming the field
+        (its rule index is 0: the rule given).
         """
         rule = rule_from_spec(spec)
+        doc = json.dumps(rule)
         with self._lock:
             self._ensure_open()
-            rules = self._current_rules()
-            rules.append(rule)
-            self._set_rules(rules_document(rules))
+            self._native.add_rules(doc)
         return rule
 
     def clear_rules(self) -> None:
