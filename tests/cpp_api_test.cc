@@ -40,6 +40,14 @@ TEST_CASE("C++ API: capture, close, reload, replay with a strict miss", "[cpp-ap
   CHECK(miss.status() == 599);
   CHECK(json::parse(miss.explain())["nearMiss"]["failed"][0]["predicate"] == "path");
 
+  // add_rules appends after the current rules: the other path is answered now, /items still is.
+  std::uint64_t before = replay.revision();
+  CHECK(replay.add_rules(R"({"when":{"path":"/other"},"then":{"action":"mock","response":{"status":207}}})") ==
+        before + 1);
+  CHECK(replay.decide(other).status() == 207);
+  CHECK(replay.decide(req).body() == "[1,2]");
+  CHECK(json::parse(replay.rules())["rules"].size() == 2);
+
   try {
     replay.set_rules(R"({"version":1,"rules":[{"when":{"hots":"x"},"then":{"action":"mock"}}]})");
     FAIL("expected softprobe::Error");
