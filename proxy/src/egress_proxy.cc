@@ -28,8 +28,23 @@ std::uint64_t unix_nanos() {
 // (Completed reports the label, set before the answer): "decision\x1fsessionId".
 std::string route_label(const Verdict& v) { return v.decision + '\x1f' + v.session_id; }
 
+// One request line at info: {sessionId, method, host, path, decision, status, ms}.
+void log_line(std::string_view session, std::string_view method, std::string_view host, std::string_view path,
+              std::string_view decision, int status, double ms) {
+  log(LogLevel::info, "request",
+      {{"sessionId", session},
+       {"method", method},
+       {"host", host},
+       {"path", path},
+       {"decision", decision},
+       {"status", status},
+       {"ms", static_cast<double>(static_cast<std::int64_t>(ms * 1000)) / 1000}});
+}
+
 void log_request(const net::Completed& c) {
   if (!log_enabled(LogLevel::info)) return;
+  // A tunnel (CONNECT, upgrade) handed off: it logs its own line once its status is known.
+  if (c.head && c.status == 0 && (c.head->method == "CONNECT" || c.head->upgrade)) return;
   std::string_view decision = c.route, session;
   if (auto sep = c.route.find('\x1f'); sep != std::string_view::npos) {
     decision = c.route.substr(0, sep);
@@ -43,15 +58,18 @@ void log_request(const net::Completed& c) {
     path = t.form == net::Target::Form::authority ? std::string() : std::string(t.path);
   }
   if (decision.empty()) decision = "refused";  // the server's own answer (400, 408, 431, 503)
-  double ms = std::chrono::duration<double, std::milli>(c.duration).count();
-  log(LogLevel::info, "request",
-      {{"sessionId", session},
-       {"method", method},
-       {"host", host},
-       {"path", path},
-       {"decision", decision},
-       {"status", c.status},
-       {"ms", static_cast<double>(static_cast<std::int64_t>(ms * 1000)) / 1000}});
+  log_line(session, method, host, path, decision, c.status,
+           std::chrono::duration<double, std::milli>(c.duration).count());
+}
+
+// The tunnel's log line, written when the tunnel knows its status.
+std::function<void(int)> tunnel_log(const Verdict& v, const ProxyRequest& r, net::Clock::time_point start) {
+  return [session = v.session_id, decision = v.decision, method = r.method, host = r.authority,
+          path = r.method == "CONNECT" ? std::string() : r.path, start](int status) {
+    if (!log_enabled(LogLevel::info)) return;
+    log_line(session, method, host, path, decision, status,
+             std::chrono::duration<double, std::milli>(net::Clock::now() - start).count());
+  };
 }
 
 net::Response proxy_error(int status, std::string_view code, std::string_view message) {
@@ -309,6 +327,7 @@ void EgressProxy::connect(net::Exchange ex) {
   plan.host = upstream->host;
   plan.port = upstream->port;
   plan.to_client_first = "HTTP/1.1 200 Connection established\r\n\r\n";
+  plan.on_status = tunnel_log(v, req, ex.start());
   plan.failure_response = [](bool dns, const std::string& why) {
     return raw_response(upstream_failure(dns ? net::ClientError::dns : net::ClientError::refused, why));
   };
@@ -334,6 +353,7 @@ void EgressProxy::upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
   plan.host = upstream.host;
   plan.port = upstream.port;
   plan.to_upstream_first = std::move(first);
+  plan.on_status = tunnel_log(v, *req, ex.start());
   plan.failure_response = [](bool dns, const std::string& why) {
     return raw_response(upstream_failure(dns ? net::ClientError::dns : net::ClientError::refused, why));
   };

@@ -57,6 +57,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    report(0);
     boost::system::error_code ignored;
     timer_.cancel();
     resolver_.cancel();
@@ -69,6 +70,27 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   asio::any_io_executor executor() { return client_.get_executor(); }
 
  private:
+  void report(int status) {
+    if (!plan_.on_status) return;
+    auto f = std::move(plan_.on_status);
+    plan_.on_status = nullptr;
+    f(status);
+  }
+
+  // "HTTP/1.1 101 ..." -> 101; 0 when the bytes are not a status line.
+  static int status_of(const char* data, std::size_t n) {
+    std::string_view line(data, n);
+    if (line.size() < 12 || line.substr(0, 5) != "HTTP/") return 0;
+    auto sp = line.find(' ');
+    if (sp == std::string_view::npos || sp + 4 > line.size()) return 0;
+    int status = 0;
+    for (std::size_t i = sp + 1; i < sp + 4; ++i) {
+      if (line[i] < '0' || line[i] > '9') return 0;
+      status = status * 10 + (line[i] - '0');
+    }
+    return status;
+  }
+
   std::string where() const { return plan_.host + ":" + std::to_string(plan_.port); }
 
   void connect(tcp::resolver::results_type results) {
@@ -87,6 +109,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
       self->upstream_.set_option(tcp::no_delay(true), ignored);
       self->up_ = std::make_unique<std::array<char, kBuffer>>();
       self->down_ = std::make_unique<std::array<char, kBuffer>>();
+      if (!self->plan_.to_client_first.empty()) self->report(200);  // CONNECT: established
       self->greet();
     });
   }
@@ -123,6 +146,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     auto self = shared_from_this();
     from.async_read_some(asio::buffer(buf), [self, &from, &to, &buf](boost::system::error_code ec, std::size_t n) {
       if (ec) return self->close();  // EOF or error on one side ends the tunnel (EC-004, EC-005)
+      if (&from == &self->upstream_) self->report(status_of(buf.data(), n));  // an upgrade's answer
       asio::async_write(to, asio::buffer(buf.data(), n),
                         [self, &from, &to, &buf](boost::system::error_code ec2, std::size_t) {
                           if (ec2) return self->close();
@@ -134,6 +158,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
   void fail(bool dns, const std::string& why) {
     if (closed_) return;
     log(LogLevel::warn, "upstream unreachable", {{"upstream", where()}, {"error", why}});
+    report(timed_out_ ? 504 : 502);
     auto self = shared_from_this();
     failure_ = plan_.failure_response ? plan_.failure_response(dns, why) : std::string();
     if (failure_.empty()) return close();

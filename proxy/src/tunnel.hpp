@@ -49,6 +49,11 @@ struct TunnelPlan {
   // Called once when the upstream cannot be reached: the raw HTTP response to
   // write to the client instead (a 502 saying why), given whether it was DNS.
   std::function<std::string(bool dns, const std::string& why)> failure_response;
+  // Called once with the tunnel's status, for the request log: 200 when a
+  // CONNECT's upstream is connected, the status of the upstream's first
+  // response line for an upgrade (101 when it switched), 502/504 when the
+  // upstream cannot be reached, 0 when the client left first.
+  std::function<void(int status)> on_status;
 };
 
 // Resolves and connects to the upstream, then splices. The client's bytes

@@ -461,6 +461,7 @@ class Egress(unittest.TestCase):
         baseline = p.open_fds()
         s, head, rest = tunnel(p.port, "127.0.0.1:%d" % srv.port)
         self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        self.assertTrue(wait_until(lambda: [l["status"] for l in p.log_lines() if l.get("msg") == "request"] == [200, 200]))
         s.sendall(b"hello through the tunnel")
         got = rest
         while len(got) < 24:
@@ -488,6 +489,8 @@ class Egress(unittest.TestCase):
         s, head, _ = tunnel(p.port, "127.0.0.1:%d" % closed_port())
         self.assertTrue(head.startswith("HTTP/1.1 502"), head)
         s.close()
+        self.assertTrue(wait_until(lambda: [(l["method"], l["status"]) for l in p.log_lines()
+                                            if l.get("msg") == "request"] == [("CONNECT", 502)]), p.logs())
         p.stop(signal.SIGKILL)
         p = self.start("--policy", "strict")
         s, head, _ = tunnel(p.port, "127.0.0.1:9")
@@ -539,6 +542,9 @@ class Egress(unittest.TestCase):
             s.sendall(ws_frame(msg))
             self.assertEqual(read_ws_frame(s), (1, msg))
         s.close()
+        self.assertTrue(wait_until(lambda: [(l["path"], l["decision"], l["status"]) for l in p.log_lines()
+                                            if l.get("msg") == "request"] == [("/chat", "passthrough", 101)]),
+                        p.logs())
         srv.stop()
         # Under strict, the upgrade is decided like any request.
         p.stop(signal.SIGKILL)
