@@ -12,7 +12,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libsimdjson-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libprotozero-dev libasio-dev libboost-dev libcurl4-openssl-dev catch2 libbenchmark-dev pybind11-dev
   clang libclang-rt-14-dev wrk python3-venv abi-compliance-checker abi-dumper
-  libcli11-dev libyaml-cpp-dev
+  libcli11-dev libyaml-cpp-dev curl
 )
 
 log() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -31,6 +31,15 @@ install_apt_packages() {
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# The proxy's tests (proxy/tests/proxy_test.py) drive it with Python requests,
+# in the python3 that CMake finds: pip-install it there when it is missing.
+install_python_requests() {
+  python3 -c 'import requests' 2>/dev/null && return
+  log "pip: installing requests for python3 (the proxy's tests)"
+  python3 -m pip install --quiet --disable-pip-version-check requests 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages requests
 }
 
 # cmake_build DIR [cmake args...]: configure (once) and build everything in DIR.

@@ -102,6 +102,7 @@ binding_tests() {
 }
 
 install_apt_packages
+install_python_requests
 
 # Every C/C++ file of the tree follows .clang-format (formatted once; CONTRIBUTING.md).
 step "formatting of every C/C++ file, clang-format-14 (scripts/format_check.sh --all)" "$REPO_ROOT/scripts/format_check.sh" --all
