@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,8 @@ import requests
 
 BIN = None
 VERSION_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "VERSION")
+# undici (for Node's ProxyAgent) as the Node binding's dev dependencies install it.
+UNDICI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "node", "node_modules", "undici")
 TIMEOUT = 5
 
 
@@ -383,6 +386,42 @@ class Egress(unittest.TestCase):
         self.assertIn("ms", mocked)
         self.assertEqual([l for l in lines if l["path"] == "/other"][0]["decision"], "passthrough")
 
+    def test_mock_latency_is_served_on_a_timer(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write('{"version":1,"rules":[{"when":{"path":"/slow"},"latencyMs":300,"then":{"action":"mock",'
+                    '"response":{"status":200,"body":"late"}}}]}')
+        p = self.start("--rules", f.name)
+        os.unlink(f.name)
+        start = time.monotonic()
+        r = requests.get(self.up.url("/slow"), proxies=p.proxies(), timeout=TIMEOUT)
+        self.assertEqual(r.text, "late")
+        self.assertGreaterEqual(time.monotonic() - start, 0.3)  # a lower bound only: never earlier
+
+    @unittest.skipUnless(os.path.isdir(UNDICI) and shutil.which("node"), "node or undici (bindings/node) missing")
+    def test_node_fetch_through_undici_proxy_agent(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write('{"version":1,"rules":[{"when":{"path":"/mocked"},"then":{"action":"mock",'
+                    '"response":{"status":201,"body":"mocked for node"}}}]}')
+        p = self.start("--rules", f.name)
+        os.unlink(f.name)
+        script = """
+const { ProxyAgent, setGlobalDispatcher } = require(process.argv[1]);
+// proxyTunnel: false sends http:// requests in absolute form; by default undici
+// tunnels them through CONNECT too, and the proxy then sees only host:port.
+setGlobalDispatcher(new ProxyAgent({ uri: process.argv[2], proxyTunnel: false }));
+(async () => {
+  const a = await fetch(process.argv[3] + "/mocked");
+  const b = await fetch(process.argv[3] + "/real?x=1", { method: "POST", body: "from node" });
+  console.log(JSON.stringify([a.status, await a.text(), b.status, await b.json()]));
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+        out = subprocess.run(["node", "-e", script, UNDICI, p.url, "http://127.0.0.1:%d" % self.up.port],
+                             capture_output=True, timeout=TIMEOUT + 10)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        status_a, text_a, status_b, echoed = json.loads(out.stdout)
+        self.assertEqual((status_a, text_a), (201, "mocked for node"))
+        self.assertEqual((status_b, echoed["method"], echoed["path"], echoed["body"]), (200, "POST", "/real?x=1", "from node"))
+
     def test_bad_rules_file_exits_5(self):
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             f.write('{"version":1,"rules":[{"when":{"hostt":"x"},"then":{"action":"mock"}}]}')
@@ -398,13 +437,17 @@ class Egress(unittest.TestCase):
             case = os.path.join(d, "c.case.json")
             p = Proxy("--mode", "capture", "--out", case)
             answers = [p.curl("http://127.0.0.1:%d/count/n?q=1" % up.port) for _ in range(2)]
-            answers.append(p.curl("-X", "POST", "-d", "x", "http://127.0.0.1:%d/count/p" % up.port))
+            answers.append(p.curl("-X", "POST", "-d", "x", "-H", "Authorization: Bearer sk_live_secret",
+                                  "http://127.0.0.1:%d/count/p" % up.port))
             self.assertEqual(answers, [(200, "n-1"), (200, "n-2"), (200, "p-1")])
             self.assertFalse(os.path.exists(case))
             self.assertEqual(p.stop(signal.SIGTERM), 0, p.logs())
             doc = json.load(open(case))
             spans = [s for t in doc["traces"] for rs in t["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
             self.assertEqual(len(spans), 3)
+            text = open(case).read()
+            self.assertNotIn("sk_live_secret", text)  # redacted as in the bindings
+            self.assertIn("[REDACTED]", text)
             self.assertFalse([f for f in os.listdir(d) if f != "c.case.json"])  # written atomically: no temp file left
             up.stop()
 
