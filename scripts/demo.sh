@@ -25,5 +25,8 @@ SOFTPROBE_CORE_BUILD="$REPO_ROOT/build" \
   "$REPO_ROOT/.venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation "$REPO_ROOT/bindings/python"
 "$REPO_ROOT/.venv/bin/python" "$REPO_ROOT/bindings/python/examples/capture_replay_demo.py" "$REPO_ROOT/demo-out"
 
+log "Any language through softprobe proxy: curl via the egress proxy, capture -> offline strict replay"
+"$REPO_ROOT/examples/proxy/proxy-demo.sh" "$REPO_ROOT/build/cli/softprobe" "$REPO_ROOT/demo-out"
+
 log "captured case files in $REPO_ROOT/demo-out/"
 ls -l "$REPO_ROOT/demo-out/"
