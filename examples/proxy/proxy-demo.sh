@@ -69,7 +69,8 @@ upstream="http://127.0.0.1:$(cat "$work/upstream.port")"
 echo "1. capture: the app's requests go through softprobe proxy to the real service at $upstream"
 start_proxy --mode capture --out "$case_file"
 for sku in 1 2; do
-  printf '   GET /prices?sku=%s -> %s\n' "$sku" "$(curl -sS -x "$proxy_url" "$upstream/prices?sku=$sku")"
+  curl -sS -x "$proxy_url" "$upstream/prices?sku=$sku" >"$work/captured-$sku"
+  printf '   GET /prices?sku=%s -> %s\n' "$sku" "$(cat "$work/captured-$sku")"
 done
 stop_proxy
 echo "   recorded $(grep -c '"http.request.method"' "$case_file") exchanges into $case_file"
@@ -79,7 +80,9 @@ wait "$upstream_pid" 2>/dev/null || true
 echo "2. replay, strict, with the service stopped: answered from the case file"
 start_proxy --mode replay --case "$case_file" --policy strict
 for sku in 1 2; do
-  printf '   GET /prices?sku=%s -> %s\n' "$sku" "$(curl -sS -x "$proxy_url" "$upstream/prices?sku=$sku")"
+  curl -sS -x "$proxy_url" "$upstream/prices?sku=$sku" >"$work/replayed-$sku"
+  printf '   GET /prices?sku=%s -> %s\n' "$sku" "$(cat "$work/replayed-$sku")"
+  cmp -s "$work/captured-$sku" "$work/replayed-$sku" || { echo "the replayed answer differs from the recorded one" >&2; exit 1; }
 done
 
 echo "3. a request nobody recorded: the strict miss"
