@@ -52,7 +52,7 @@ build_tsan() {
 build_fuzz() {
   CC=clang CXX=clang++ cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSOFTPROBE_BUILD_FUZZERS=ON -DSOFTPROBE_BUILD_TESTS=OFF -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=OFF \
-    -DSOFTPROBE_BUILD_NET=OFF -DSOFTPROBE_SANITIZE=address,undefined,fuzzer-no-link >/dev/null &&
+    -DSOFTPROBE_BUILD_NET=OFF -DSOFTPROBE_SANITIZE=address,undefined,fuzzer-no-link -DSOFTPROBE_LINE_TABLES_ONLY=ON >/dev/null &&
     cmake --build "$REPO_ROOT/build-fuzz" -j "$JOBS"
 }
 
