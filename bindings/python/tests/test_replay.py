@@ -223,6 +223,30 @@ def test_requests_features_work_on_answers(sp: softprobe.Softprobe) -> None:
         assert s.get_stats()["stats"]["strictMisses"] == 0
 
 
+def test_requests_session_settings_merge_as_requests_merges_them(sp: softprobe.Softprobe) -> None:
+    # The answered path prepares the request itself (a faster merge): session
+    # headers and params merge under the request's, a None removes a key, and
+    # a Session subclass's own prepare_request is still the one called.
+    class Tagging(requests.Session):
+        def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+            request.headers["x-tag"] = "sub"
+            return super().prepare_request(request)
+
+    with sp.start_session(policy={"externalHttp": "strict"}) as s:
+        s.mock_outbound(path="/p", headers={"x-team": "blue"},
+                        response={"body": "merged"})
+        s.mock_outbound(path="/tagged", headers={"x-tag": "sub"}, response={"body": "tagged"})
+        with requests.Session() as http:
+            http.headers.update({"x-team": "red", "user-agent": None})
+            http.params = {"a": "1", "gone": "x"}
+            r = http.get("http://api.example.test/p", params={"b": "2", "gone": None}, headers={"x-team": "blue"})
+            assert r.text == "merged"
+            assert "user-agent" not in r.request.headers and r.request.url.endswith("/p?a=1&b=2")
+        with Tagging() as http:
+            assert http.get("http://api.example.test/tagged").text == "tagged"
+        assert s.get_stats()["stats"]["strictMisses"] == 0
+
+
 def test_head_and_no_content_answers(sp: softprobe.Softprobe) -> None:
     with sp.start_session() as s:
         s.mock_outbound(method="HEAD", path="/h", response={"status": 200, "body": "ignored"})

@@ -16,13 +16,23 @@ then skips ``merge_environment_settings``, whose proxy-environment scan
 (``getproxies`` twice over ``os.environ``) is a large share of a mocked
 ``requests.get`` and is meaningless for a response that never leaves the
 process. Forwarded requests merge the environment exactly as requests does.
+
+Settings are merged as ``requests.sessions.merge_setting`` merges them
+(``_merge_setting``: the same result; requests' own version spends most of
+its time on a runtime protocol check of each mapping, a large share of a
+mocked request), and the request is prepared as ``Session.prepare_request``
+does with that merge, unless a Session subclass overrides
+``prepare_request`` (then its own is called).
 """
 
 from __future__ import annotations
 
 import http.client
+import http.cookiejar as cookielib
 import io
 import time
+from collections import OrderedDict
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -33,6 +43,23 @@ from ._wire import reason_phrase, recorded_headers
 
 # (prepared request, decision, start ns) decided by Session.request for the adapter.
 _decided: ContextVar[Optional[Tuple[Any, Any, int]]] = ContextVar("softprobe_requests_decided", default=None)
+
+
+def _merge_setting(request_setting: Any, session_setting: Any, dict_class: type = OrderedDict) -> Any:
+    """``requests.sessions.merge_setting``, with the same result: a request
+    setting over the session's; two mappings are merged (``dict_class``),
+    keys set to None removed."""
+    if session_setting is None:
+        return request_setting
+    if request_setting is None:
+        return session_setting
+    if not (isinstance(session_setting, Mapping) and isinstance(request_setting, Mapping)):
+        return request_setting
+    merged = dict_class(list(session_setting.items()))
+    merged.update(list(request_setting.items()))
+    for key in [k for (k, v) in merged.items() if v is None]:
+        del merged[key]
+    return merged
 
 
 def _body_bytes(request: Any) -> bytes:
@@ -114,8 +141,10 @@ def install() -> Optional[Callable[[], None]]:
         import requests.adapters
         import requests.exceptions
         import requests.sessions
-        from requests.models import Request
-        from requests.sessions import merge_setting
+        from requests.cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
+        from requests.models import PreparedRequest, Request
+        from requests.sessions import merge_hooks
+        from requests.structures import CaseInsensitiveDict
         from urllib3._collections import HTTPHeaderDict
         from urllib3.response import HTTPResponse
     except ImportError:  # pragma: no cover - requests is optional
@@ -125,6 +154,7 @@ def install() -> Optional[Callable[[], None]]:
     session_cls = requests.sessions.Session
     original_send = adapter_cls.__dict__["send"]
     original_request = session_cls.__dict__["request"]
+    original_prepare = session_cls.__dict__["prepare_request"]
     if getattr(original_send, "_softprobe", False):
         return None
     ReadTimeout = requests.exceptions.ReadTimeout
@@ -136,6 +166,32 @@ def install() -> Optional[Callable[[], None]]:
             return isinstance(session.get_adapter(url), adapter_cls)
         except Exception:  # e.g. a URL without a scheme: requests raises its own error
             return False
+
+    def prepare(session: Any, request: Any) -> Any:
+        """``Session.prepare_request`` (requests 2.x), with ``_merge_setting``."""
+        if type(session).prepare_request is not original_prepare:
+            return session.prepare_request(request)
+        cookies = request.cookies or {}
+        if not isinstance(cookies, cookielib.CookieJar):
+            cookies = cookiejar_from_dict(cookies)
+        merged_cookies = merge_cookies(merge_cookies(RequestsCookieJar(), session.cookies), cookies)
+        auth = request.auth
+        if session.trust_env and not auth and not session.auth:
+            auth = requests.sessions.get_netrc_auth(request.url)
+        p = PreparedRequest()
+        p.prepare(
+            method=request.method.upper(),
+            url=request.url,
+            files=request.files,
+            data=request.data,
+            json=request.json,
+            headers=_merge_setting(request.headers, session.headers, dict_class=CaseInsensitiveDict),
+            params=_merge_setting(request.params, session.params),
+            auth=_merge_setting(auth, session.auth),
+            cookies=merged_cookies,
+            hooks=merge_hooks(request.hooks, session.hooks),
+        )
+        return p
 
     def answer(adapter: Any, session: Any, request: Any, d: Any, timeout: Any) -> Any:
         method = request.method
@@ -254,13 +310,13 @@ def install() -> Optional[Callable[[], None]]:
         # the environment is merged.
         req = Request(method=method.upper(), url=url, headers=headers, files=files, data=data or {}, json=json,
                       params=params or {}, auth=auth, cookies=cookies, hooks=hooks)
-        prep = self.prepare_request(req)
+        prep = prepare(self, req)
         start = now_ns()
         d = _decide(session, prep)
         proxies = proxies or {}
         if d.outcome <= ERROR:
-            settings = {"proxies": merge_setting(proxies, self.proxies), "stream": merge_setting(stream, self.stream),
-                        "verify": merge_setting(verify, self.verify), "cert": merge_setting(cert, self.cert)}
+            settings = {"proxies": _merge_setting(proxies, self.proxies), "stream": _merge_setting(stream, self.stream),
+                        "verify": _merge_setting(verify, self.verify), "cert": _merge_setting(cert, self.cert)}
         else:
             settings = self.merge_environment_settings(prep.url, proxies, stream, verify, cert)
         token = _decided.set((prep, d, start))
