@@ -8,7 +8,18 @@
 // with 2,000 requests first. Rounds repeat the whole matrix; the median is
 // reported.
 //
-//   cd bindings/node/bench && npm install && node bench.js [--n 20000] [--rounds 3] [--json out.json]
+// A second matrix (issue 15) runs undici.request (softprobe, MockAgent,
+// loopback) and axios (http adapter), got and superagent through softprobe
+// against each library's own floor: the same library answered with a canned
+// response and no softprobe (axios: a custom adapter; got: its `request`
+// option returning a canned response; superagent: an http.Agent whose
+// socket replies with canned bytes). A third pass measures the heap retained
+// per request over 100,000 undici.request calls (heapUsed after global.gc(),
+// node --expose-gc) for softprobe, MockAgent and a keep-alive loopback server.
+//
+//   cd bindings/node/bench && npm install && node bench.js [--n 20000] [--rounds 3] [--mem-n 100000] [--json out.json]
+//   (--only fetch|clients|memory runs one part; axios, got and superagent come
+//   from bindings/node's devDependencies)
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 const fs = require('node:fs');
@@ -87,8 +98,97 @@ async function setup(lib) {
       http.globalAgent = new http.Agent({ keepAlive: true });
       return { url: `http://127.0.0.1:${server.address().port}/v1/items`, wrap: (fn) => fn() };
     }
+    case 'floor':
+      // Each client's own canned answer, no softprobe (see cannedClient).
+      return { url: URL_, wrap: (fn) => fn(), floor: true };
     default:
       throw new Error(`unknown library ${lib}`);
+  }
+}
+
+const CANNED_HTTP = Buffer.from(
+  `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(BODY_TEXT)}\r\n` +
+    `connection: close\r\n\r\n${BODY_TEXT}`
+);
+
+/** An http.Agent whose every connection is an in-memory socket answering CANNED_HTTP: superagent's floor. */
+function cannedAgent(http) {
+  const { Duplex } = require('node:stream');
+  class CannedAgent extends http.Agent {
+    createConnection() {
+      let answered = false;
+      const socket = new Duplex({
+        read() {},
+        write(chunk, enc, cb) {
+          if (!answered) {
+            answered = true;
+            this.push(CANNED_HTTP);
+            this.push(null);
+          }
+          cb();
+        },
+      });
+      socket.setTimeout = socket.setNoDelay = socket.setKeepAlive = socket.ref = socket.unref = () => socket;
+      return socket;
+    }
+  }
+  return new CannedAgent({ keepAlive: false });
+}
+
+function checkBody(v) {
+  if (v.total !== 2) throw new Error('bad body');
+}
+
+/** One request through `client`; with env.floor, the client's own canned answer instead of the network. */
+function clientOnce(client, env, http) {
+  switch (client) {
+    case 'fetch':
+      return async () => checkBody(await (await fetch(env.url)).json());
+    case 'http.get':
+      return () => httpGetOnce(http, env.url);
+    case 'undici.request': {
+      const undici = require('undici');
+      return async () => checkBody(await (await undici.request(env.url)).body.json());
+    }
+    case 'axios': {
+      const axios = require('axios');
+      const config = env.floor
+        ? {
+            adapter: (cfg) =>
+              Promise.resolve({ data: BODY_TEXT, status: 200, statusText: 'OK', headers: { ...HEADERS }, config: cfg, request: {} }),
+          }
+        : { adapter: 'http' };
+      return async () => checkBody((await axios.get(env.url, config)).data);
+    }
+    case 'got': {
+      const got = require('got');
+      const { Readable } = require('node:stream');
+      const options = { retry: 0 };
+      if (env.floor) {
+        // got takes a response-like stream returned by its `request` option as the answer.
+        options.request = () => {
+          const res = Readable.from([Buffer.from(BODY_TEXT)], { objectMode: false });
+          res.statusCode = 200;
+          res.statusMessage = 'OK';
+          res.headers = { ...HEADERS, 'content-length': String(Buffer.byteLength(BODY_TEXT)) };
+          res.rawHeaders = ['content-type', HEADERS['content-type']];
+          res.httpVersion = '1.1';
+          return res;
+        };
+      }
+      return async () => checkBody(await got(env.url, options).json());
+    }
+    case 'superagent': {
+      const superagent = require('superagent');
+      const agent = env.floor ? cannedAgent(http) : undefined;
+      return async () => {
+        const req = superagent.get(env.url);
+        if (agent) req.agent(agent);
+        checkBody((await req).body);
+      };
+    }
+    default:
+      throw new Error(`unknown client ${client}`);
   }
 }
 
@@ -112,19 +212,40 @@ function httpGetOnce(http, url) {
 async function measure(lib, client, n) {
   const env = await setup(lib);
   const http = require('node:http'); // after setup: libraries patch it
-  const once =
-    client === 'fetch'
-      ? async () => {
-          const r = await fetch(env.url);
-          const v = await r.json();
-          if (v.total !== 2) throw new Error('bad body');
-        }
-      : () => httpGetOnce(http, env.url);
+  const once = clientOnce(client, env, http);
   return env.wrap(async () => {
     for (let i = 0; i < 2000; i++) await once();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) await once();
     return Number(process.hrtime.bigint() - t0) / 1000 / n;
+  });
+}
+
+async function settledHeap() {
+  await new Promise((r) => setImmediate(r));
+  global.gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/**
+ * Heap bytes retained per request over n requests (after warm-up; needs node
+ * --expose-gc), as "<right after the loop> <after one more turn of the event
+ * loop>": the first is what the loop itself keeps alive (global.gc() with no
+ * turn of the event loop between the last request and the measurement).
+ */
+async function retained(lib, client, n) {
+  if (typeof global.gc !== 'function') throw new Error('the memory pass needs node --expose-gc');
+  const env = await setup(lib);
+  const http = require('node:http');
+  const once = clientOnce(client, env, http);
+  return env.wrap(async () => {
+    for (let i = 0; i < 2000; i++) await once();
+    const before = await settledHeap();
+    for (let i = 0; i < n; i++) await once();
+    global.gc();
+    const atEnd = process.memoryUsage().heapUsed;
+    const settled = await settledHeap();
+    return `${(atEnd - before) / n} ${(settled - before) / n}`;
   });
 }
 
@@ -143,25 +264,42 @@ const MATRIX = [
   ['loopback', 'http.get'],
 ];
 
+// Issue 15: undici.request against MockAgent, and each adapter-based client against its own floor.
+const CLIENTS = [
+  ['softprobe', 'undici.request'],
+  ['undici-mockagent', 'undici.request'],
+  ['loopback', 'undici.request'],
+  ['softprobe', 'axios'],
+  ['floor', 'axios'],
+  ['loopback', 'axios'],
+  ['softprobe', 'got'],
+  ['floor', 'got'],
+  ['loopback', 'got'],
+  ['softprobe', 'superagent'],
+  ['floor', 'superagent'],
+  ['loopback', 'superagent'],
+];
+
+const MEMORY = [
+  ['softprobe', 'undici.request'],
+  ['undici-mockagent', 'undici.request'],
+  ['loopback', 'undici.request'],
+];
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function main() {
-  const n = Number(arg('n', 20000));
-  const rounds = Number(arg('rounds', 3));
-  const results = {};
-  for (let r = 0; r < rounds; r++) {
-    for (const [lib, client] of MATRIX) {
-      const out = execFileSync(process.execPath, [__filename, '--child', lib, client, String(n)], { encoding: 'utf8' });
-      const us = Number(out.trim());
-      (results[`${lib} ${client}`] ||= []).push(us);
-      process.stderr.write(`round ${r + 1}: ${lib} ${client}: ${us.toFixed(1)} us/request\n`);
-    }
-  }
-  const med = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]));
+function child(kind, lib, client, n) {
+  const flags = kind === 'memory' ? ['--expose-gc'] : [];
+  const out = execFileSync(process.execPath, [...flags, __filename, '--child', kind, lib, client, String(n)], { encoding: 'utf8' });
+  const values = out.trim().split(/\s+/).map(Number);
+  return kind === 'memory' ? values : values[0];
+}
+
+function fetchTable(n, rounds, results, med) {
   const lines = [];
   lines.push(`${n} sequential mocked GETs per run, ${rounds} rounds, median us/request (node ${process.version})`);
   lines.push('');
@@ -175,13 +313,93 @@ function main() {
     const runs = [results[`${lib} fetch`], results[`${lib} http.get`]].map((v) => (v ? v.map((x) => x.toFixed(0)).join(',') : '-')).join(' / ');
     lines.push(`| ${lib} | ${f !== undefined ? f.toFixed(1) : 'n/a'} | ${h !== undefined ? h.toFixed(1) : 'n/a'} | ${fr} | ${hr} | ${runs} |`);
   }
+  return lines;
+}
+
+function clientsTable(n, rounds, results, med) {
+  const lines = [];
+  const row = (label, key, refKey, target) => {
+    const v = med[key];
+    const ref = med[refKey];
+    const ratio = v / ref;
+    const verdict = target === undefined ? '' : ratio <= target ? `met (<= ${target}x)` : `not met (<= ${target}x)`;
+    const runs = results[key].map((x) => x.toFixed(1)).join(', ');
+    lines.push(`| ${label} | ${v.toFixed(1)} | ${key === refKey ? '1.00x' : ratio.toFixed(2) + 'x'} | ${verdict} | ${runs} |`);
+  };
+  lines.push(`${n} sequential mocked GETs per run, ${rounds} rounds, median us/request (node ${process.version})`);
+  lines.push('');
+  lines.push('| client, answered by | us/req | x reference | target | runs |');
+  lines.push('|---|---|---|---|---|');
+  row('undici.request, undici MockAgent (reference)', 'undici-mockagent undici.request', 'undici-mockagent undici.request');
+  row('undici.request, softprobe', 'softprobe undici.request', 'undici-mockagent undici.request', 0.8);
+  row('undici.request, keep-alive loopback server', 'loopback undici.request', 'undici-mockagent undici.request');
+  for (const c of ['axios', 'got', 'superagent']) {
+    row(`${c}, its own floor (reference)`, `floor ${c}`, `floor ${c}`);
+    row(`${c}, softprobe`, `softprobe ${c}`, `floor ${c}`, 1.3);
+    row(`${c}, keep-alive loopback server`, `loopback ${c}`, `floor ${c}`);
+  }
+  return lines;
+}
+
+function memoryTable(n, results) {
+  const lines = [`heap retained per undici.request over ${n} requests (heapUsed after global.gc(), after 2,000 warm-up requests)`, ''];
+  lines.push('| answered by | bytes/request, right after the loop | after one more event-loop turn | target |');
+  lines.push('|---|---|---|---|');
+  for (const [lib] of MEMORY) {
+    const [atEnd, settled] = results[`${lib} undici.request`];
+    const target = lib === 'softprobe' ? (atEnd <= 256 ? 'met (<= 256 B)' : 'not met (<= 256 B)') : '';
+    lines.push(`| ${lib} | ${atEnd.toFixed(1)} | ${settled.toFixed(1)} | ${target} |`);
+  }
+  return lines;
+}
+
+function main() {
+  const n = Number(arg('n', 20000));
+  const rounds = Number(arg('rounds', 3));
+  const memN = Number(arg('mem-n', 100000));
+  const only = arg('only');
+  const parts = only ? [only] : ['fetch', 'clients', 'memory'];
+  const out = { n, rounds, memN };
+  const lines = [];
+  const timed = (matrix, label) => {
+    const results = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const [lib, client] of matrix) {
+        const us = child('time', lib, client, n);
+        (results[`${lib} ${client}`] ||= []).push(us);
+        process.stderr.write(`${label} round ${r + 1}: ${lib} ${client}: ${us.toFixed(1)} us/request\n`);
+      }
+    }
+    return { results, median: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)])) };
+  };
+  if (parts.includes('fetch')) {
+    const { results, median: med } = timed(MATRIX, 'fetch');
+    out.fetch = { results, median: med };
+    lines.push(...fetchTable(n, rounds, results, med), '');
+  }
+  if (parts.includes('clients')) {
+    const { results, median: med } = timed(CLIENTS, 'clients');
+    out.clients = { results, median: med };
+    lines.push(...clientsTable(n, rounds, results, med), '');
+  }
+  if (parts.includes('memory')) {
+    const results = {};
+    for (const [lib, client] of MEMORY) {
+      const b = child('memory', lib, client, memN);
+      results[`${lib} ${client}`] = b;
+      process.stderr.write(`memory: ${lib} ${client}: ${b.map((x) => x.toFixed(1)).join(' / ')} B/request\n`);
+    }
+    out.memory = { results };
+    lines.push(...memoryTable(memN, results), '');
+  }
   console.log(lines.join('\n'));
   const jsonOut = arg('json');
-  if (jsonOut) fs.writeFileSync(path.resolve(jsonOut), JSON.stringify({ n, rounds, results, median: med }, null, 2));
+  if (jsonOut) fs.writeFileSync(path.resolve(jsonOut), JSON.stringify(out, null, 2));
 }
 
 if (process.argv[2] === '--child') {
-  measure(process.argv[3], process.argv[4], Number(process.argv[5])).then(
+  const [kind, lib, client, n] = process.argv.slice(3);
+  (kind === 'memory' ? retained : measure)(lib, client, Number(n)).then(
     (us) => {
       process.stdout.write(`${us}\n`);
       process.exit(0);
