@@ -524,3 +524,26 @@ test('a long run of mocked undici requests lets the event loop turn, so undici\'
     await s.close();
   }
 });
+
+test('mocked undici answers do not wait on a faked global setImmediate (fake timers never advanced)', async () => {
+  const s = await strictSession([{ host: 'fake.example.com', response: { status: 200, body: 'ok' } }]);
+  const real = globalThis.setImmediate;
+  let guard;
+  try {
+    await s.run(async () => {
+      globalThis.setImmediate = () => ({ ref() {}, unref() {}, hasRef: () => false }); // never runs its callback
+      const requests = (async () => {
+        for (let i = 0; i < 200; i++) assert.equal(await (await undici.request('http://fake.example.com/x')).body.text(), 'ok');
+        return 'done';
+      })();
+      const stalled = new Promise((resolve) => {
+        guard = setTimeout(resolve, 10000, 'stalled');
+      });
+      assert.equal(await Promise.race([requests, stalled]), 'done');
+    });
+  } finally {
+    clearTimeout(guard);
+    globalThis.setImmediate = real;
+    await s.close();
+  }
+});

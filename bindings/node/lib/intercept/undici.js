@@ -227,9 +227,9 @@ function respond(handler, decision, method, opts, dispatcher) {
   else if (handler.onConnect) handler.onConnect(onAbort, {});
   if (aborted) return failWith(reason || new Error('aborted'));
   if (!(latency > 0)) {
-    if (answeredInARow === 0) setImmediate(loopTurned);
+    if (answeredInARow === 0) nodeSetImmediate(loopTurned);
     if (++answeredInARow <= ANSWERS_PER_TURN) return deliver();
-    return new Promise((resolve) => setImmediate(resolve)).then(() =>
+    return new Promise((resolve) => nodeSetImmediate(resolve)).then(() =>
       aborted ? failWith(reason || new Error('aborted')) : deliver()
     );
   }
@@ -268,6 +268,9 @@ function respond(handler, decision, method, opts, dispatcher) {
  * to 64 requests' worth, and costs one setImmediate per 64 requests.
  */
 const ANSWERS_PER_TURN = 64;
+// Node's own, taken at load: fake timers that replace globalThis.setImmediate
+// (jest, sinon) must not stall mocked answers they never advance.
+const { setImmediate: nodeSetImmediate } = require('node:timers');
 let answeredInARow = 0; // sync answers since the event loop last turned
 function loopTurned() {
   answeredInARow = 0;
