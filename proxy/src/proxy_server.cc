@@ -1,4 +1,4 @@
-#include "egress_proxy.hpp"
+#include "proxy_server.hpp"
 
 #include <chrono>
 #include <mutex>

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <memory>
 
-#include "egress_proxy.hpp"
+#include "proxy_server.hpp"
 #include "embedded_decider.hpp"
 #include "support/log.hpp"
 
