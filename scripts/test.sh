@@ -78,18 +78,28 @@ tsan_concurrency() {
 # Every input surface has a target (fuzz/CMakeLists.txt); each runs briefly on its seed corpus.
 FUZZ_TARGETS=(case_json rules_json otlp_json otlp_protobuf documents redaction)
 
+# fuzz_one TARGET: one target for FUZZ_SECONDS on its seed corpus (a crash fails it: its input is
+# kept in build-fuzz/); prints the verdict and libFuzzer's last lines.
+fuzz_one() {
+  local target="$1" work rc=0
+  work="$(mktemp -d)"
+  "$REPO_ROOT/build-fuzz/fuzz/${target}_fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
+    -artifact_prefix="$REPO_ROOT/build-fuzz/" "$work" "$REPO_ROOT/fuzz/corpus/$target" >"$work/log" 2>&1 || rc=$?
+  if [ "$rc" -eq 0 ]; then echo "fuzzed $target for ${FUZZ_SECONDS}s: ok"; else echo "fuzzed $target: FAILED (exit $rc)"; fi
+  tail -n 3 "$work/log"
+  rm -rf "$work"
+  return "$rc"
+}
+
+# Every target, JOBS at a time (a libFuzzer process uses one core), each one's output kept together.
 fuzz_targets() {
-  local target corpus work
-  for target in "${FUZZ_TARGETS[@]}"; do
-    echo "fuzzing $target for ${FUZZ_SECONDS}s"
-    corpus="$REPO_ROOT/fuzz/corpus/$target"
-    work="$(mktemp -d)"
-    "$REPO_ROOT/build-fuzz/fuzz/${target}_fuzzer" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
-      -artifact_prefix="$REPO_ROOT/build-fuzz/" "$work" "$corpus" 2>&1 | tail -n 3
-    local rc=${PIPESTATUS[0]}
-    rm -rf "$work"
-    [ "$rc" -eq 0 ] || return "$rc"
-  done
+  local target rc=0
+  export -f fuzz_one
+  export REPO_ROOT FUZZ_SECONDS
+  printf '%s\n' "${FUZZ_TARGETS[@]}" |
+    xargs -P "$JOBS" -I{} bash -c 'fuzz_one "$1" >"$REPO_ROOT/build-fuzz/$1.fuzz.log" 2>&1' _ {} || rc=$?
+  for target in "${FUZZ_TARGETS[@]}"; do cat "$REPO_ROOT/build-fuzz/$target.fuzz.log"; done
+  return "$rc"
 }
 
 # The bindings link build/'s libsoftprobe.so and use its runtime: they compile
