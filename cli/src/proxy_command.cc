@@ -6,7 +6,8 @@
 namespace softprobe::cli {
 
 CLI::App* add_proxy_command(CLI::App& app, ProxyFlags& f) {
-  CLI::App* p = app.add_subcommand("proxy", "Run the egress forward proxy (HTTP_PROXY / HTTPS_PROXY)");
+  CLI::App* p =
+      app.add_subcommand("proxy", "Run the proxy: egress (HTTP_PROXY / HTTPS_PROXY), or ingress in front of the app");
   p->add_option("--listen", f.listen, "HOST:PORT to listen on (port 0: a free port)")->capture_default_str();
   p->add_option("--mode", f.mode, "replay or capture")
       ->check(CLI::IsMember({"replay", "capture"}))
@@ -31,9 +32,9 @@ CLI::App* add_proxy_command(CLI::App& app, ProxyFlags& f) {
   p->add_option("--threads", f.threads, "event loops (0: one per core)")->capture_default_str();
   p->add_option("--runtime", f.runtime, "decide through a running runtime (not built yet)");
   p->add_option("--token", f.token, "the runtime's token (with --runtime; not built yet)");
-  p->add_flag("--ingress", f.ingress, "reverse proxy in front of the app (not built yet)");
-  p->add_option("--upstream", f.upstream, "the app, for --ingress (not built yet)");
-  p->add_option("--egress-listen", f.egress_listen, "an egress listener beside --ingress (not built yet)");
+  p->add_flag("--ingress", f.ingress, "--listen is a reverse proxy in front of the app (--upstream)");
+  p->add_option("--upstream", f.upstream, "the app, for --ingress: http://HOST:PORT");
+  p->add_option("--egress-listen", f.egress_listen, "HOST:PORT of an egress listener beside --ingress (same session)");
   return p;
 }
 
@@ -44,11 +45,6 @@ int proxy_options_from_flags(const ProxyFlags& f, proxy::ProxyOptions& o) {
   };
   if (!f.runtime.empty()) return bad("--runtime: remote mode is not built yet; the proxy decides embedded");
   if (!f.token.empty()) return bad("--token: only with --runtime, which is not built yet");
-  if (f.ingress || !f.upstream.empty() || !f.egress_listen.empty())
-    return bad(std::string(f.ingress             ? "--ingress"
-                           : !f.upstream.empty() ? "--upstream"
-                                                 : "--egress-listen") +
-               ": the ingress reverse proxy is not built yet; the proxy is egress only");
   auto listen = proxy::parse_listen_address(f.listen);
   if (!listen) return bad("--listen: \"" + f.listen + "\" is not HOST:PORT (e.g. 127.0.0.1:0, [::1]:8084)");
   o.listen_host = listen->first;
@@ -64,6 +60,20 @@ int proxy_options_from_flags(const ProxyFlags& f, proxy::ProxyOptions& o) {
   o.grace = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(f.grace_seconds * 1000)));
   o.log_level = f.log_level;
   o.threads = f.threads;
+  o.ingress = f.ingress;
+  if (!f.upstream.empty()) {
+    auto up = proxy::parse_upstream_url(f.upstream);
+    if (!up) return bad("--upstream: \"" + f.upstream + "\" is not http://HOST:PORT (e.g. http://127.0.0.1:3000)");
+    o.upstream_host = up->first;
+    o.upstream_port = up->second;
+  }
+  if (!f.egress_listen.empty()) {
+    auto el = proxy::parse_listen_address(f.egress_listen);
+    if (!el) return bad("--egress-listen: \"" + f.egress_listen + "\" is not HOST:PORT (e.g. 127.0.0.1:0, [::1]:8085)");
+    o.egress_listener = true;
+    o.egress_listen_host = el->first;
+    o.egress_listen_port = el->second;
+  }
   if (auto problem = proxy::check_options(o)) return bad(problem->message);
   return 0;
 }

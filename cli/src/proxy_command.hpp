@@ -17,9 +17,10 @@ struct ProxyFlags {
   std::size_t max_connections = 1024;
   double grace_seconds = 5;
   unsigned threads = 0;
-  // Flags of the parts not built yet (issue 13): refused with a message.
-  std::string runtime, token, upstream, egress_listen;
+  std::string upstream, egress_listen;
   bool ingress = false;
+  // Flags of the part not built yet (remote mode): refused with a message.
+  std::string runtime, token;
 };
 
 // Adds the subcommand to `app`; its flags are read into `flags`.

@@ -17,14 +17,15 @@ namespace softprobe::proxy {
 // One request as the proxy received it (owned copies: the verdict and the
 // capture outlive the server's exchange).
 struct ProxyRequest {
-  std::string method;      // as sent
-  std::string scheme;      // "http" (absolute-form), "https" for CONNECT
-  std::string authority;   // host[:port] as sent
-  std::string path;        // as sent, "/" when none
-  std::string query;       // without '?'
-  net::Headers headers;    // as sent
-  std::string body;        // decoded; empty for CONNECT and upgrades
-  std::string session_id;  // the session the request names ("" = the default one)
+  std::string direction = "outbound";  // "inbound" for the ingress (the app's own requests)
+  std::string method;                  // as sent
+  std::string scheme;                  // "http" (absolute-form, ingress), "https" for CONNECT
+  std::string authority;               // host[:port] as sent (ingress: the Host header, else the app's)
+  std::string path;                    // as sent, "/" when none
+  std::string query;                   // without '?'
+  net::Headers headers;                // as sent
+  std::string body;                    // decoded; empty for CONNECT and upgrades
+  std::string session_id;              // the session the request names ("" = the default one)
 };
 
 struct Verdict {

@@ -103,7 +103,7 @@ namespace {
 
 softprobe::Request core_request(const ProxyRequest& r) {
   softprobe::Request req;
-  req.direction = "outbound";
+  req.direction = r.direction;
   req.method = r.method;
   req.scheme = r.scheme;
   req.host = r.authority;

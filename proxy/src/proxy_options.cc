@@ -26,6 +26,26 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(const 
   return std::make_pair(host, static_cast<std::uint16_t>(value));
 }
 
+std::optional<std::pair<std::string, std::uint16_t>> parse_upstream_url(const std::string& url) {
+  std::string_view rest(url);
+  if (rest.substr(0, 7) != "http://") return std::nullopt;
+  rest.remove_prefix(7);
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty() || rest.find_first_of("/?#@") != std::string_view::npos) return std::nullopt;
+  bool bracketed = rest.front() == '[';
+  auto close = bracketed ? rest.find(']') : std::string_view::npos;
+  if (bracketed && close == std::string_view::npos) return std::nullopt;
+  auto colon = rest.find(':', bracketed ? close : 0);
+  if (colon == std::string_view::npos) {
+    std::string host(bracketed ? rest.substr(1, close - 1) : rest);
+    if (host.empty() || (!bracketed && host.find(':') != std::string::npos)) return std::nullopt;
+    return std::make_pair(host, std::uint16_t{80});
+  }
+  auto hp = parse_listen_address(std::string(rest));
+  if (!hp || hp->second == 0) return std::nullopt;
+  return hp;
+}
+
 std::optional<OptionError> check_options(const ProxyOptions& o) {
   if (o.mode == ProxyMode::capture && o.out_path.empty())
     return OptionError{"--out: --mode capture needs --out FILE (where the case is written on exit)"};
@@ -34,6 +54,11 @@ std::optional<OptionError> check_options(const ProxyOptions& o) {
   if (o.mode != ProxyMode::replay && !o.case_path.empty())
     return OptionError{"--case: only with --mode replay (a capture starts from nothing)"};
   if (o.max_connections == 0) return OptionError{"--max-connections: must be at least 1"};
+  if (o.ingress && o.upstream_host.empty())
+    return OptionError{"--ingress: needs --upstream http://HOST:PORT (the app it stands in front of)"};
+  if (!o.ingress && !o.upstream_host.empty()) return OptionError{"--upstream: only with --ingress"};
+  if (!o.ingress && o.egress_listener)
+    return OptionError{"--egress-listen: only with --ingress (without it --listen is the egress listener)"};
   for (const auto& h : o.allow_hosts)
     if (h.empty()) return OptionError{"--allow-host: must not be empty"};
   return std::nullopt;

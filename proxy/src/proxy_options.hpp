@@ -28,6 +28,15 @@ struct ProxyOptions {
   std::chrono::milliseconds grace{5000};  // --grace SECONDS: shutdown's wait for open exchanges and tunnels
   std::string log_level = "info";         // --log-level debug|info|warn|error|off
   unsigned threads = 0;                   // --threads (0: one per core)
+  // --ingress --upstream http://HOST:PORT: the --listen listener is a reverse
+  // proxy in front of the app at HOST:PORT (origin-form requests).
+  bool ingress = false;
+  std::string upstream_host;
+  std::uint16_t upstream_port = 0;
+  // --egress-listen HOST:PORT (with --ingress): an egress listener beside it, same session.
+  bool egress_listener = false;
+  std::string egress_listen_host;
+  std::uint16_t egress_listen_port = 0;
 };
 
 // A flag's value that cannot work, named: "--listen: ...".
@@ -38,6 +47,10 @@ struct OptionError {
 // "127.0.0.1:8084", "[::1]:0", "localhost:9000" -> host and port (0 allowed).
 // std::nullopt when the form is wrong.
 std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(const std::string& address);
+
+// "http://127.0.0.1:3000" (a trailing "/" allowed) -> host and port (80 when
+// none is given). std::nullopt for another scheme, a path, or a bad host or port.
+std::optional<std::pair<std::string, std::uint16_t>> parse_upstream_url(const std::string& url);
 
 // Checks the flags that only make sense together (--out with --mode capture,
 // --case and --rules with replay...). Returns the first problem, naming the

@@ -9,6 +9,7 @@
 #include "session_id.hpp"
 #include "softprobe/net/handoff.hpp"
 #include "support/log.hpp"
+#include "trace_context.hpp"
 
 namespace softprobe::proxy {
 
@@ -55,6 +56,8 @@ void log_request(const net::Completed& c) {
     method = c.head->method;
     net::Target t = c.head->parsed_target();
     host = std::string(t.authority);
+    if (host.empty())  // origin-form (ingress): the Host it was sent to
+      if (const std::string* h = c.head->header("host")) host = *h;
     path = t.form == net::Target::Form::authority ? std::string() : std::string(t.path);
   }
   if (decision.empty()) decision = "refused";  // the server's own answer (400, 408, 431, 503)
@@ -122,24 +125,28 @@ void write_piece(net::BodyWriter writer, std::string piece, std::function<void()
 
 }  // namespace
 
-EgressProxy::EgressProxy(net::IoThreads& io, const ProxyOptions& o, Decider& decider) : decider_(decider), io_(io) {
+ProxyServer::ProxyServer(net::IoThreads& io, const ListenerConfig& config, Decider& decider)
+    : config_(config), decider_(decider), io_(io) {
   client_ = std::make_unique<net::Client>(io);
   net::ServerOptions so;
-  so.host = o.listen_host;
-  so.port = o.listen_port;
-  so.max_connections = o.max_connections;
+  so.host = config_.host;
+  so.port = config_.port;
+  so.max_connections = config_.max_connections;
   so.max_head_bytes = kMaxRequestHeadBytes;
   so.on_complete = log_request;
-  server_ = std::make_unique<net::Server>(io, so, [this](net::Exchange ex) { handle(std::move(ex)); });
+  server_ = std::make_unique<net::Server>(io, so, [this](net::Exchange ex) {
+    if (config_.ingress) handle_ingress(std::move(ex));
+    else handle(std::move(ex));
+  });
 }
 
-void EgressProxy::answer(net::Exchange& ex, const Verdict& v) {
+void ProxyServer::answer(net::Exchange& ex, const Verdict& v) {
   ex.set_route(route_label(v));
   if (v.delay.count() > 0) ex.respond_after(v.delay, v.response);
   else ex.respond(v.response);
 }
 
-void EgressProxy::handle(net::Exchange ex) {
+void ProxyServer::handle(net::Exchange ex) {
   const net::RequestHead& head = ex.head();
   if (head.method == "CONNECT") return connect(std::move(ex));
   net::Target t = head.parsed_target();
@@ -168,7 +175,59 @@ void EgressProxy::handle(net::Exchange ex) {
   req->headers = head.headers;
   req->session_id = session_id_of(head.headers);
   if (head.upgrade) return upgrade(std::move(ex), std::move(req), std::move(*upstream));
-  ex.read_body([this, req, upstream = std::move(*upstream)](net::Exchange& ex, net::BodyStatus st) {
+  decide_and_forward(std::move(ex), std::move(req), std::move(*upstream),
+                     [](const ProxyRequest& r, const Verdict&) { return forwarded_request_headers(r.headers); });
+}
+
+namespace {
+
+// What the app gets from the ingress (docs/proxy.md): the request's headers
+// less the hop-by-hop ones, its x-softprobe-session-id line kept (contract
+// section 8: the client sends it to the application), and the trace context
+// naming the session (the one the request named, else the one that decided).
+net::Headers ingress_headers(net::Headers forwarded, const ProxyRequest& r, const Verdict& v) {
+  if (!r.session_id.empty()) forwarded.push_back({std::string(kSessionHeader), r.session_id});
+  add_trace_context(forwarded, r.session_id.empty() ? v.session_id : r.session_id);
+  return forwarded;
+}
+
+std::string authority_of(const std::string& host, std::uint16_t port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+void ProxyServer::handle_ingress(net::Exchange ex) {
+  const net::RequestHead& head = ex.head();
+  net::Target t = head.parsed_target();
+  if (head.method == "CONNECT" || t.form != net::Target::Form::origin) {
+    ex.respond(proxy_error(400, "not_an_origin_request",
+                           "softprobe proxy ingress takes origin-form requests (GET /path), got target \"" +
+                               head.target + "\"; proxy requests go to the egress listener (--egress-listen)"));
+    return;
+  }
+  auto req = std::make_shared<ProxyRequest>();
+  req->direction = "inbound";
+  req->method = head.method;
+  req->scheme = "http";
+  const std::string* host = head.header("host");
+  req->authority = host && !host->empty() ? *host : authority_of(config_.upstream_host, config_.upstream_port);
+  req->path = std::string(t.path);
+  req->query = std::string(t.query);
+  req->headers = head.headers;
+  req->session_id = session_id_of(head.headers);
+  net::HostPort app{config_.upstream_host, config_.upstream_port};
+  if (head.upgrade) return upgrade(std::move(ex), std::move(req), std::move(app));
+  decide_and_forward(std::move(ex), std::move(req), std::move(app), [](const ProxyRequest& r, const Verdict& v) {
+    return ingress_headers(forwarded_request_headers(r.headers), r, v);
+  });
+}
+
+void ProxyServer::decide_and_forward(
+    net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream,
+    std::function<net::Headers(const ProxyRequest&, const Verdict&)> upstream_headers) {
+  ex.read_body([this, req, upstream = std::move(upstream), upstream_headers = std::move(upstream_headers)](
+                   net::Exchange& ex, net::BodyStatus st) {
     switch (st) {
       case net::BodyStatus::ok: break;
       case net::BodyStatus::too_large:
@@ -182,11 +241,14 @@ void EgressProxy::handle(net::Exchange ex) {
     req->body = std::move(ex.body());
     Verdict v = decider_.decide(*req);
     if (v.kind == Verdict::Kind::answer) return answer(ex, v);
-    forward(ex, req, upstream, std::move(v));
+    net::Headers headers = upstream_headers(*req, v);
+    if (config_.ingress) req->headers = headers;  // an inbound span records what the app got
+    forward(ex, req, upstream, std::move(v), std::move(headers));
   });
 }
 
-void EgressProxy::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream, Verdict v) {
+void ProxyServer::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream, Verdict v,
+                          net::Headers upstream_headers) {
   ex.set_route(route_label(v));
   net::ClientRequest up;
   up.host = upstream.host;
@@ -194,7 +256,7 @@ void EgressProxy::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
   up.method = req->method;
   up.target = req->path.empty() ? "/" : req->path;
   if (!req->query.empty()) up.target += "?" + req->query;
-  up.headers = forwarded_request_headers(req->headers);
+  up.headers = std::move(upstream_headers);
   up.body = req->body;
 
   auto relay = std::make_shared<Relay>();
@@ -306,7 +368,7 @@ void EgressProxy::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
   client_->send(std::move(up), std::move(h));
 }
 
-void EgressProxy::connect(net::Exchange ex) {
+void ProxyServer::connect(net::Exchange ex) {
   const net::RequestHead& head = ex.head();
   auto upstream = net::parse_authority(head.target, 443);
   if (!upstream || head.target.find('/') != std::string::npos) {
@@ -336,7 +398,7 @@ void EgressProxy::connect(net::Exchange ex) {
   });
 }
 
-void EgressProxy::upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream) {
+void ProxyServer::upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream) {
   Verdict v = decider_.decide(*req);
   if (v.kind == Verdict::Kind::answer) return answer(ex, v);
   ex.set_route(route_label(v));
@@ -347,7 +409,9 @@ void EgressProxy::upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
   std::string first = head.method + " " + (req->path.empty() ? "/" : req->path);
   if (!req->query.empty()) first += "?" + req->query;
   first += head.version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
-  for (const auto& h : forwarded_headers(head.headers, true)) first += h.name + ": " + h.value + "\r\n";
+  net::Headers headers = forwarded_headers(head.headers, true);
+  if (config_.ingress) headers = ingress_headers(std::move(headers), *req, v);
+  for (const auto& h : headers) first += h.name + ": " + h.value + "\r\n";
   first += "\r\n";
   TunnelPlan plan;
   plan.host = upstream.host;
@@ -362,7 +426,7 @@ void EgressProxy::upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
   });
 }
 
-std::size_t EgressProxy::shutdown(std::chrono::milliseconds grace) {
+std::size_t ProxyServer::shutdown(std::chrono::milliseconds grace) {
   auto deadline = std::chrono::steady_clock::now() + grace;
   server_->shutdown(grace);
   net::ShutdownReport report = server_->wait();

@@ -1,5 +1,14 @@
-// The egress forward proxy (contract section 9): apps reach it through
-// HTTP_PROXY / HTTPS_PROXY. On the project's HTTP layer (softprobe_net):
+// One listener of `softprobe proxy`, on the project's HTTP layer
+// (softprobe_net), in one of two roles.
+//
+// Ingress (a reverse proxy in front of the app, --ingress --upstream): every
+// origin-form request ("GET /p") is decided by the Decider as an inbound
+// request, then answered (a rule's mock or error) or forwarded to the app
+// with the W3C trace context (trace_context.hpp) and streamed back, and
+// recorded as an `inbound` span for a capture. Upgrades are tunneled to the app.
+//
+// Egress (the forward proxy, contract section 9): apps reach it through
+// HTTP_PROXY / HTTPS_PROXY:
 //   - absolute-form requests ("GET http://host/p") are decided by the
 //     Decider: answered (mock, error, strict miss) by the proxy, or forwarded
 //     on a keep-alive upstream pool with the response streamed back (and
@@ -12,7 +21,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "decider.hpp"
 #include "proxy_options.hpp"
@@ -29,11 +40,21 @@ inline constexpr std::size_t kMaxRequestHeadBytes = 8 * 1024;
 // not recorded: the exchange is then not recorded at all, and a warning says so).
 inline constexpr std::size_t kMaxCapturedBodyBytes = 16u << 20;
 
-class EgressProxy {
+// Where a listener listens and what it is.
+struct ListenerConfig {
+  std::string host;
+  std::uint16_t port = 0;              // 0: a free one (port())
+  std::size_t max_connections = 1024;  // of this listener; past it, 503
+  bool ingress = false;                // true: a reverse proxy in front of the app below
+  std::string upstream_host;           // ingress: the app
+  std::uint16_t upstream_port = 0;
+};
+
+class ProxyServer {
  public:
   // Binds and starts accepting on `io`. Throws std::runtime_error naming the
   // address when it cannot bind.
-  EgressProxy(net::IoThreads& io, const ProxyOptions& options, Decider& decider);
+  ProxyServer(net::IoThreads& io, const ListenerConfig& config, Decider& decider);
 
   std::uint16_t port() const noexcept { return server_->port(); }
   // Stops accepting, lets exchanges and tunnels finish within `grace`, then
@@ -43,11 +64,17 @@ class EgressProxy {
 
  private:
   void handle(net::Exchange ex);
-  void forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream, Verdict verdict);
+  void handle_ingress(net::Exchange ex);
+  // Decides `req` once its body is read, then answers or forwards it with `upstream_headers` (from the head).
+  void decide_and_forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream,
+                          std::function<net::Headers(const ProxyRequest&, const Verdict&)> upstream_headers);
+  void forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream, Verdict verdict,
+               net::Headers upstream_headers);
   void connect(net::Exchange ex);
   void upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream);
   void answer(net::Exchange& ex, const Verdict& v);
 
+  ListenerConfig config_;
   Decider& decider_;
   net::IoThreads& io_;
   std::shared_ptr<Tunnels> tunnels_ = std::make_shared<Tunnels>();

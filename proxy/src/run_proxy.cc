@@ -5,9 +5,12 @@
 
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
-#include "proxy_server.hpp"
 #include "embedded_decider.hpp"
+#include "proxy_server.hpp"
 #include "support/log.hpp"
 
 namespace softprobe::proxy {
@@ -64,31 +67,61 @@ int run_proxy(const ProxyOptions& options) {
   int code = 0;
   {
     net::IoThreads io(options.threads);
-    std::unique_ptr<EgressProxy> proxy;
-    try {
-      proxy = std::make_unique<EgressProxy>(io, options, *decider);
-    } catch (const std::exception& e) {
-      log(LogLevel::error, "cannot start", {{"error", e.what()}});
-      std::cerr << "softprobe proxy: " << e.what() << "\n";
-      return 1;
+    // --listen: the egress proxy, or with --ingress the reverse proxy in
+    // front of the app; --egress-listen: an egress listener beside it.
+    std::vector<ListenerConfig> configs(1);
+    configs[0].host = options.listen_host;
+    configs[0].port = options.listen_port;
+    configs[0].ingress = options.ingress;
+    configs[0].upstream_host = options.upstream_host;
+    configs[0].upstream_port = options.upstream_port;
+    if (options.egress_listener) {
+      configs.emplace_back();
+      configs.back().host = options.egress_listen_host;
+      configs.back().port = options.egress_listen_port;
     }
-    std::cout << "softprobe proxy listening on http://" << url_host(options.listen_host) << ":" << proxy->port()
-              << std::endl;  // the line scripts and tests wait for, flushed
-    log(LogLevel::info, "listening",
-        {{"address", "http://" + url_host(options.listen_host) + ":" + std::to_string(proxy->port())},
-         {"sessionId", decider->default_session_id()},
-         {"mode", options.mode == ProxyMode::capture ? "capture" : "replay"},
-         {"policy", options.strict ? "strict" : "allow"},
-         {"maxConnections", options.max_connections},
-         {"threads", io.size()}});
+    std::vector<std::unique_ptr<ProxyServer>> listeners;
+    for (auto& c : configs) {
+      c.max_connections = options.max_connections;
+      try {
+        listeners.push_back(std::make_unique<ProxyServer>(io, c, *decider));
+      } catch (const std::exception& e) {
+        log(LogLevel::error, "cannot start", {{"error", e.what()}});
+        std::cerr << "softprobe proxy: " << e.what() << "\n";
+        return 1;
+      }
+    }
+    for (std::size_t i = 0; i < listeners.size(); ++i) {
+      const ListenerConfig& c = configs[i];
+      std::string address = "http://" + url_host(c.host) + ":" + std::to_string(listeners[i]->port());
+      // The lines scripts and tests wait for, flushed.
+      std::cout << (c.ingress ? "softprobe proxy ingress listening on " : "softprobe proxy listening on ") << address
+                << std::endl;
+      nlohmann::ordered_json fields = {{"address", address},
+                                       {"role", c.ingress ? "ingress" : "egress"},
+                                       {"sessionId", decider->default_session_id()},
+                                       {"mode", options.mode == ProxyMode::capture ? "capture" : "replay"},
+                                       {"policy", options.strict ? "strict" : "allow"},
+                                       {"maxConnections", options.max_connections},
+                                       {"threads", io.size()}};
+      if (c.ingress) fields["upstream"] = "http://" + url_host(c.upstream_host) + ":" + std::to_string(c.upstream_port);
+      log(LogLevel::info, "listening", fields);
+    }
 
     int sig = 0;
     sigwait(&signals, &sig);
     log(LogLevel::info, "shutting down",
         {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}, {"graceMs", options.grace.count()}});
-    std::size_t forced = proxy->shutdown(options.grace);
-    if (forced) log(LogLevel::warn, "closed at the end of the grace period", {{"closed", forced}});
-    proxy.reset();
+    // The listeners share the grace period: each shuts down in its own thread.
+    std::vector<std::size_t> forced(listeners.size());
+    std::vector<std::thread> stopping;
+    for (std::size_t i = 0; i < listeners.size(); ++i)
+      stopping.emplace_back([&, i] { forced[i] = listeners[i]->shutdown(options.grace); });
+    for (auto& t : stopping) t.join();
+    std::size_t closed = 0;
+    for (auto n : forced) closed += n;
+    if (closed) log(LogLevel::warn, "closed at the end of the grace period", {{"closed", closed}});
+    listeners.clear();
     io.stop();
   }
   if (!decider->finish()) code = 1;

@@ -1,7 +1,9 @@
 // `softprobe proxy` as one call (cli/ runs it): starts the embedded decider
-// and the egress proxy, prints "softprobe proxy listening on http://HOST:PORT"
-// on stdout once accepting, serves until SIGTERM or SIGINT, then shuts down
-// within --grace and writes the capture (--out).
+// and the listeners: the egress proxy, or with --ingress the reverse proxy
+// (and with --egress-listen an egress one beside it), each printing its line
+// on stdout once accepting ("softprobe proxy listening on http://HOST:PORT",
+// "softprobe proxy ingress listening on ..."), serves until SIGTERM or SIGINT,
+// then shuts down within --grace and writes the capture (--out).
 #pragma once
 
 #include "proxy_options.hpp"

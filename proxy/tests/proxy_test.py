@@ -132,6 +132,9 @@ def echo(conn):
         conn.sendall(data)
 
 
+WS_HANDSHAKES = []  # the header fields of every handshake ws_echo got
+
+
 def ws_echo(conn):
     """A WebSocket server (RFC 6455) that echoes text frames, just enough for the test."""
     head = b""
@@ -142,6 +145,7 @@ def ws_echo(conn):
         head += chunk
     lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
     headers = {l.split(":", 1)[0].strip().lower(): l.split(":", 1)[1].strip() for l in lines[1:]}
+    WS_HANDSHAKES.append(headers)
     key = headers["sec-websocket-key"]
     accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC11B65").encode()).digest())
     conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -196,17 +200,31 @@ def closed_port():
 # ---- the proxy process -----------------------------------------------------
 
 class Proxy:
-    def __init__(self, *args):
+    """softprobe proxy on a free port (.port, .url). With ingress=URL it is the
+    reverse proxy in front of the app at URL; with egress_listen=True an egress
+    listener beside it (.egress_port, .egress_url)."""
+
+    def __init__(self, *args, ingress=None, egress_listen=False):
         self.stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([BIN, "proxy", "--listen", "127.0.0.1:0", *args],
-                                     stdout=subprocess.PIPE, stderr=self.stderr)
+        cmd = [BIN, "proxy", "--listen", "127.0.0.1:0", *args]
+        if ingress:
+            cmd += ["--ingress", "--upstream", ingress]
+        if egress_listen:
+            cmd += ["--egress-listen", "127.0.0.1:0"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr)
+        self.port = self._port_from_line("softprobe proxy ingress listening on http://127.0.0.1:" if ingress
+                                         else "softprobe proxy listening on http://127.0.0.1:")
+        self.url = "http://127.0.0.1:%d" % self.port
+        if egress_listen:
+            self.egress_port = self._port_from_line("softprobe proxy listening on http://127.0.0.1:")
+            self.egress_url = "http://127.0.0.1:%d" % self.egress_port
+
+    def _port_from_line(self, prefix):
         line = self._first_line()
-        prefix = "softprobe proxy listening on http://127.0.0.1:"
         if not line.startswith(prefix):
             self.proc.kill()
-            raise AssertionError("no startup line: %r; stderr: %s" % (line, self.logs()))
-        self.port = int(line[len(prefix):])
-        self.url = "http://127.0.0.1:%d" % self.port
+            raise AssertionError("no startup line %r: %r; stderr: %s" % (prefix, line, self.logs()))
+        return int(line[len(prefix):])
 
     def _first_line(self):
         result = []
@@ -217,6 +235,9 @@ class Proxy:
 
     def proxies(self):
         return {"http": self.url, "https": self.url}
+
+    def egress_proxies(self):
+        return {"http": self.egress_url, "https": self.egress_url}
 
     def curl(self, *args):
         r = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), "-x", self.url,
@@ -606,6 +627,257 @@ setGlobalDispatcher(new ProxyAgent({ uri: process.argv[2], proxyTunnel: false })
         head, _ = read_head(s)
         self.assertTrue(head.startswith("HTTP/1.1 400"), head)
         s.close()
+
+
+def case_spans(path):
+    with open(path) as f:
+        doc = json.load(f)
+    return [s for t in doc["traces"] for rs in t["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+
+
+def attr(span, key):
+    for a in span["attributes"]:
+        if a["key"] == key:
+            v = a["value"]
+            return v.get("stringValue", v.get("intValue", v.get("arrayValue")))
+    return None
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+TRACEPARENT_RE = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$"
+
+
+class App:
+    """The whole-app scenario's application: GET /order calls its two
+    dependencies (/count/a on one, /count/b on the other) through the egress
+    proxy (explicit proxies, as an app configured with HTTP_PROXY would),
+    passing on the trace context it received (traceparent, tracestate), and
+    answers with both answers."""
+
+    def __init__(self, dep_a, dep_b):
+        self.proxy_url = None
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                ctx = {k: self.headers[k] for k in ("traceparent", "tracestate") if self.headers.get(k)}
+                proxies = {"http": outer.proxy_url}
+                try:
+                    a = requests.get("http://127.0.0.1:%d/count/a" % dep_a, headers=ctx, proxies=proxies,
+                                     timeout=TIMEOUT)
+                    b = requests.get("http://127.0.0.1:%d/count/b" % dep_b, headers=ctx, proxies=proxies,
+                                     timeout=TIMEOUT)
+                    out = json.dumps({"a": [a.status_code, a.text], "b": [b.status_code, b.text]}).encode()
+                except requests.RequestException as e:
+                    out = json.dumps({"error": str(e)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Ingress(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.app = Upstream()
+        cls.app_url = "http://127.0.0.1:%d" % cls.app.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.app.stop()
+
+    def setUp(self):
+        self.proxy = None
+
+    def tearDown(self):
+        if self.proxy:
+            self.proxy.stop(signal.SIGKILL)
+
+    def start(self, *args, **kw):
+        self.proxy = Proxy(*args, ingress=kw.pop("ingress", self.app_url), **kw)
+        return self.proxy
+
+    def test_forwards_origin_form_with_trace_context(self):
+        p = self.start("--session", "ing-1")
+        r = requests.post(p.url + "/hello?a=1", data=b"payload", timeout=TIMEOUT,
+                          headers={"x-softprobe-session-id": "s1", "traceparent": TRACEPARENT, "X-Custom": "1",
+                                   "tracestate": "rojo=00f067aa0ba902b7,x-softprobe-session-id=old, congo=t61rcWkgMzE",
+                                   "Connection": "keep-alive, X-Hop", "X-Hop": "drop me"})
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r.headers["X-Upstream"], "yes")
+        echoed = r.json()
+        self.assertEqual((echoed["method"], echoed["path"], echoed["body"]), ("POST", "/hello?a=1", "payload"))
+        h = echoed["headers"]
+        self.assertEqual(h["x-custom"], "1")
+        self.assertNotIn("x-hop", h)
+        self.assertEqual(h["host"], "127.0.0.1:%d" % p.port)  # passed on as sent
+        self.assertEqual(h["traceparent"], TRACEPARENT)  # a valid one is kept
+        # The session member first, replacing the old one; the other members kept.
+        self.assertEqual(h["tracestate"], "x-softprobe-session-id=s1,rojo=00f067aa0ba902b7,congo=t61rcWkgMzE")
+        self.assertEqual(h["x-softprobe-session-id"], "s1")  # the app gets it, as without the proxy (contract 8)
+
+        # No trace context: a new traceparent, and the deciding (default) session in tracestate.
+        ids = set()
+        for _ in range(2):
+            h = requests.get(p.url + "/plain", timeout=TIMEOUT).json()["headers"]
+            self.assertRegex(h["traceparent"], TRACEPARENT_RE)
+            self.assertEqual(h["tracestate"], "x-softprobe-session-id=ing-1")
+            self.assertNotIn("x-softprobe-session-id", h)
+            ids.add(h["traceparent"])
+        self.assertEqual(len(ids), 2)
+        self.assertTrue(wait_until(lambda: len([l for l in p.log_lines() if l.get("msg") == "request"]) >= 3))
+        line = [l for l in p.log_lines() if l.get("msg") == "request"][0]
+        self.assertEqual((line["method"], line["host"], line["path"], line["decision"], line["status"],
+                          line["sessionId"]), ("POST", "127.0.0.1:%d" % p.port, "/hello", "passthrough", 200, "ing-1"))
+
+    def test_proxy_requests_are_refused_and_the_app_down_is_502(self):
+        p = self.start()
+        s = raw(p.port)
+        s.sendall(b"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        head, _ = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 400"), head)
+        s.close()
+        s = raw(p.port)
+        s.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+        head, _ = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 400"), head)
+        s.close()
+        p.stop(signal.SIGKILL)
+        p = self.start(ingress="http://127.0.0.1:%d" % closed_port())
+        r = requests.get(p.url + "/x", timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 502)
+
+    def test_websocket_upgrade_is_tunneled_to_the_app_with_trace_context(self):
+        srv = TcpServer(ws_echo)
+        p = self.start("--session", "ws-1", ingress="http://127.0.0.1:%d" % srv.port)
+        s = raw(p.port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(("GET /chat HTTP/1.1\r\nHost: app\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\ntracestate: a=1\r\n\r\n" % key).encode())
+        head, _ = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 101"), head)
+        for msg in (b"one", b"two"):
+            s.sendall(ws_frame(msg))
+            self.assertEqual(read_ws_frame(s), (1, msg))
+        s.close()
+        h = WS_HANDSHAKES[-1]
+        self.assertEqual(h["tracestate"], "x-softprobe-session-id=ws-1,a=1")
+        self.assertRegex(h["traceparent"], TRACEPARENT_RE)
+        self.assertEqual(h["upgrade"], "websocket")
+        srv.stop()
+
+    def test_ingress_flags(self):
+        for args, flag in [(["proxy", "--ingress"], "--upstream"),
+                           (["proxy", "--upstream", "http://127.0.0.1:1"], "--upstream"),
+                           (["proxy", "--egress-listen", "127.0.0.1:0"], "--egress-listen"),
+                           (["proxy", "--ingress", "--upstream", "https://127.0.0.1:1"], "--upstream"),
+                           (["proxy", "--ingress", "--upstream", "http://127.0.0.1:1", "--egress-listen", "x"],
+                            "--egress-listen")]:
+            out = subprocess.run([BIN, *args], capture_output=True, timeout=TIMEOUT)
+            self.assertEqual(out.returncode, 2, args)
+            self.assertIn(flag, out.stderr.decode(), args)
+
+    def test_capture_records_an_inbound_span(self):
+        with tempfile.TemporaryDirectory() as d:
+            case = os.path.join(d, "in.case.json")
+            p = self.start("--mode", "capture", "--out", case)
+            r = requests.get(p.url + "/count/inbound?q=1", headers={"traceparent": TRACEPARENT}, timeout=TIMEOUT)
+            self.assertEqual(r.status_code, 200)
+            answer = r.text
+            self.assertEqual(p.stop(signal.SIGTERM), 0, p.logs())
+            spans = case_spans(case)
+            self.assertEqual(len(spans), 1)
+            span = spans[0]
+            self.assertEqual(attr(span, "sp.traffic.direction"), "inbound")
+            self.assertEqual(span["kind"], 2)  # SERVER
+            self.assertEqual(span["traceId"], TRACEPARENT.split("-")[1])  # joins the client's trace
+            self.assertEqual((attr(span, "http.request.method"), attr(span, "url.path"), attr(span, "url.query")),
+                             ("GET", "/count/inbound", "q=1"))
+            self.assertEqual(int(attr(span, "http.response.status_code")), 200)
+            self.assertEqual(attr(span, "http.response.body"), answer)  # the app's response
+
+    def test_replay_rule_mocks_an_inbound_request_and_strict_lets_the_rest_in(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("version: 1\nrules:\n  - when: {direction: inbound, path: /mocked}\n"
+                    "    then: {action: mock, response: {status: 203, body: 'inbound mock'}}\n")
+        p = self.start("--rules", f.name, "--policy", "strict")
+        os.unlink(f.name)
+        seen = len(self.app.seen)
+        r = requests.get(p.url + "/mocked", timeout=TIMEOUT)
+        self.assertEqual((r.status_code, r.text), (203, "inbound mock"))
+        self.assertEqual(len(self.app.seen), seen)  # the app never saw it
+        # The policy never blocks inbound requests (unless inboundHttp: strict): the rest reach the app.
+        r = requests.get(p.url + "/real", timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r.json()["path"], "/real")
+
+    def test_ingress_and_egress_in_one_process(self):
+        dep = Upstream()
+        p = self.start("--session", "both-1", egress_listen=True)
+        self.assertNotEqual(p.port, p.egress_port)
+        r = requests.get(dep.url("/via-egress"), proxies=p.egress_proxies(), timeout=TIMEOUT)
+        self.assertEqual((r.status_code, r.json()["path"]), (200, "/via-egress"))
+        r = requests.get(p.url + "/via-ingress", timeout=TIMEOUT)
+        self.assertEqual((r.status_code, r.json()["path"]), (200, "/via-ingress"))
+        # The egress listener is a forward proxy, the ingress one is not.
+        s = raw(p.egress_port)
+        s.sendall(b"GET /direct HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head, _ = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 400"), head)
+        s.close()
+        self.assertTrue(wait_until(lambda: len([l for l in p.log_lines() if l.get("msg") == "request"]) >= 3))
+        lines = {l["path"]: l for l in p.log_lines() if l.get("msg") == "request"}
+        self.assertEqual(lines["/via-egress"]["sessionId"], "both-1")  # one session for both
+        self.assertEqual(lines["/via-ingress"]["sessionId"], "both-1")
+        self.assertEqual(lines["/via-egress"]["host"], "127.0.0.1:%d" % dep.port)
+        self.assertEqual(p.stop(signal.SIGTERM), 0)
+        dep.stop()
+
+    def test_whole_app_captured_then_replayed_with_its_dependencies_stopped(self):
+        dep_a, dep_b = Upstream(), Upstream()
+        app = App(dep_a.port, dep_b.port)
+        app_url = "http://127.0.0.1:%d" % app.port
+        with tempfile.TemporaryDirectory() as d:
+            case = os.path.join(d, "app.case.json")
+            p = self.start("--mode", "capture", "--out", case, ingress=app_url, egress_listen=True)
+            app.proxy_url = p.egress_url
+            captured = [requests.get(p.url + "/order?id=%d" % i, timeout=TIMEOUT + 5).json() for i in range(2)]
+            self.assertEqual(captured, [{"a": [200, "a-1"], "b": [200, "b-1"]}, {"a": [200, "a-2"], "b": [200, "b-2"]}])
+            self.assertEqual(p.stop(signal.SIGTERM), 0, p.logs())
+            spans = case_spans(case)
+            inbound = [s for s in spans if attr(s, "sp.traffic.direction") == "inbound"]
+            outbound = [s for s in spans if attr(s, "sp.traffic.direction") == "outbound"]
+            self.assertEqual((len(inbound), len(outbound)), (2, 4))
+            # The app passed the ingress's trace context on: each request's calls share its trace.
+            self.assertEqual({s["traceId"] for s in outbound}, {s["traceId"] for s in inbound})
+            dep_a.stop()
+            dep_b.stop()
+
+            p = self.start("--mode", "replay", "--case", case, "--policy", "strict", ingress=app_url,
+                           egress_listen=True)
+            app.proxy_url = p.egress_url
+            replayed = [requests.get(p.url + "/order?id=%d" % i, timeout=TIMEOUT + 5).json() for i in range(2)]
+            self.assertEqual(replayed, captured)
+            self.assertTrue(wait_until(lambda: len([l for l in p.log_lines() if l.get("msg") == "request"]) >= 6))
+            lines = [l for l in p.log_lines() if l.get("msg") == "request"]
+            self.assertEqual(sorted(l["decision"] for l in lines if l["path"] == "/count/a"), ["mock", "mock"])
+            self.assertEqual([l["decision"] for l in lines if l["path"] == "/order"], ["passthrough"] * 2)
+        app.stop()
 
 
 if __name__ == "__main__":
