@@ -46,7 +46,7 @@ build_tsan() {
   cmake -S "$REPO_ROOT" -B "$REPO_ROOT/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOFTPROBE_SANITIZE=thread \
     -DSOFTPROBE_BUILD_EXAMPLES=OFF -DSOFTPROBE_BUILD_RUNTIME=ON -DSOFTPROBE_LINE_TABLES_ONLY=ON >/dev/null &&
     cmake --build "$REPO_ROOT/build-tsan" -j "$JOBS" --target softprobe_core_concurrency_tests softprobe_net_thread_tests \
-      softprobe-runtime softprobe_runtime_front_end_tests softprobe_remote_session_tests
+      softprobe-runtime softprobe_runtime_front_end_tests softprobe_remote_session_tests softprobe_cli
 }
 
 build_fuzz() {
@@ -72,7 +72,10 @@ tsan_concurrency() {
       "$REPO_ROOT/build-tsan/runtime-server/tests/softprobe_runtime_front_end_tests" "[front-end]" &&
     # The core's remote mode (libcurl, one session from several threads) against the TSan runtime.
     SOFTPROBE_RUNTIME_BIN="$REPO_ROOT/build-tsan/runtime-server/softprobe-runtime" \
-      "$REPO_ROOT/build-tsan/runtime-server/tests/softprobe_remote_session_tests" "[remote]"
+      "$REPO_ROOT/build-tsan/runtime-server/tests/softprobe_remote_session_tests" "[remote]" &&
+    # The proxy (one session deciding on every io thread, tunnels, shutdown) from outside: its
+    # suite against the TSan build of softprobe.
+    python3 "$REPO_ROOT/proxy/tests/proxy_test.py" "$REPO_ROOT/build-tsan/cli/softprobe"
 }
 
 # Every input surface has a target (fuzz/CMakeLists.txt); each runs briefly on its seed corpus.
@@ -137,7 +140,7 @@ if built "build: AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)" cm
   step "C++ tests under ASan+UBSan" sanitized_ctest
 fi
 
-if built "build: ThreadSanitizer, the core's, the HTTP layer's and the runtime's threaded tests (build-tsan/)" build_tsan; then
+if built "build: ThreadSanitizer, the threaded tests of the core, the HTTP layer, the runtime and the proxy (build-tsan/)" build_tsan; then
   step "concurrency tests under TSan" tsan_concurrency
 fi
 
@@ -149,8 +152,8 @@ if [ "$core_built" -eq 1 ]; then
   step "Node binding tests (on build/'s libsoftprobe.so)" binding_tests node
   step "Python binding tests (on build/'s libsoftprobe.so)" binding_tests python
   # The wheel, the sdist and the npm tarball with its prebuilt addon, each installed and used with
-  # no compiler on PATH (docs/python.md#packages, docs/node.md#the-npm-tarball). The sdist's
-  # build from source (minutes) runs only with SOFTPROBE_PACKAGE_SDIST_BUILD=1.
+  # no compiler on PATH (docs/python.md#packages, docs/node.md#the-npm-tarball); the sdist is
+  # installed from source outside the checkout (it compiles the core), then used the same way.
   step "packages: Python wheel + sdist, npm tarball with prebuilt addon (scripts/package_test.sh)" \
     env SOFTPROBE_CORE_BUILD="$REPO_ROOT/build" "$REPO_ROOT/scripts/package_test.sh"
 fi
