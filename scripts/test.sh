@@ -78,6 +78,14 @@ tsan_concurrency() {
     python3 "$REPO_ROOT/proxy/tests/proxy_test.py" "$REPO_ROOT/build-tsan/cli/softprobe"
 }
 
+# The Node binding's suite, then the proxy's one Node test (fetch through undici's ProxyAgent):
+# it needs bindings/node's undici, which the Node suite installs, so the proxy runs before it skip it.
+node_tests() {
+  binding_tests node &&
+    SOFTPROBE_PROXY_NODE_TEST=required python3 "$REPO_ROOT/proxy/tests/proxy_test.py" \
+      "$REPO_ROOT/build/cli/softprobe" Egress.test_node_fetch_through_undici_proxy_agent
+}
+
 # Every input surface has a target (fuzz/CMakeLists.txt); each runs briefly on its seed corpus.
 FUZZ_TARGETS=(case_json rules_json otlp_json otlp_protobuf documents redaction)
 
@@ -149,7 +157,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && built "build: libFuzzer targets with clang (buil
 fi
 
 if [ "$core_built" -eq 1 ]; then
-  step "Node binding tests (on build/'s libsoftprobe.so)" binding_tests node
+  step "Node binding tests (on build/'s libsoftprobe.so), and the proxy with Node's fetch" node_tests
   step "Python binding tests (on build/'s libsoftprobe.so)" binding_tests python
   # The wheel, the sdist and the npm tarball with its prebuilt addon, each installed and used with
   # no compiler on PATH (docs/python.md#packages, docs/node.md#the-npm-tarball); the sdist is
