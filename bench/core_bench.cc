@@ -91,21 +91,15 @@ BENCHMARK(BM_DecideHit)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_DecideMiss)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 BENCHMARK(BM_DecideStrictMiss)->Arg(100)->Arg(10000);
 
-// hostSuffix-only rules: found through the reversed-suffix trie, not a scan;
-// the hit is the lowest-ranked rule.
-void BM_DecideSuffixHit(benchmark::State& state) {
+// Decides GET host+path on a fresh session holding the rules document `doc`,
+// once per iteration; each decision must be a mock.
+void decide_mock_loop(benchmark::State& state, const std::string& doc, const std::string& host,
+                      const std::string& path) {
   sp_store* store = nullptr;
   sp_session* session = nullptr;
   sp_store_new(&store);
   sp_session_new(&session, store, nullptr, 0);
-  json rules = json::array();
-  int n = int(state.range(0));
-  for (int i = 0; i < n; ++i)
-    rules.push_back({{"when", {{"hostSuffix", i == 0 ? ".target.test" : ".other-" + std::to_string(i) + ".test"}}},
-                     {"then", {{"action", "mock"}}}});
-  std::string doc = json{{"version", 1}, {"rules", rules}}.dump();
-  sp_session_set_rules(nullptr, session, doc.data(), doc.size());
-  std::string host = "api.target.test", path = "/";
+  if (sp_session_set_rules(nullptr, session, doc.data(), doc.size()) != SP_OK) std::abort();
   sp_request req = SP_REQUEST_INIT;
   req.method = sp_str{"GET", 3};
   req.host = S(host);
@@ -118,6 +112,17 @@ void BM_DecideSuffixHit(benchmark::State& state) {
   }
   sp_session_free(session);
   sp_store_free(store);
+}
+
+// hostSuffix-only rules: found through the reversed-suffix trie, not a scan;
+// the hit is the lowest-ranked rule.
+void BM_DecideSuffixHit(benchmark::State& state) {
+  json rules = json::array();
+  int n = int(state.range(0));
+  for (int i = 0; i < n; ++i)
+    rules.push_back({{"when", {{"hostSuffix", i == 0 ? ".target.test" : ".other-" + std::to_string(i) + ".test"}}},
+                     {"then", {{"action", "mock"}}}});
+  decide_mock_loop(state, json{{"version", 1}, {"rules", rules}}.dump(), "api.target.test", "/");
 }
 BENCHMARK(BM_DecideSuffixHit)->Arg(100)->Arg(1000);
 
@@ -131,28 +136,11 @@ std::string prefix_rule(int i) {
 }
 
 void BM_DecidePrefixHit(benchmark::State& state) {
-  sp_store* store = nullptr;
-  sp_session* session = nullptr;
-  sp_store_new(&store);
-  sp_session_new(&session, store, nullptr, 0);
   int n = int(state.range(0));
   std::string doc = "[";
   for (int i = 0; i < n; ++i) doc += (i ? "," : "") + prefix_rule(i);
   doc += "]";
-  if (sp_session_set_rules(nullptr, session, doc.data(), doc.size()) != SP_OK) std::abort();
-  std::string host = "api.test", path = "/items/" + std::to_string(n / 2) + "/detail";
-  sp_request req = SP_REQUEST_INIT;
-  req.method = sp_str{"GET", 3};
-  req.host = S(host);
-  req.path = S(path);
-  for (auto _ : state) {
-    sp_decision* d = nullptr;
-    sp_session_decide(&d, session, &req);
-    if (sp_decision_outcome(d) != SP_OUTCOME_MOCK) state.SkipWithError("unexpected outcome");
-    sp_decision_free(d);
-  }
-  sp_session_free(session);
-  sp_store_free(store);
+  decide_mock_loop(state, doc, "api.test", "/items/" + std::to_string(n / 2) + "/detail");
 }
 BENCHMARK(BM_DecidePrefixHit)->Arg(1)->Arg(10000);
 
