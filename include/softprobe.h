@@ -663,6 +663,44 @@ SOFTPROBE_API const char *sp_extract_result_message(const sp_extract_result *res
  * protobuf, or partialSuccess {rejectedSpans, errorMessage}. Borrowed. */
 SOFTPROBE_API sp_str sp_extract_result_body(const sp_extract_result *result);
 
+/* ---- Proxy OTLP client (experimental): the other side of /v1/inject and
+ * /v1/traces, for a proxy that decides through a remote runtime. The core
+ * makes the payloads and reads the answer; the proxy only moves the bytes.
+ * Each encoder reads `request` as every entry point does (the canonical
+ * request, docs/requests.md) and gives the span a new trace, or a child of
+ * the request's W3C traceparent. `session_id` (may be NULL/0) is written as
+ * sp.session.id; without one the runtime cannot decide (404, unknown
+ * session) or record (400). *out (*out_len bytes; protobuf may hold NUL
+ * bytes) is owned by the caller (sp_string_free). */
+
+/* The /v1/inject payload for `request`: a TracesData with one span,
+ * sp.span.type "inject", and the request's attributes (url.*, method,
+ * http.request.header.<name>, http.request.body). */
+SOFTPROBE_API sp_status sp_otlp_encode_inject(char **out, size_t *out_len, const sp_request *request,
+                                              const char *session_id, size_t session_id_len, sp_payload_format format);
+
+/* The /v1/traces payload for one observed exchange: a TracesData with one
+ * span, sp.span.type "extract", the request's and `response`'s attributes
+ * and the times (Unix nanoseconds; 0: not written). Nothing is redacted
+ * here: the runtime's session redacts what it records. */
+SOFTPROBE_API sp_status sp_otlp_encode_extract(char **out, size_t *out_len, const sp_request *request,
+                                               const sp_response *response, const char *session_id,
+                                               size_t session_id_len, uint64_t start_unix_nano, uint64_t end_unix_nano,
+                                               sp_payload_format format);
+
+/* Reads a /v1/inject 200 answer (the response span: http.response.status_code,
+ * http.response.header.<name>, http.response.body) into a decision the
+ * sp_decision accessors read: outcome SP_OUTCOME_MOCK, or SP_OUTCOME_ERROR
+ * with sp_decision_is_strict_miss 1 when the answer carries
+ * "x-softprobe-strict-miss: 1" (the runtime's strict miss). The runtime has
+ * already waited the rule's latencyMs, so the latency is 0 and no rule label
+ * is known. Fails with SP_E_INVALID_JSON / SP_E_INVALID_CASE for a malformed
+ * payload, and SP_E_INVALID_CASE when no span carries a status code (a 404's
+ * empty body is not an answer: the caller forwards). *out is owned by the
+ * caller (sp_decision_free). */
+SOFTPROBE_API sp_status sp_otlp_decode_inject_answer(sp_decision **out, const char *payload, size_t len,
+                                                     sp_payload_format format);
+
 #endif /* SOFTPROBE_EXPERIMENTAL */
 
 #ifdef __cplusplus

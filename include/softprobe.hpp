@@ -284,6 +284,54 @@ class Store {
   sp_store* s_ = nullptr;
 };
 
+#ifdef SOFTPROBE_EXPERIMENTAL
+// The proxy OTLP client (softprobe.h, experimental): the payloads a proxy
+// sends a remote runtime, and its inject answer read as a Decision.
+namespace otlp {
+
+namespace detail {
+inline std::string take_bytes(char* s, std::size_t len) {
+  std::string out(s, len);
+  sp_string_free(s);
+  return out;
+}
+}  // namespace detail
+
+inline std::string encode_inject(const Request& r, std::string_view session_id, sp_payload_format format) {
+  softprobe::detail::RequestBuffers b(r);
+  char* out = nullptr;
+  std::size_t len = 0;
+  softprobe::detail::check(sp_otlp_encode_inject(&out, &len, &b.req, session_id.data(), session_id.size(), format));
+  return detail::take_bytes(out, len);
+}
+
+inline std::string encode_extract(const Request& r, const Response& resp, std::string_view session_id,
+                                  std::uint64_t start_unix_nano, std::uint64_t end_unix_nano,
+                                  sp_payload_format format) {
+  softprobe::detail::RequestBuffers b(r);
+  std::vector<sp_header> headers;
+  for (const auto& [n, v] : resp.headers) headers.push_back({softprobe::detail::str(n), softprobe::detail::str(v)});
+  sp_response out_resp = SP_RESPONSE_INIT;
+  out_resp.status = resp.status;
+  out_resp.headers = headers.data();
+  out_resp.header_count = headers.size();
+  out_resp.body = softprobe::detail::str(resp.body);
+  char* out = nullptr;
+  std::size_t len = 0;
+  softprobe::detail::check(sp_otlp_encode_extract(&out, &len, &b.req, &out_resp, session_id.data(), session_id.size(),
+                                                  start_unix_nano, end_unix_nano, format));
+  return detail::take_bytes(out, len);
+}
+
+inline Decision decode_inject_answer(std::string_view payload, sp_payload_format format) {
+  sp_decision* d = nullptr;
+  softprobe::detail::check(sp_otlp_decode_inject_answer(&d, payload.data(), payload.size(), format));
+  return Decision(d);
+}
+
+}  // namespace otlp
+#endif  // SOFTPROBE_EXPERIMENTAL
+
 }  // namespace softprobe
 
 #endif  // SOFTPROBE_HPP

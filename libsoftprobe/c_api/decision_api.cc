@@ -4,88 +4,15 @@
 
 #include "capture/capture.hpp"
 #include "handles.hpp"
-#include "request/canonical_request.hpp"
 #include "request/fingerprint.hpp"
+#include "request_adapter.hpp"
 
 using namespace softprobe::core;
 using capi::checked_view;
 using capi::guarded;
+using capi::RequestAdapter;
 using capi::require;
-
-namespace {
-
-// The request as the caller sent it, made canonical once (canonical_request.hpp):
-// decide, record and sp_canonical_request all see the same form.
-struct RequestAdapter {
-  RequestView v;
-  CanonicalRequest canonical;
-  HeaderView header_buf[32];
-  std::vector<HeaderView> header_heap;
-  TagView tag_buf[16];
-  std::vector<TagView> tag_heap;
-
-  explicit RequestAdapter(const sp_request* r) {
-    require(r, "request");
-    if (r->version < 1 || r->version > SP_REQUEST_VERSION)
-      capi::invalid("request.version is " + std::to_string(r->version) + "; this core understands 1 to " +
-                    std::to_string(SP_REQUEST_VERSION) + " (initialize requests with SP_REQUEST_INIT)");
-    if (r->header_count && !r->headers) capi::invalid("request.headers is NULL but header_count > 0");
-    if (r->tag_count && !r->tags) capi::invalid("request.tags is NULL but tag_count > 0");
-    if (r->direction.len) v.direction = checked_view(r->direction, "request.direction");
-    v.method = checked_view(r->method, "request.method");
-    v.service = checked_view(r->service, "request.service");
-    v.body = checked_view(r->body, "request.body");
-
-    // The header lines as sent, viewed for the canonical form (which copies them).
-    HeaderView* headers = header_buf;
-    if (r->header_count > std::size(header_buf)) {
-      header_heap.resize(r->header_count);
-      headers = header_heap.data();
-    }
-    for (std::size_t i = 0; i < r->header_count; ++i)
-      headers[i] = {checked_view(r->headers[i].name, "request.headers[].name"),
-                    checked_view(r->headers[i].value, "request.headers[].value")};
-    RequestInput in;
-    if (r->version >= 2) in.url = checked_view(r->url, "request.url");  // a version 1 struct has no url field
-    in.scheme = checked_view(r->scheme, "request.scheme");
-    in.authority = checked_view(r->host, "request.host");
-    in.port = r->port;
-    in.path = checked_view(r->path, "request.path");
-    in.query = checked_view(r->query, "request.query");
-    in.headers = headers;
-    in.header_count = r->header_count;
-    in.where = "request.";
-    canonical = canonical_request(in);
-
-    v.scheme = canonical.scheme;
-    v.host = canonical.url_host;  // ":port" only when not the scheme default (RequestView's form)
-    v.path = canonical.path;
-    v.query = canonical.query;
-    if (canonical.headers.size() > std::size(header_buf)) {
-      header_heap.resize(canonical.headers.size());
-      headers = header_heap.data();
-    } else {
-      headers = header_buf;
-    }
-    for (std::size_t i = 0; i < canonical.headers.size(); ++i)
-      headers[i] = {canonical.headers[i].first, canonical.headers[i].second};
-    v.headers = headers;
-    v.header_count = canonical.headers.size();
-
-    TagView* tags = tag_buf;
-    if (r->tag_count > std::size(tag_buf)) {
-      tag_heap.resize(r->tag_count);
-      tags = tag_heap.data();
-    }
-    for (std::size_t i = 0; i < r->tag_count; ++i)
-      tags[i] = {checked_view(r->tags[i].name, "request.tags[].name"),
-                 checked_view(r->tags[i].value, "request.tags[].value")};
-    v.tags = tags;
-    v.tag_count = r->tag_count;
-  }
-};
-
-}  // namespace
+using capi::ResponseAdapter;
 
 extern "C" {
 
@@ -166,24 +93,9 @@ sp_status sp_session_record(sp_session* session, const sp_request* request, cons
   return guarded([&] {
     require(session, "session");
     RequestAdapter req(request);
-    std::vector<HeaderView> headers;
-    ResponseView resp;
-    if (response) {
-      if (response->version != SP_RESPONSE_VERSION)
-        capi::invalid("response.version is " + std::to_string(response->version) +
-                      "; initialize with SP_RESPONSE_INIT");
-      if (response->header_count && !response->headers) capi::invalid("response.headers is NULL but header_count > 0");
-      headers.reserve(response->header_count);
-      for (std::size_t i = 0; i < response->header_count; ++i)
-        headers.push_back({checked_view(response->headers[i].name, "response.headers[].name"),
-                           checked_view(response->headers[i].value, "response.headers[].value")});
-      resp.status = response->status;
-      resp.headers = headers.data();
-      resp.header_count = headers.size();
-      resp.body = checked_view(response->body, "response.body");
-    }
+    ResponseAdapter resp(response);
     Session& s = *session->session;
-    s.record(exchange_from_views(req.v, response ? &resp : nullptr, {start_unix_nano, end_unix_nano}, s.id()));
+    s.record(exchange_from_views(req.v, resp.get(), {start_unix_nano, end_unix_nano}, s.id()));
   });
 }
 

@@ -509,6 +509,94 @@ std::string encode_inject_response(const HttpExchange& request, const Response& 
   return out;
 }
 
+namespace {
+
+// AnyValue{1: string, 3: int, 5: array, 7: bytes} inside KeyValue{1: key, 2: value}.
+void add_pb_text(protozero::pbf_writer& any, const std::string& value) {
+  if (text::is_valid_utf8(value)) any.add_string(1, value);
+  else any.add_bytes(7, value);
+}
+
+class PbfAttributes : public SpanAttributeSink {
+ public:
+  explicit PbfAttributes(protozero::pbf_writer& span) : span_(span) {}
+  void text(const std::string& key, const std::string& value) override {
+    protozero::pbf_writer kv(span_, 9);
+    kv.add_string(1, key);
+    protozero::pbf_writer any(kv, 2);
+    add_pb_text(any, value);
+  }
+  void integer(const std::string& key, std::int64_t value) override {
+    protozero::pbf_writer kv(span_, 9);
+    kv.add_string(1, key);
+    protozero::pbf_writer any(kv, 2);
+    any.add_int64(3, value);
+  }
+  void texts(const std::string& key, const std::vector<std::string>& values) override {
+    protozero::pbf_writer kv(span_, 9);
+    kv.add_string(1, key);
+    protozero::pbf_writer any(kv, 2);
+    protozero::pbf_writer array(any, 5);
+    for (const auto& v : values) {
+      protozero::pbf_writer item(array, 1);
+      add_pb_text(item, v);
+    }
+  }
+
+ private:
+  protozero::pbf_writer& span_;
+};
+
+// A decimal Unix-nanosecond string as fixed64; false when it is not one.
+bool unix_nanos(const std::string& text, std::uint64_t& out) {
+  if (text.empty() || text.size() > 20) return false;
+  std::uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    std::uint64_t next = v * 10 + std::uint64_t(c - '0');
+    if (next / 10 != v) return false;  // overflow
+    v = next;
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+std::string encode_traces(const std::vector<HttpExchange>& spans, PayloadFormat format) {
+  if (format == PayloadFormat::json) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& ex : spans) list.push_back(exchange_to_span(ex));
+    nlohmann::ordered_json doc = {
+        {"resourceSpans", {{{"scopeSpans", {{{"scope", {{"name", "softprobe"}}}, {"spans", std::move(list)}}}}}}}};
+    return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  }
+  std::string out;
+  {  // every writer commits (is destroyed) before `out` is returned
+    protozero::pbf_writer traces(out);
+    protozero::pbf_writer rs(traces, 1);
+    protozero::pbf_writer ss(rs, 2);
+    {
+      protozero::pbf_writer scope(ss, 1);
+      scope.add_string(1, "softprobe");
+    }
+    for (const auto& ex : spans) {
+      protozero::pbf_writer span(ss, 2);
+      if (std::string id = id_bytes(ex.trace_id); !id.empty()) span.add_bytes(1, id);
+      if (std::string id = id_bytes(ex.span_id); !id.empty()) span.add_bytes(2, id);
+      if (std::string id = id_bytes(ex.parent_span_id); !id.empty()) span.add_bytes(4, id);
+      span.add_string(5, span_name_of(ex));
+      span.add_enum(6, ex.direction == "inbound" ? 2 : 3);  // SERVER : CLIENT
+      std::uint64_t t = 0;
+      if (unix_nanos(ex.start_time_unix_nano, t)) span.add_fixed64(7, t);
+      if (unix_nanos(ex.end_time_unix_nano, t)) span.add_fixed64(8, t);
+      PbfAttributes attrs(span);
+      for_each_span_attribute(ex, attrs);
+    }
+  }
+  return out;
+}
+
 std::string encode_export_response(std::uint64_t rejected_spans, std::string_view error_message, PayloadFormat format) {
   std::string out;
   if (format == PayloadFormat::json) {

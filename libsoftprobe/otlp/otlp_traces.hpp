@@ -41,6 +41,14 @@ std::vector<HttpExchange> decode_traces_protobuf(std::string_view payload);
 // trace id, span id and name, and response_attributes(response).
 std::string encode_inject_response(const HttpExchange& request, const Response& response, PayloadFormat format);
 
+// A TracesData holding `spans` (one resourceSpans, one scopeSpans named
+// "softprobe"), each span with the ids, name, kind, times and attributes that
+// exchange_to_span writes (span_mapping's for_each_span_attribute): the
+// client side of the proxy OTLP API, what a proxy sends to /v1/inject (one
+// span, sp.span.type "inject") and to /v1/traces (extract spans).
+// decode_traces reads every field back as it was.
+std::string encode_traces(const std::vector<HttpExchange>& spans, PayloadFormat format);
+
 // An ExportTraceServiceResponse: empty ("{}" / zero bytes) when nothing was
 // rejected, else partialSuccess {rejectedSpans, errorMessage}.
 std::string encode_export_response(std::uint64_t rejected_spans, std::string_view error_message, PayloadFormat format);

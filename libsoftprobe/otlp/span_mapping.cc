@@ -25,16 +25,6 @@ std::vector<std::pair<std::string, std::vector<std::string>>> grouped_headers(co
   return out;
 }
 
-// A header attribute of the case file: a stringValue for a header sent once,
-// an arrayValue with one string per line for a repeated one (OpenTelemetry's
-// http.*.header.<key> are string arrays), so two Set-Cookie lines stay two.
-nlohmann::ordered_json header_attribute(const std::string& key, const std::vector<std::string>& values) {
-  if (values.size() == 1) return string_attribute(key, values.front());
-  nlohmann::ordered_json items = nlohmann::ordered_json::array();
-  for (const auto& v : values) items.push_back(string_attribute("", v)["value"]);
-  return {{"key", key}, {"value", {{"arrayValue", {{"values", std::move(items)}}}}}};
-}
-
 // A header attribute read back: an arrayValue gives one header line per
 // string element; anything else is one line (a legacy ", "-joined value
 // stays as it is: it cannot be split safely).
@@ -132,11 +122,9 @@ void apply_span_attributes(const std::vector<Attribute>& attrs, const std::strin
   if (ex.method.empty() && text::starts_with(ex.name, "HTTP ")) ex.method = ex.name.substr(5);
 }
 
-nlohmann::ordered_json exchange_to_span(const HttpExchange& ex) {
-  using nlohmann::ordered_json;
-  ordered_json attrs = ordered_json::array();
+void for_each_span_attribute(const HttpExchange& ex, SpanAttributeSink& sink) {
   auto add = [&](const char* key, const std::string& value) {
-    if (!value.empty()) attrs.push_back(string_attribute(key, value));
+    if (!value.empty()) sink.text(key, value);
   };
   add("sp.session.id", ex.session_id);
   add("sp.traffic.direction", ex.direction);
@@ -148,26 +136,57 @@ nlohmann::ordered_json exchange_to_span(const HttpExchange& ex) {
   add("url.query", ex.query);
   add("url.full", ex.url_full);
   add("http.request.method", ex.method);
-  for (const auto& [name, values] : grouped_headers(ex.request_headers))
-    attrs.push_back(header_attribute(std::string(kReqHeader) + name, values));
+  auto headers = [&](std::string_view prefix, const Headers& lines) {
+    for (const auto& [name, values] : grouped_headers(lines)) {
+      std::string key = std::string(prefix) + name;
+      if (values.size() == 1) sink.text(key, values.front());
+      else sink.texts(key, values);
+    }
+  };
+  headers(kReqHeader, ex.request_headers);
   // A request without a body gets no body attribute (the reference writes none).
-  if (!ex.request_body.empty()) attrs.push_back(body_attribute("http.request.body", ex.request_body));
+  if (!ex.request_body.empty()) sink.text("http.request.body", ex.request_body);
   // Whatever part of a response the span has is written (nothing is lost).
-  if (ex.status) attrs.push_back(int_attribute("http.response.status_code", *ex.status));
-  for (const auto& [name, values] : grouped_headers(ex.response_headers))
-    attrs.push_back(header_attribute(std::string(kRespHeader) + name, values));
-  if (ex.status || !ex.response_body.empty()) attrs.push_back(body_attribute("http.response.body", ex.response_body));
-  for (const auto& [key, value] : ex.tags) attrs.push_back(string_attribute(key, value));
+  if (ex.status) sink.integer("http.response.status_code", *ex.status);
+  headers(kRespHeader, ex.response_headers);
+  if (ex.status || !ex.response_body.empty()) sink.text("http.response.body", ex.response_body);
+  for (const auto& [key, value] : ex.tags) sink.text(key, value);
+}
+
+namespace {
+
+// The OTLP JSON form of the attributes (case files).
+class JsonAttributes : public SpanAttributeSink {
+ public:
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  void text(const std::string& key, const std::string& value) override { list.push_back(string_attribute(key, value)); }
+  void integer(const std::string& key, std::int64_t value) override { list.push_back(int_attribute(key, value)); }
+  // OpenTelemetry's http.*.header.<key> are string arrays, so two Set-Cookie lines stay two.
+  void texts(const std::string& key, const std::vector<std::string>& values) override {
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    for (const auto& v : values) items.push_back(string_attribute("", v)["value"]);
+    list.push_back({{"key", key}, {"value", {{"arrayValue", {{"values", std::move(items)}}}}}});
+  }
+};
+
+}  // namespace
+
+std::string span_name_of(const HttpExchange& ex) { return ex.name.empty() ? "HTTP " + ex.method : ex.name; }
+
+nlohmann::ordered_json exchange_to_span(const HttpExchange& ex) {
+  using nlohmann::ordered_json;
+  JsonAttributes attrs;
+  for_each_span_attribute(ex, attrs);
 
   ordered_json span;
   span["traceId"] = ex.trace_id;
   span["spanId"] = ex.span_id;
   if (!ex.parent_span_id.empty()) span["parentSpanId"] = ex.parent_span_id;
-  span["name"] = ex.name.empty() ? "HTTP " + ex.method : ex.name;
+  span["name"] = span_name_of(ex);
   span["kind"] = ex.direction == "inbound" ? 2 : 3;  // SERVER : CLIENT
   if (!ex.start_time_unix_nano.empty()) span["startTimeUnixNano"] = ex.start_time_unix_nano;
   if (!ex.end_time_unix_nano.empty()) span["endTimeUnixNano"] = ex.end_time_unix_nano;
-  span["attributes"] = std::move(attrs);
+  span["attributes"] = std::move(attrs.list);
   return span;
 }
 
