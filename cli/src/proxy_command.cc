@@ -30,8 +30,8 @@ CLI::App* add_proxy_command(CLI::App& app, ProxyFlags& f) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
   p->add_option("--threads", f.threads, "event loops (0: one per core)")->capture_default_str();
-  p->add_option("--runtime", f.runtime, "decide through a running runtime (not built yet)");
-  p->add_option("--token", f.token, "the runtime's token (with --runtime; not built yet)");
+  p->add_option("--runtime", f.runtime, "decide through a running runtime: http://HOST:PORT (remote mode)");
+  p->add_option("--token", f.token, "the runtime's bearer token (with --runtime)");
   p->add_flag("--ingress", f.ingress, "--listen is a reverse proxy in front of the app (--upstream)");
   p->add_option("--upstream", f.upstream, "the app, for --ingress: http://HOST:PORT");
   p->add_option("--egress-listen", f.egress_listen, "HOST:PORT of an egress listener beside --ingress (same session)");
@@ -43,8 +43,6 @@ int proxy_options_from_flags(const ProxyFlags& f, proxy::ProxyOptions& o) {
     std::cerr << "softprobe proxy: " << message << "\n";
     return 2;
   };
-  if (!f.runtime.empty()) return bad("--runtime: remote mode is not built yet; the proxy decides embedded");
-  if (!f.token.empty()) return bad("--token: only with --runtime, which is not built yet");
   auto listen = proxy::parse_listen_address(f.listen);
   if (!listen) return bad("--listen: \"" + f.listen + "\" is not HOST:PORT (e.g. 127.0.0.1:0, [::1]:8084)");
   o.listen_host = listen->first;
@@ -74,6 +72,15 @@ int proxy_options_from_flags(const ProxyFlags& f, proxy::ProxyOptions& o) {
     o.egress_listen_host = el->first;
     o.egress_listen_port = el->second;
   }
+  if (!f.runtime.empty()) {
+    auto rt = proxy::parse_upstream_url(f.runtime);
+    if (!rt)
+      return bad("--runtime: \"" + f.runtime +
+                 "\" is not http://HOST:PORT (e.g. http://127.0.0.1:8080; https is not supported)");
+    o.runtime_host = rt->first;
+    o.runtime_port = rt->second;
+  }
+  o.token = f.token;
   if (auto problem = proxy::check_options(o)) return bad(problem->message);
   return 0;
 }

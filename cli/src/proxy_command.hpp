@@ -19,7 +19,7 @@ struct ProxyFlags {
   unsigned threads = 0;
   std::string upstream, egress_listen;
   bool ingress = false;
-  // Flags of the part not built yet (remote mode): refused with a message.
+  // Remote mode: --runtime URL [--token T].
   std::string runtime, token;
 };
 

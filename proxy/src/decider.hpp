@@ -1,11 +1,14 @@
 // How the proxy decides a request: through the core, embedded in the proxy's
-// process (EmbeddedDecider, embedded_decider.hpp) or, later, through a
-// running runtime (`--runtime URL`, not built yet). The proxy's front end
-// only marshals HTTP into a ProxyRequest and carries a Verdict out.
+// process (EmbeddedDecider, embedded_decider.hpp), or through a running
+// runtime's /v1/inject and /v1/traces (RemoteDecider, remote_decider.hpp,
+// `--runtime URL`). The proxy's front end only marshals HTTP into a
+// ProxyRequest and carries a Verdict out. Deciding is asynchronous: a remote
+// decision is a network round trip, and no thread waits for it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,18 +51,30 @@ struct UpstreamResponse {
   std::string body;
 };
 
+using VerdictHandler = std::function<void(Verdict)>;
+
 class Decider {
  public:
   virtual ~Decider() = default;
-  // Thread-safe; never throws: a decider that cannot decide answers with a
-  // refusal (fail closed), never with `forward`.
-  virtual Verdict decide(const ProxyRequest& request) = 0;
-  // Records a forwarded exchange in the session that decided it (Verdict::record).
-  // Unix nanoseconds. Thread-safe; never throws (a refused record is logged).
+  // Decides `request` and calls `done` exactly once: before returning
+  // (embedded) or later on an io thread (remote). Thread-safe; never throws:
+  // a decider that cannot decide answers with a refusal (fail closed), never
+  // with `forward`. `request` is read before decide returns.
+  virtual void decide(const ProxyRequest& request, VerdictHandler done) = 0;
+  // Records a forwarded exchange in the session that decided it
+  // (Verdict::record), then calls `recorded` once, whether or not the
+  // record was taken (a refused record is logged): the proxy ends the
+  // client's response only then, so a client that has its answer can close
+  // the session and find the exchange in it. Unix nanoseconds. Thread-safe;
+  // never throws.
   virtual void record(const Verdict& verdict, const ProxyRequest& request, const UpstreamResponse& response,
-                      std::uint64_t start_unix_nano, std::uint64_t end_unix_nano) = 0;
-  // At exit: writes what was captured. Returns false, having logged why, when it could not.
+                      std::uint64_t start_unix_nano, std::uint64_t end_unix_nano, std::function<void()> recorded) = 0;
+  // At exit: writes what was captured, or waits for records still on their
+  // way. Returns false, having logged why, when something was lost.
   virtual bool finish() = 0;
+  // The session requests naming none are decided by ("" when there is none:
+  // a remote runtime without --session).
+  virtual const std::string& default_session_id() const noexcept = 0;
 };
 
 }  // namespace softprobe::proxy

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core_marshal.hpp"
 #include "support/log.hpp"
 
 namespace softprobe::proxy {
@@ -99,65 +100,19 @@ EmbeddedDecider::EmbeddedDecider(const ProxyOptions& options)
   }
 }
 
-namespace {
+void EmbeddedDecider::decide(const ProxyRequest& request, VerdictHandler done) { done(verdict_for(request)); }
 
-softprobe::Request core_request(const ProxyRequest& r) {
-  softprobe::Request req;
-  req.direction = r.direction;
-  req.method = r.method;
-  req.scheme = r.scheme;
-  req.host = r.authority;
-  req.path = r.path.empty() ? std::string_view("/") : std::string_view(r.path);
-  req.query = r.query;
-  req.body = r.body;
-  for (const auto& h : r.headers) req.headers.emplace_back(h.name, h.value);
-  return req;
-}
-
-net::Response answer_of(const softprobe::Decision& d) {
-  net::Response out;
-  out.status = d.status();
-  for (const auto& [name, value] : d.headers()) {
-    // The net layer frames the body itself.
-    if (net::iequals(name, "content-length") || net::iequals(name, "transfer-encoding") ||
-        net::iequals(name, "connection"))
-      continue;
-    out.headers.push_back({std::string(name), std::string(value)});
-  }
-  out.body = std::string(d.body());
-  return out;
-}
-
-// Fail closed (contract EC-008's answer): the request is not let through.
-Verdict refusal(const std::string& session_id, const std::string& why) {
-  Verdict v;
-  v.kind = Verdict::Kind::answer;
-  v.response = net::json_error(403, "rule_engine_unavailable", "rule engine unavailable: " + why);
-  v.decision = "error";
-  v.session_id = session_id;
-  log(LogLevel::error, "rule engine unavailable", {{"sessionId", session_id}, {"error", why}});
-  return v;
-}
-
-}  // namespace
-
-Verdict EmbeddedDecider::decide(const ProxyRequest& request) {
+Verdict EmbeddedDecider::verdict_for(const ProxyRequest& request) {
   // In embedded mode the proxy has one session: a request naming another id
   // is decided by it too (docs/proxy.md).
   const std::string& sid = default_id_;
   try {
-    softprobe::Request req = core_request(request);
-    softprobe::Decision d = default_.decide(req);
+    softprobe::Decision d = default_.decide(core_request(request));
     Verdict v;
     v.session_id = sid;
     switch (d.outcome()) {
       case SP_OUTCOME_MOCK:
-      case SP_OUTCOME_ERROR:
-        v.kind = Verdict::Kind::answer;
-        v.response = answer_of(d);
-        v.delay = std::chrono::milliseconds(d.latency_ms());
-        v.decision = d.strict_miss() ? "strict_miss" : d.outcome() == SP_OUTCOME_MOCK ? "mock" : "error";
-        return v;
+      case SP_OUTCOME_ERROR: return answer_of(d, sid);
       case SP_OUTCOME_CAPTURE_ONLY:
         v.kind = Verdict::Kind::forward;
         v.record = true;
@@ -171,14 +126,7 @@ Verdict EmbeddedDecider::decide(const ProxyRequest& request) {
     }
     return refusal(sid, "unknown outcome");
   } catch (const softprobe::Error& e) {
-    if (e.status() == SP_E_INVALID_ARGUMENT || e.status() == SP_E_LIMIT_EXCEEDED) {
-      // The request itself cannot be decided (a bad URL, too many headers): a 400 naming why.
-      Verdict v;
-      v.response = net::json_error(400, "invalid_request", e.what());
-      v.decision = "error";
-      v.session_id = sid;
-      return v;
-    }
+    if (e.status() == SP_E_INVALID_ARGUMENT || e.status() == SP_E_LIMIT_EXCEEDED) return invalid_request(sid, e.what());
     return refusal(sid, e.what());
   } catch (const std::exception& e) {
     return refusal(sid, e.what());
@@ -186,14 +134,10 @@ Verdict EmbeddedDecider::decide(const ProxyRequest& request) {
 }
 
 void EmbeddedDecider::record(const Verdict& verdict, const ProxyRequest& request, const UpstreamResponse& response,
-                             std::uint64_t start_unix_nano, std::uint64_t end_unix_nano) {
+                             std::uint64_t start_unix_nano, std::uint64_t end_unix_nano,
+                             std::function<void()> recorded) {
   try {
-    softprobe::Request req = core_request(request);
-    softprobe::Response resp;
-    resp.status = response.status;
-    for (const auto& h : response.headers) resp.headers.emplace_back(h.name, h.value);
-    resp.body = response.body;
-    default_.record(req, resp, start_unix_nano, end_unix_nano);
+    default_.record(core_request(request), core_response(response), start_unix_nano, end_unix_nano);
   } catch (const std::exception& e) {
     log(LogLevel::warn, "exchange not recorded",
         {{"sessionId", verdict.session_id},
@@ -202,6 +146,7 @@ void EmbeddedDecider::record(const Verdict& verdict, const ProxyRequest& request
          {"path", request.path},
          {"error", e.what()}});
   }
+  if (recorded) recorded();
 }
 
 bool EmbeddedDecider::finish() {

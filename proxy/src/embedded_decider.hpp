@@ -20,15 +20,19 @@ class EmbeddedDecider : public Decider {
   // cannot be read or is invalid.
   explicit EmbeddedDecider(const ProxyOptions& options);
 
-  Verdict decide(const ProxyRequest& request) override;
+  // Decides inline: `done` runs before decide returns.
+  void decide(const ProxyRequest& request, VerdictHandler done) override;
+  // Records inline: `recorded` runs before record returns.
   void record(const Verdict& verdict, const ProxyRequest& request, const UpstreamResponse& response,
-              std::uint64_t start_unix_nano, std::uint64_t end_unix_nano) override;
+              std::uint64_t start_unix_nano, std::uint64_t end_unix_nano, std::function<void()> recorded) override;
   // Capture: closes the default session, writing --out atomically.
   bool finish() override;
 
-  const std::string& default_session_id() const noexcept { return default_id_; }
+  const std::string& default_session_id() const noexcept override { return default_id_; }
 
  private:
+  Verdict verdict_for(const ProxyRequest& request);
+
   ProxyOptions options_;
   softprobe::Store store_;
   softprobe::Session default_;

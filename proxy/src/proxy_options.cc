@@ -47,6 +47,23 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_upstream_url(const st
 }
 
 std::optional<OptionError> check_options(const ProxyOptions& o) {
+  if (o.remote()) {
+    // The runtime's sessions decide: their mode, policy, rules and cases are
+    // set through its control API (or a binding), not here.
+    auto embedded_only = [](const char* flag) {
+      return OptionError{std::string(flag) +
+                         ": configures the embedded session; with --runtime the runtime's sessions decide (set "
+                         "their mode, policy, rules and case through its control API)"};
+    };
+    if (o.mode == ProxyMode::capture) return embedded_only("--mode capture");
+    if (!o.out_path.empty()) return embedded_only("--out");
+    if (!o.case_path.empty()) return embedded_only("--case");
+    if (!o.rules_path.empty()) return embedded_only("--rules");
+    if (o.strict) return embedded_only("--policy strict");
+    if (!o.allow_hosts.empty()) return embedded_only("--allow-host");
+  } else if (!o.token.empty()) {
+    return OptionError{"--token: only with --runtime (the token the runtime was started with)"};
+  }
   if (o.mode == ProxyMode::capture && o.out_path.empty())
     return OptionError{"--out: --mode capture needs --out FILE (where the case is written on exit)"};
   if (o.mode != ProxyMode::capture && !o.out_path.empty())

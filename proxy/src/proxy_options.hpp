@@ -37,6 +37,13 @@ struct ProxyOptions {
   bool egress_listener = false;
   std::string egress_listen_host;
   std::uint16_t egress_listen_port = 0;
+  // --runtime http://HOST:PORT [--token T]: remote mode, every request decided
+  // by that runtime (remote_decider.hpp); --session names the session of
+  // requests that name none. Empty host: embedded mode.
+  std::string runtime_host;
+  std::uint16_t runtime_port = 0;
+  std::string token;
+  bool remote() const noexcept { return !runtime_host.empty(); }
 };
 
 // A flag's value that cannot work, named: "--listen: ...".
@@ -53,7 +60,8 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen_address(const 
 std::optional<std::pair<std::string, std::uint16_t>> parse_upstream_url(const std::string& url);
 
 // Checks the flags that only make sense together (--out with --mode capture,
-// --case and --rules with replay...). Returns the first problem, naming the
+// --case and --rules with replay, none of the embedded session's flags with
+// --runtime...). Returns the first problem, naming the
 // flag, or std::nullopt.
 std::optional<OptionError> check_options(const ProxyOptions& o);
 

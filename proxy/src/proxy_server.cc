@@ -239,11 +239,12 @@ void ProxyServer::decide_and_forward(
       default: ex.respond(proxy_error(400, "bad_body", "request body could not be read")); return;
     }
     req->body = std::move(ex.body());
-    Verdict v = decider_.decide(*req);
-    if (v.kind == Verdict::Kind::answer) return answer(ex, v);
-    net::Headers headers = upstream_headers(*req, v);
-    if (config_.ingress) req->headers = headers;  // an inbound span records what the app got
-    forward(ex, req, upstream, std::move(v), std::move(headers));
+    decider_.decide(*req, [this, ex, req, upstream, upstream_headers](Verdict v) mutable {
+      if (v.kind == Verdict::Kind::answer) return answer(ex, v);
+      net::Headers headers = upstream_headers(*req, v);
+      if (config_.ingress) req->headers = headers;  // an inbound span records what the app got
+      forward(std::move(ex), req, std::move(upstream), std::move(v), std::move(headers));
+    });
   });
 }
 
@@ -335,8 +336,7 @@ void ProxyServer::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
     {
       std::lock_guard<std::mutex> lock(relay->mu);
       headed = relay->headed;
-      if (e == net::ClientError::none) relay->upstream_done = true;
-      else if (headed) relay->upstream_failed = true;
+      if (e != net::ClientError::none && headed) relay->upstream_failed = true;
       writer = relay->writer;
     }
     if (e != net::ClientError::none) {
@@ -352,18 +352,27 @@ void ProxyServer::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
              {"message", message}});
       return;
     }
-    if (writer) writer->finish();
-    if (relay->record) {
-      if (relay->capture_overflow) {
-        log(LogLevel::warn, "exchange not recorded: response body over the capture limit",
-            {{"sessionId", verdict->session_id},
-             {"host", req->authority},
-             {"path", req->path},
-             {"limitBytes", kMaxCapturedBodyBytes}});
-      } else {
-        decider_.record(*verdict, *req, relay->captured, relay->start_ns, unix_nanos());
+    // The response ends only once the exchange is recorded (Decider::record):
+    // a client that has its answer finds the exchange in the session.
+    auto end = [relay] {
+      std::optional<net::BodyWriter> w;
+      {
+        std::lock_guard<std::mutex> lock(relay->mu);
+        relay->upstream_done = true;
+        w = relay->writer;
       }
+      if (w) w->finish();
+    };
+    if (!relay->record) return end();
+    if (relay->capture_overflow) {
+      log(LogLevel::warn, "exchange not recorded: response body over the capture limit",
+          {{"sessionId", verdict->session_id},
+           {"host", req->authority},
+           {"path", req->path},
+           {"limitBytes", kMaxCapturedBodyBytes}});
+      return end();
     }
+    decider_.record(*verdict, *req, relay->captured, relay->start_ns, unix_nanos(), std::move(end));
   };
   client_->send(std::move(up), std::move(h));
 }
@@ -375,49 +384,56 @@ void ProxyServer::connect(net::Exchange ex) {
     ex.respond(proxy_error(400, "bad_target", "CONNECT target \"" + head.target + "\" is not host:port"));
     return;
   }
-  ProxyRequest req;
-  req.method = "CONNECT";
-  req.scheme = "https";
-  req.authority = head.target;
-  req.path = "/";
-  req.headers = head.headers;
-  req.session_id = session_id_of(head.headers);
-  Verdict v = decider_.decide(req);
-  if (v.kind == Verdict::Kind::answer) return answer(ex, v);
-  ex.set_route(route_label(v));
-  TunnelPlan plan;
-  plan.host = upstream->host;
-  plan.port = upstream->port;
-  plan.to_client_first = "HTTP/1.1 200 Connection established\r\n\r\n";
-  plan.on_status = tunnel_log(v, req, ex.start());
-  plan.failure_response = [](bool dns, const std::string& why) {
-    return raw_response(upstream_failure(dns ? net::ClientError::dns : net::ClientError::refused, why));
-  };
-  ex.hand_off([this, plan = std::move(plan)](net::HandOff&& h) mutable {
-    open_tunnel(std::move(h), std::move(plan), tunnels_);
+  auto req = std::make_shared<ProxyRequest>();
+  req->method = "CONNECT";
+  req->scheme = "https";
+  req->authority = head.target;
+  req->path = "/";
+  req->headers = head.headers;
+  req->session_id = session_id_of(head.headers);
+  decider_.decide(*req, [this, ex, req, upstream = std::move(*upstream)](Verdict v) mutable {
+    if (v.kind == Verdict::Kind::answer) return answer(ex, v);
+    ex.set_route(route_label(v));
+    TunnelPlan plan;
+    plan.host = upstream.host;
+    plan.port = upstream.port;
+    plan.to_client_first = "HTTP/1.1 200 Connection established\r\n\r\n";
+    plan.on_status = tunnel_log(v, *req, ex.start());
+    plan.failure_response = [](bool dns, const std::string& why) {
+      return raw_response(upstream_failure(dns ? net::ClientError::dns : net::ClientError::refused, why));
+    };
+    ex.hand_off([this, plan = std::move(plan)](net::HandOff&& h) mutable {
+      open_tunnel(std::move(h), std::move(plan), tunnels_);
+    });
   });
 }
 
 void ProxyServer::upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream) {
-  Verdict v = decider_.decide(*req);
+  decider_.decide(*req, [this, ex, req, upstream = std::move(upstream)](Verdict v) mutable {
+    tunnel_upgrade(std::move(ex), *req, upstream, v);
+  });
+}
+
+void ProxyServer::tunnel_upgrade(net::Exchange ex, const ProxyRequest& req, const net::HostPort& upstream,
+                                 const Verdict& v) {
   if (v.kind == Verdict::Kind::answer) return answer(ex, v);
   ex.set_route(route_label(v));
   // The handshake goes upstream as it came (origin-form, hop-by-hop fields
   // except the upgrade's own dropped); the upstream's 101 and every frame
   // after it flow back through the tunnel.
   const net::RequestHead& head = ex.head();
-  std::string first = head.method + " " + (req->path.empty() ? "/" : req->path);
-  if (!req->query.empty()) first += "?" + req->query;
+  std::string first = head.method + " " + (req.path.empty() ? "/" : req.path);
+  if (!req.query.empty()) first += "?" + req.query;
   first += head.version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
   net::Headers headers = forwarded_headers(head.headers, true);
-  if (config_.ingress) headers = ingress_headers(std::move(headers), *req, v);
+  if (config_.ingress) headers = ingress_headers(std::move(headers), req, v);
   for (const auto& h : headers) first += h.name + ": " + h.value + "\r\n";
   first += "\r\n";
   TunnelPlan plan;
   plan.host = upstream.host;
   plan.port = upstream.port;
   plan.to_upstream_first = std::move(first);
-  plan.on_status = tunnel_log(v, *req, ex.start());
+  plan.on_status = tunnel_log(v, req, ex.start());
   plan.failure_response = [](bool dns, const std::string& why) {
     return raw_response(upstream_failure(dns ? net::ClientError::dns : net::ClientError::refused, why));
   };

@@ -72,6 +72,8 @@ class ProxyServer {
                net::Headers upstream_headers);
   void connect(net::Exchange ex);
   void upgrade(net::Exchange ex, std::shared_ptr<ProxyRequest> req, net::HostPort upstream);
+  // The upgrade once decided: answered, or tunneled to `upstream`.
+  void tunnel_upgrade(net::Exchange ex, const ProxyRequest& req, const net::HostPort& upstream, const Verdict& v);
   void answer(net::Exchange& ex, const Verdict& v);
 
   ListenerConfig config_;

@@ -11,6 +11,7 @@
 
 #include "embedded_decider.hpp"
 #include "proxy_server.hpp"
+#include "remote_decider.hpp"
 #include "support/log.hpp"
 
 namespace softprobe::proxy {
@@ -55,18 +56,23 @@ int run_proxy(const ProxyOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts: every thread inherits it
   signal(SIGPIPE, SIG_IGN);
 
-  std::unique_ptr<EmbeddedDecider> decider;
-  try {
-    decider = std::make_unique<EmbeddedDecider>(options);
-  } catch (const softprobe::Error& e) {
-    std::cerr << "softprobe proxy: " << e.what() << "\n";
-    return e.status() == SP_E_IO || e.status() == SP_E_INVALID_ARGUMENT ? 2 : 5;
-  }
-  raise_fd_limit(options.max_connections);
-
   int code = 0;
+  raise_fd_limit(options.max_connections);
   {
     net::IoThreads io(options.threads);
+    // Embedded: the core in this process, one default session from the
+    // flags. Remote: the runtime at --runtime decides (remote_decider.hpp).
+    std::unique_ptr<Decider> decider;
+    if (options.remote()) {
+      decider = std::make_unique<RemoteDecider>(io, options);
+    } else {
+      try {
+        decider = std::make_unique<EmbeddedDecider>(options);
+      } catch (const softprobe::Error& e) {
+        std::cerr << "softprobe proxy: " << e.what() << "\n";
+        return e.status() == SP_E_IO || e.status() == SP_E_INVALID_ARGUMENT ? 2 : 5;
+      }
+    }
     // --listen: the egress proxy, or with --ingress the reverse proxy in
     // front of the app; --egress-listen: an egress listener beside it.
     std::vector<ListenerConfig> configs(1);
@@ -99,11 +105,16 @@ int run_proxy(const ProxyOptions& options) {
                 << std::endl;
       nlohmann::ordered_json fields = {{"address", address},
                                        {"role", c.ingress ? "ingress" : "egress"},
-                                       {"sessionId", decider->default_session_id()},
-                                       {"mode", options.mode == ProxyMode::capture ? "capture" : "replay"},
-                                       {"policy", options.strict ? "strict" : "allow"},
-                                       {"maxConnections", options.max_connections},
-                                       {"threads", io.size()}};
+                                       {"sessionId", decider->default_session_id()}};
+      if (options.remote()) {
+        fields["mode"] = "remote";
+        fields["runtime"] = "http://" + url_host(options.runtime_host) + ":" + std::to_string(options.runtime_port);
+      } else {
+        fields["mode"] = options.mode == ProxyMode::capture ? "capture" : "replay";
+        fields["policy"] = options.strict ? "strict" : "allow";
+      }
+      fields["maxConnections"] = options.max_connections;
+      fields["threads"] = io.size();
       if (c.ingress) fields["upstream"] = "http://" + url_host(c.upstream_host) + ":" + std::to_string(c.upstream_port);
       log(LogLevel::info, "listening", fields);
     }
@@ -121,10 +132,13 @@ int run_proxy(const ProxyOptions& options) {
     std::size_t closed = 0;
     for (auto n : forced) closed += n;
     if (closed) log(LogLevel::warn, "closed at the end of the grace period", {{"closed", closed}});
+    // Before the listeners go: a remote decider's calls still on their way
+    // answer into them.
+    if (!decider->finish()) code = 1;
     listeners.clear();
+    decider.reset();
     io.stop();
   }
-  if (!decider->finish()) code = 1;
   log(LogLevel::info, "stopped", {{"exitCode", code}});
   return code;
 }

@@ -324,7 +324,7 @@ class Cli(unittest.TestCase):
                            (["proxy", "--listen", "nowhere"], "--listen"),
                            (["proxy", "--policy", "lax"], "--policy"),
                            (["proxy", "--case", "/nonexistent/x.case.json"], "--case"),
-                           (["proxy", "--runtime", "http://127.0.0.1:1"], "--runtime"),
+                           (["proxy", "--runtime", "ftp://127.0.0.1:1"], "--runtime"),
                            (["proxy", "--no-such-flag"], "--no-such-flag"),
                            (["nothing"], "subcommand")]:
             out = subprocess.run([BIN, *args], capture_output=True, timeout=TIMEOUT)
@@ -570,6 +570,74 @@ setGlobalDispatcher(new ProxyAgent({ uri: process.argv[2], proxyTunnel: false })
                            capture_output=True, timeout=TIMEOUT + 5)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("599", r.stderr.decode())
+
+    def test_connect_without_sni_is_decided_on_the_connect_ip_EC001(self):
+        # A TLS server on 127.0.0.1 and a client that sends no SNI: the proxy
+        # decides on the CONNECT line's host, an IP, with the rules (strict:
+        # only the passthrough rule for 127.0.0.1 lets it through).
+        work = tempfile.mkdtemp()
+        key, cert = os.path.join(work, "k.pem"), os.path.join(work, "c.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=30)
+        import ssl
+        sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        sctx.load_cert_chain(cert, key)
+        server_names = []
+        sctx.sni_callback = lambda sock, name, ctx: server_names.append(name)
+
+        def tls_answer(conn):
+            with sctx.wrap_socket(conn, server_side=True) as t:
+                t.recv(4096)
+                t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        srv = TcpServer(tls_answer)
+        rules = os.path.join(work, "rules.json")
+        with open(rules, "w") as f:
+            json.dump({"version": 1, "rules": [{"when": {"host": "127.0.0.1"}, "then": {"action": "passthrough"}}]}, f)
+        p = self.start("--policy", "strict", "--rules", rules)
+        s, head, _ = tunnel(p.port, "127.0.0.1:%d" % srv.port)
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        cctx.check_hostname = False
+        cctx.verify_mode = ssl.CERT_NONE
+        with cctx.wrap_socket(s, server_hostname=None) as t:  # no SNI in the ClientHello
+            t.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            got = b""
+            while b"ok" not in got:
+                chunk = t.recv(100)
+                if not chunk:
+                    break
+                got += chunk
+        self.assertTrue(got.endswith(b"ok"), got)
+        self.assertEqual(server_names, [None], "the client sent no SNI")
+        # Another IP has no rule: the strict miss answers the CONNECT.
+        s, head, _ = tunnel(p.port, "127.0.0.2:%d" % srv.port)
+        self.assertTrue(head.startswith("HTTP/1.1 599"), head)
+        s.close()
+        self.assertTrue(wait_until(lambda: len([l for l in p.log_lines() if l.get("msg") == "request"]) >= 2))
+        lines = [(l["host"], l["decision"]) for l in p.log_lines() if l.get("msg") == "request"]
+        self.assertEqual(lines, [("127.0.0.1:%d" % srv.port, "passthrough"), ("127.0.0.2:%d" % srv.port, "strict_miss")])
+        srv.stop()
+        shutil.rmtree(work)
+
+    def test_proxy_unreachable_is_the_clients_network_error_EC010(self):
+        p = self.start()
+        # A client pointed at a port where no proxy listens: curl's own
+        # connect error (exit 7), and the running proxy logs nothing.
+        nowhere = "http://127.0.0.1:%d" % closed_port()
+        r = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), "-x", nowhere, self.up.url("/x")],
+                           capture_output=True, timeout=TIMEOUT + 5)
+        self.assertEqual(r.returncode, 7, r.stderr)
+        with self.assertRaises(requests.exceptions.ProxyError):
+            requests.get(self.up.url("/x"), proxies={"http": nowhere}, timeout=TIMEOUT)
+        # The proxy stopped: the same error, and nothing reached the upstream.
+        seen = len(self.up.seen)
+        self.assertEqual(p.stop(), 0)
+        r = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), "-x", p.url, self.up.url("/y")],
+                           capture_output=True, timeout=TIMEOUT + 5)
+        self.assertEqual(r.returncode, 7, r.stderr)
+        self.assertEqual(len(self.up.seen), seen)
+        self.assertEqual([l for l in p.log_lines() if l.get("msg") == "request"], [])
+        self.proxy = None
 
     def test_max_connections_503_EC012(self):
         p = self.start("--max-connections", "2")
@@ -882,6 +950,239 @@ class Ingress(unittest.TestCase):
             self.assertEqual(sorted(l["decision"] for l in lines if l["path"] == "/count/a"), ["mock", "mock"])
             self.assertEqual([l["decision"] for l in lines if l["path"] == "/order"], ["passthrough"] * 2)
         app.stop()
+
+
+# ---- remote mode: a runtime decides ----------------------------------------
+
+class Runtime:
+    """softprobe runtime (the same binary) on a free port, with a token and a
+    capture directory; .url, .control(method, path, body) for its control API."""
+
+    def __init__(self, token="t0ken"):
+        self.dir = tempfile.mkdtemp()
+        self.token = token
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([BIN, "runtime", "--port", "0", "--token", token, "--capture-dir", self.dir],
+                                     stdout=subprocess.PIPE, stderr=self.stderr)
+        result = []
+        t = threading.Thread(target=lambda: result.append(self.proc.stdout.readline().decode()), daemon=True)
+        t.start()
+        t.join(10)
+        line = result[0].strip() if result else ""
+        if not line.startswith("http://127.0.0.1:"):
+            self.proc.kill()
+            raise AssertionError("no runtime address line: %r" % line)
+        self.url = line
+
+    def control(self, method, path, body=None):
+        r = requests.request(method, self.url + path, json=body, timeout=TIMEOUT,
+                             headers={"Authorization": "Bearer " + self.token})
+        return r.status_code, (r.json() if r.content else None)
+
+    def session(self, options, rules=None):
+        code, out = self.control("POST", "/v1/sessions", options)
+        assert code == 200, out
+        sid = out["sessionId"]
+        if rules is not None:
+            code, out = self.control("POST", "/v1/sessions/%s/rules" % sid, rules)
+            assert code == 200, out
+        return sid
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Remote(unittest.TestCase):
+    """softprobe proxy --runtime URL --token T: the runtime's sessions decide
+    (POST /v1/inject) and record (POST /v1/traces), both protobuf."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Upstream()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.up.stop()
+
+    def setUp(self):
+        self.proxy = None
+        self.runtime = Runtime()
+
+    def tearDown(self):
+        if self.proxy:
+            self.proxy.stop(signal.SIGKILL)
+        self.runtime.stop()
+
+    def start(self, *args, runtime=None, token=None):
+        self.proxy = Proxy("--runtime", runtime or self.runtime.url, "--token", token or self.runtime.token, *args)
+        return self.proxy
+
+    def test_the_runtime_mocks_forwards_and_blocks_per_session(self):
+        rules = {"version": 1, "rules": [
+            {"when": {"method": "POST", "host": "127.0.0.1", "path": "/mocked"},
+             "then": {"action": "mock", "response": {"status": 201, "headers": {"x-from": "runtime"},
+                                                     "body": "{\"mocked\":true}"}}},
+            {"when": {"path": "/slow"}, "latencyMs": 300,
+             "then": {"action": "mock", "response": {"status": 200, "body": "late"}}}]}
+        strict = self.runtime.session({"mode": "replay", "policy": {"externalHttp": "strict"}}, rules)
+        lax = self.runtime.session({"mode": "replay"})
+        p = self.start("--session", lax)
+        seen = len(self.up.seen)
+        # Named by the header: the strict session's rule answers; the rest is its strict miss.
+        r = requests.post(self.up.url("/mocked"), data="x", proxies=p.proxies(), timeout=TIMEOUT,
+                          headers={"x-softprobe-session-id": strict})
+        self.assertEqual((r.status_code, r.json(), r.headers["x-from"]), (201, {"mocked": True}, "runtime"))
+        r = requests.get(self.up.url("/other"), proxies=p.proxies(), timeout=TIMEOUT,
+                         headers={"x-softprobe-session-id": strict})
+        self.assertEqual(r.status_code, 599)
+        self.assertEqual(r.headers["x-softprobe-strict-miss"], "1")
+        self.assertEqual(len(self.up.seen), seen, "a strict miss never reaches the upstream")
+        # Named by tracestate.
+        r = requests.post(self.up.url("/mocked"), proxies=p.proxies(), timeout=TIMEOUT,
+                          headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                                   "tracestate": "vendor=1,x-softprobe-session-id=" + strict})
+        self.assertEqual(r.status_code, 201)
+        # Naming none: --session (allow, no rules) forwards, and the upstream never sees the header.
+        code, body = p.curl(self.up.url("/passed"))
+        self.assertEqual(code, 200, body)
+        self.assertEqual([h["path"] for h in self.up.seen[seen:]], ["/passed"])
+        self.assertNotIn("x-softprobe-session-id", self.up.seen[-1]["headers"])
+        # The latency is the runtime's, on its timer: 3 at once take about 300 ms, not 900.
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=lambda: requests.get(
+            self.up.url("/slow"), proxies=p.proxies(), timeout=TIMEOUT,
+            headers={"x-softprobe-session-id": strict})) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertLess(time.monotonic() - t0, 0.8)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.3)
+        # The runtime counted what it decided.
+        code, stats = self.runtime.control("GET", "/v1/sessions/%s/stats" % strict)
+        self.assertEqual(stats["stats"]["strictMisses"], 1)
+        self.assertEqual(stats["stats"]["injectedSpans"], 5)  # the mocks (the strict miss is counted apart)
+        self.assertTrue(wait_until(lambda: len([l for l in p.log_lines() if l.get("msg") == "request"]) >= 7))
+        lines = [l for l in p.log_lines() if l.get("msg") == "request"]
+        self.assertEqual([l["decision"] for l in lines if l["path"] == "/other"], ["strict_miss"])
+        self.assertEqual([l["sessionId"] for l in lines if l["path"] == "/passed"], [lax])
+        listening = [l for l in p.log_lines() if l.get("msg") == "listening"][0]
+        self.assertEqual((listening["mode"], listening["runtime"]), ("remote", self.runtime.url))
+
+    def test_capture_through_the_runtime_then_replay_from_its_case(self):
+        sid = self.runtime.session({"mode": "capture"})
+        p = self.start()
+        for path in ("/a", "/b?q=1"):
+            r = requests.get(self.up.url(path), proxies=p.proxies(), timeout=TIMEOUT,
+                             headers={"x-softprobe-session-id": sid})
+            self.assertEqual(r.status_code, 200)
+        r = requests.post(self.up.url("/c"), data=b"payload", proxies=p.proxies(), timeout=TIMEOUT,
+                          headers={"x-softprobe-session-id": sid})
+        self.assertEqual(r.status_code, 200)
+        # The client had its answer only once the runtime held the exchange: closing now loses nothing.
+        code, closed = self.runtime.control("POST", "/v1/sessions/%s/close?out=remote.case.json" % sid)
+        self.assertEqual(code, 200, closed)
+        spans = case_spans(closed["capturePath"])
+        self.assertEqual(sorted(attr(s, "url.path") for s in spans), ["/a", "/b", "/c"])
+        c = [s for s in spans if attr(s, "url.path") == "/c"][0]
+        self.assertEqual(attr(c, "http.request.method"), "POST")
+        self.assertEqual(attr(c, "http.request.body"), "payload")
+        self.assertEqual(attr(c, "http.response.status_code"), 200)
+        self.assertEqual(json.loads(attr(c, "http.response.body"))["path"], "/c")
+
+        # Replay from that case in a new runtime session, with the upstream out of the way.
+        with open(closed["capturePath"]) as f:
+            case = json.load(f)
+        replay = self.runtime.session({"mode": "replay", "policy": {"externalHttp": "strict"}})
+        code, out = self.runtime.control("POST", "/v1/sessions/%s/load-case" % replay, case)
+        self.assertEqual(code, 200, out)
+        code, out = self.runtime.control("POST", "/v1/sessions/%s/rules" % replay, {"version": 1, "rules": [
+            {"when": {"path": "/a"}, "then": {"action": "mock", "response": {"status": 202, "body": "replayed"}}}]})
+        self.assertEqual(code, 200, out)
+        before = len(self.up.seen)
+        r = requests.get(self.up.url("/a"), proxies=p.proxies(), timeout=TIMEOUT,
+                         headers={"x-softprobe-session-id": replay})
+        self.assertEqual((r.status_code, r.text), (202, "replayed"))
+        self.assertEqual(len(self.up.seen), before)
+
+    def test_runtime_down_or_refusing_fails_closed_with_403_EC008(self):
+        sid = self.runtime.session({"mode": "replay"})
+        seen = len(self.up.seen)
+        # A wrong token: the runtime refuses (401/403), so nothing is let through.
+        p = self.start(token="wrong")
+        r = requests.get(self.up.url("/x"), proxies=p.proxies(), timeout=TIMEOUT,
+                         headers={"x-softprobe-session-id": sid})
+        self.assertEqual(r.status_code, 403)
+        self.assertIn("rule engine unavailable", r.text)
+        self.assertIn("invalid_bearer_token", r.text)
+        p.stop(signal.SIGKILL)
+        # The runtime stopped: 403 again, logged at error, and the upstream never reached.
+        p = self.start()
+        self.runtime.stop()
+        for method in ("GET", "DELETE"):
+            r = requests.request(method, self.up.url("/y"), proxies=p.proxies(), timeout=TIMEOUT,
+                                 headers={"x-softprobe-session-id": sid})
+            self.assertEqual(r.status_code, 403)
+            self.assertEqual(r.json()["error"]["code"], "rule_engine_unavailable")
+        s, head, _ = tunnel(p.port, "127.0.0.1:%d" % self.up.port)
+        self.assertTrue(head.startswith("HTTP/1.1 403"), head)
+        s.close()
+        self.assertEqual(len(self.up.seen), seen)
+        self.assertTrue(wait_until(lambda: len([l for l in p.log_lines()
+                                                if l.get("msg") == "rule engine unavailable"]) >= 3), p.logs())
+        errors = [l for l in p.log_lines() if l.get("msg") == "rule engine unavailable"]
+        self.assertTrue(all(l["level"] == "error" for l in errors), errors)
+        self.assertIn(self.runtime.url, errors[-1]["error"])
+        self.runtime = Runtime()  # for tearDown
+
+    def test_runtime_that_never_answers_blocks_no_thread(self):
+        # A runtime that accepts and never answers: other requests (mocked by
+        # another runtime) are not held up by those waiting.
+        hang = socket.socket()
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(64)
+        stuck = Proxy("--runtime", "http://127.0.0.1:%d" % hang.getsockname()[1], "--threads", "1")
+        try:
+            waiting = []
+            for _ in range(4):
+                s = raw(stuck.port)
+                s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % self.up.url("/w")).encode())
+                waiting.append(s)
+            # The same single io thread still accepts and answers what needs no runtime.
+            s = raw(stuck.port)
+            s.sendall(b"GET /not-absolute HTTP/1.1\r\nHost: x\r\n\r\n")
+            head, _ = read_head(s)
+            self.assertTrue(head.startswith("HTTP/1.1 400"), head)
+            s.close()
+            for w in waiting:
+                w.close()
+        finally:
+            stuck.stop(signal.SIGKILL)
+            hang.close()
+
+    def test_embedded_flags_are_refused_with_runtime(self):
+        for args, flag in [(["--mode", "capture", "--out", "x.json"], "--mode capture"),
+                           (["--policy", "strict"], "--policy strict"),
+                           (["--allow-host", "a.example"], "--allow-host")]:
+            out = subprocess.run([BIN, "proxy", "--runtime", self.runtime.url, *args], capture_output=True,
+                                 timeout=TIMEOUT)
+            self.assertEqual(out.returncode, 2, args)
+            self.assertIn(flag, out.stderr.decode())
+            self.assertIn("control API", out.stderr.decode())
+        out = subprocess.run([BIN, "proxy", "--runtime", "https://127.0.0.1:1"], capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--runtime", out.stderr.decode())
+        out = subprocess.run([BIN, "proxy", "--token", "t"], capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--token: only with --runtime", out.stderr.decode())
 
 
 if __name__ == "__main__":
