@@ -3,10 +3,12 @@
 // Properties: no input makes the core fail with SP_E_INTERNAL (every bad
 // payload is a precise SP_E_INVALID_* / SP_E_LIMIT_EXCEEDED); a hit's
 // answer decodes in the format it was written in; a failed extract records
-// nothing. For JSON also: the fast decoder (simdjson On-Demand) accepts only
-// what the reference decoder (nlohmann) accepts, with the same exchanges,
-// and decode_traces_json ends as the reference does
-// (tests/otlp_json_differential.hpp); a difference aborts.
+// nothing; a remote proxy reading the input as a runtime's inject answer
+// (sp_otlp_decode_inject_answer) gets a decision or a precise error, and a
+// hit's answer reads back with its status. For JSON also: the fast decoder
+// (simdjson On-Demand) accepts only what the reference decoder (nlohmann)
+// accepts, with the same exchanges, and decode_traces_json ends as the
+// reference does (tests/otlp_json_differential.hpp); a difference aborts.
 #define SOFTPROBE_EXPERIMENTAL 1  // the proxy OTLP API is experimental (softprobe.h)
 #include <softprobe.h>
 
@@ -72,6 +74,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (st == SP_OK) {
     if (sp_inject_result_http_status(inject) == 200) {
       sp_str body = sp_inject_result_body(inject);
+      sp_decision* answer = nullptr;
+      if (sp_otlp_decode_inject_answer(&answer, body.data, body.len, kFormat) != SP_OK)
+        fail("an inject answer does not read back as a decision");
+      if (sp_decision_status(answer) < 100) fail("an inject answer read back without its status");
+      sp_decision_free(answer);
       try {
         softprobe::core::decode_traces(std::string_view(body.data, body.len),
                                        kFormat == SP_FORMAT_PROTOBUF ? softprobe::core::PayloadFormat::protobuf
@@ -82,6 +89,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     sp_inject_result_free(inject);
   }
+
+  sp_decision* answer = nullptr;
+  st = sp_otlp_decode_inject_answer(&answer, payload, size, kFormat);
+  if (st == SP_E_INTERNAL || st == SP_E_OUT_OF_MEMORY) fail("decode inject answer");
+  if (st == SP_OK) sp_decision_free(answer);
 
   const std::uint64_t before = sp_session_revision(fx.capture);
   sp_extract_result* extract = nullptr;
