@@ -368,10 +368,11 @@ SOFTPROBE_API sp_status sp_session_set_rules(uint64_t *out_revision, sp_session 
  * rule; on error nothing changes. The appended rules start unused (a
  * consume-once rule is fresh even when one of the same identity was
  * consumed). Afterwards sp_session_get_rules_as_posted returns the whole list
- * as one document, like sp_session_get_rules. A session of a remote store (sp_store_new_remote)
- * sends the runtime the whole list (its control API only replaces), which is
- * O(all rules) per call: append many rules in one document when the calls
- * can be batched. */
+ * as one document, like sp_session_get_rules. A session of a remote store
+ * (sp_store_new_remote) sends the runtime only the appended document (POST
+ * /v1/sessions/{id}/rules/append); a runtime without that route (the
+ * reference runtime) is sent the whole list instead (POST .../rules), O(all
+ * rules) per call. */
 SOFTPROBE_API sp_status sp_session_add_rules(uint64_t *out_revision, sp_session *session, const char *json, size_t len);
 /* The session rules as one document, {"version":1,"rules":[...]} ({"version":1,
  * "rules":[]} before any), whatever shape was posted: a bare array or one rule

@@ -83,9 +83,27 @@ std::uint64_t RemoteSession::add_rules(std::string_view json, std::vector<std::s
   nlohmann::json doc = parse(json, "rules document");
   // The setter's own check, before anything is sent: indexes are the appended document's.
   RuleList added = parse_rules(doc, RuleLayer::session, warnings);
-  // The control API only replaces: the runtime gets the whole list, the
-  // mirror's rules and then these, each as given. (The runtime keeps the
-  // consumed state and hits of the rules it has, by identity.)
+  // A softprobe runtime appends (POST .../rules/append): only these rules go over the wire.
+  if (client_->rules_append() != RuntimeClient::Append::unsupported) {
+    try {
+      client_->call("POST", RuntimeClient::session_path(id_, "rules/append"), json, CallKind::rules);
+      client_->set_rules_append(RuntimeClient::Append::supported);
+      return mirror_->add_rules(doc);
+    } catch (const Error& e) {
+      // No such route (the reference runtime, an older softprobe one): 404
+      // that is not unknown_session, or 405. Anything else is the answer.
+      const auto& d = e.details();
+      int status =
+          d.is_object() && d.contains("status") && d["status"].is_number_integer() ? d["status"].get<int>() : 0;
+      if (e.code() != ErrorCode::runtime || (status != 404 && status != 405) ||
+          client_->rules_append() == RuntimeClient::Append::supported)
+        throw;
+      client_->set_rules_append(RuntimeClient::Append::unsupported);
+    }
+  }
+  // A runtime that only replaces gets the whole list, the mirror's rules and
+  // then these, each as given. (It keeps the consumed state and hits of the
+  // rules it has, by identity.)
   nlohmann::json whole = mirror_->rules_document();
   nlohmann::json& list = whole["rules"];
   for (const auto& rule : added) list.push_back(rule->source);

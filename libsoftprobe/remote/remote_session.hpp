@@ -50,10 +50,11 @@ class RemoteSession {
   // Each returns the mirror's new revision. set_rules gives parse_rules' warnings
   // (deprecated rule forms) to `warnings` when given.
   std::uint64_t set_rules(std::string_view json, std::vector<std::string>* warnings = nullptr);
-  // Appends to the session rules (Session::add_rules). The runtime's control
-  // API only replaces, so the runtime is sent the whole list (the mirror's
-  // and the new rules): O(all rules) per call, where the mirror's part is
-  // O(appended). Append many rules in one document to pay it once.
+  // Appends to the session rules (Session::add_rules): the runtime gets only
+  // the new rules (POST .../rules/append), so each call is O(appended). A
+  // runtime without that route (the reference runtime) is sent the whole
+  // list instead (POST .../rules, the mirror's rules and the new ones),
+  // O(all rules) per call; which one is learned on the first append.
   std::uint64_t add_rules(std::string_view json, std::vector<std::string>* warnings = nullptr);
   std::uint64_t set_policy(std::string_view json);
   std::uint64_t set_auth_fixtures(std::string_view json);

@@ -6,6 +6,7 @@
 // `timeout` for the whole exchange, `max_reply_bytes` for the answer.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <mutex>
@@ -54,6 +55,13 @@ class RuntimeClient {
   nlohmann::json call(std::string_view method, const std::string& path, std::string_view body = {},
                       CallKind kind = CallKind::other);
 
+  // Whether the runtime serves POST /v1/sessions/{id}/rules/append (a
+  // softprobe runtime does; the reference runtime and older ones answer 404
+  // or 405): learned on the first append, then remembered.
+  enum class Append : int { unknown, supported, unsupported };
+  Append rules_append() const noexcept { return rules_append_.load(std::memory_order_relaxed); }
+  void set_rules_append(Append a) noexcept { rules_append_.store(a, std::memory_order_relaxed); }
+
   // "/v1/sessions/<id>/<route>" with the id percent-encoded.
   static std::string session_path(std::string_view session_id, std::string_view route = {});
   // Percent-encodes `text` for a query value.
@@ -65,6 +73,7 @@ class RuntimeClient {
   RuntimeClientOptions options_;
   std::mutex mu_;  // one call at a time on handle_
   void* handle_;   // CURL*
+  std::atomic<Append> rules_append_{Append::unknown};
 };
 
 }  // namespace softprobe::core::remote

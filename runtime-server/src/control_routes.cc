@@ -115,6 +115,13 @@ void set_rules(Runtime& rt, Call& c) {
   set_document(rt, c, sp_session_set_rules, "a rules document ({\"version\":1,\"rules\":[...]})");
 }
 
+// Not in the reference: appends to the session rules (sp_session_add_rules),
+// so a client adding rules one call at a time sends each rule once instead of
+// the whole list every time. POST .../rules keeps its replace meaning.
+void append_rules(Runtime& rt, Call& c) {
+  set_document(rt, c, sp_session_add_rules, "a rules document ({\"version\":1,\"rules\":[...]}) to append");
+}
+
 void get_rules(Runtime& rt, Call& c) { get_document(rt, c, sp_session_get_rules_as_posted); }
 
 void set_policy(Runtime& rt, Call& c) {

@@ -16,6 +16,7 @@ void create_session(Runtime& rt, Call& c);
 void list_sessions(Runtime& rt, Call& c);
 void load_case(Runtime& rt, Call& c);
 void set_rules(Runtime& rt, Call& c);
+void append_rules(Runtime& rt, Call& c);
 void get_rules(Runtime& rt, Call& c);
 void set_policy(Runtime& rt, Call& c);
 void set_auth_fixtures(Runtime& rt, Call& c);

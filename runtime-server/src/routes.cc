@@ -19,6 +19,7 @@ constexpr RouteSpec kRoutes[] = {
     {"/v1/sessions", RouteId::sessions, kGet | kPost},
     {"/v1/sessions/{sessionId}/load-case", RouteId::load_case, kPost},
     {"/v1/sessions/{sessionId}/rules", RouteId::rules, kGet | kPost},
+    {"/v1/sessions/{sessionId}/rules/append", RouteId::rules_append, kPost},
     {"/v1/sessions/{sessionId}/policy", RouteId::policy, kPost},
     {"/v1/sessions/{sessionId}/fixtures/auth", RouteId::fixtures_auth, kPost},
     {"/v1/sessions/{sessionId}/stats", RouteId::stats, kGet},
@@ -44,6 +45,7 @@ const char* route_label(RouteId id) noexcept {
     case RouteId::sessions: return "sessions";
     case RouteId::load_case: return "load_case";
     case RouteId::rules: return "rules";
+    case RouteId::rules_append: return "rules_append";
     case RouteId::policy: return "policy";
     case RouteId::fixtures_auth: return "fixtures_auth";
     case RouteId::stats: return "stats";

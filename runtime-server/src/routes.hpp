@@ -16,6 +16,7 @@ enum class RouteId : std::uint8_t {
   sessions,
   load_case,
   rules,
+  rules_append,
   policy,
   fixtures_auth,
   stats,

@@ -34,6 +34,7 @@ void dispatch(Runtime& rt, RouteId route, Method method, Call& c) {
     case RouteId::sessions: return method == kPost ? control::create_session(rt, c) : control::list_sessions(rt, c);
     case RouteId::load_case: return control::load_case(rt, c);
     case RouteId::rules: return method == kPost ? control::set_rules(rt, c) : control::get_rules(rt, c);
+    case RouteId::rules_append: return control::append_rules(rt, c);
     case RouteId::policy: return control::set_policy(rt, c);
     case RouteId::fixtures_auth: return control::set_auth_fixtures(rt, c);
     case RouteId::stats: return control::stats(rt, c);

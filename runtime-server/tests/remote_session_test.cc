@@ -3,6 +3,7 @@
 // documents fail before anything is sent, refused calls change neither side,
 // stats are added, attach copies what the control API serves, and close hands
 // this process's capture to the runtime, which writes one case.
+#include <httplib.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -61,6 +62,63 @@ Error error_of(Fn&& fn) {
   return Error(ErrorCode::ok, "");
 }
 
+// A front for the real runtime (cpp-httplib, test-only): forwards every call
+// and keeps what was posted; with `without_append` it answers the rules
+// append route as a runtime without it does (the reference's Go mux: 404
+// "404 page not found", text).
+class RecordingFront {
+ public:
+  RecordingFront(const RuntimeProcess& rt, bool without_append) : upstream_(rt.host(), rt.port()) {
+    auto relay = [this, without_append](const httplib::Request& req, httplib::Response& res) {
+      if (req.method == "POST") {
+        std::lock_guard<std::mutex> lock(mu_);
+        posted_.emplace_back(req.path, req.body);
+      }
+      if (without_append && req.path.size() > 13 && req.path.substr(req.path.size() - 13) == "/rules/append") {
+        res.status = 404;
+        res.set_content("404 page not found\n", "text/plain");
+        return;
+      }
+      httplib::Headers h;
+      for (const auto& [k, v] : req.headers)
+        if (k == "Authorization") h.emplace(k, v);
+      auto r = req.method == "GET" ? upstream_.Get(req.path.c_str(), h)
+                                   : upstream_.Post(req.path.c_str(), h, req.body, "application/json");
+      if (!r) {
+        res.status = 502;
+        return;
+      }
+      res.status = r->status;
+      res.set_content(r->body, "application/json");
+    };
+    server_.Get(".*", relay);
+    server_.Post(".*", relay);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~RecordingFront() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // The (path, body) of every POST with a path ending in `suffix`.
+  std::vector<std::pair<std::string, std::string>> posted(const std::string& suffix) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& p : posted_)
+      if (p.first.size() >= suffix.size() && p.first.substr(p.first.size() - suffix.size()) == suffix) out.push_back(p);
+    return out;
+  }
+
+ private:
+  httplib::Client upstream_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::string>> posted_;
+};
+
 }  // namespace
 
 TEST_CASE("remote: rules and policy reach the runtime and the mirror; bad ones reach neither", "[remote]") {
@@ -108,9 +166,13 @@ TEST_CASE("remote: a call the runtime refuses changes nothing here either", "[re
   CHECK(s->mirror().rules_document()["rules"].size() == 1);
 }
 
-TEST_CASE("remote: add_rules appends on both sides, the runtime getting the whole list", "[remote][append]") {
+TEST_CASE("remote: add_rules appends on both sides, the runtime getting only the new rules", "[remote][append]") {
   RuntimeProcess rt;
-  auto client = client_for(rt);
+  RecordingFront front(rt, false);
+  RuntimeClientOptions o;
+  o.base_url = front.url();
+  o.timeout = std::chrono::milliseconds(5000);
+  auto client = std::make_shared<RuntimeClient>(o);
   SessionStore store;
   auto s = RemoteSession::create(client, store, "");
   s->set_rules(kRules);
@@ -127,6 +189,39 @@ TEST_CASE("remote: add_rules appends on both sides, the runtime getting the whol
   CHECK(std::string(bad.what()).find("rules[1].when.hostt") != std::string::npos);
   CHECK(s->mirror().revision() == rev);
   CHECK(client->call("GET", RuntimeClient::session_path(s->id(), "rules"))["rules"].size() == 2);
+  // On the wire: the one appended rule, through the append route; the whole list never again.
+  CHECK(client->rules_append() == RuntimeClient::Append::supported);
+  auto appends = front.posted("/rules/append");
+  REQUIRE(appends.size() == 1);
+  CHECK(appends[0].second == R"({"when":{"host":"b.test"},"then":{"action":"mock","response":{"status":207}}})");
+  CHECK(front.posted("/rules").size() == 1);  // set_rules' own post
+  // An unknown session is that runtime's answer, not a missing route.
+  auto gone = RemoteSession::create(client, store, "");
+  client->call("POST", RuntimeClient::session_path(gone->id(), "close"), "{}");
+  CHECK(error_of([&] { gone->add_rules(kRules); }).code() == ErrorCode::unknown_session);
+  CHECK(client->rules_append() == RuntimeClient::Append::supported);
+}
+
+TEST_CASE("remote: add_rules against a runtime without the append route sends the whole list", "[remote][append]") {
+  RuntimeProcess rt;
+  RecordingFront front(rt, true);
+  RuntimeClientOptions o;
+  o.base_url = front.url();
+  o.timeout = std::chrono::milliseconds(5000);
+  auto client = std::make_shared<RuntimeClient>(o);
+  SessionStore store;
+  auto s = RemoteSession::create(client, store, "");
+  s->set_rules(kRules);
+  s->add_rules(R"({"when":{"host":"b.test"},"then":{"action":"mock","response":{"status":207}}})");
+  s->add_rules(R"({"when":{"host":"c.test"},"then":{"action":"mock","response":{"status":208}}})");
+  CHECK(client->rules_append() == RuntimeClient::Append::unsupported);
+  CHECK(front.posted("/rules/append").size() == 1);  // tried once, then remembered
+  auto replaced = front.posted("/rules");
+  REQUIRE(replaced.size() == 3);  // set_rules, then the whole list for each append
+  CHECK(json::parse(replaced[2].second)["rules"].size() == 3);
+  json remote_rules = client->call("GET", RuntimeClient::session_path(s->id(), "rules"));
+  CHECK(remote_rules == s->mirror().rules_document());
+  CHECK(decide(s->mirror(), "c.test", "/").response->status == 208);
 }
 
 TEST_CASE("remote: stats add the runtime's and this process's counters", "[remote]") {

@@ -302,6 +302,32 @@ TEST_CASE("a failed mutating call changes nothing and does not bump the revision
   CHECK(parse(c->Get("/v1/sessions"))["sessions"].size() == 1);
 }
 
+TEST_CASE("rules/append adds to the session rules; a refused document changes nothing", "[runtime][append]") {
+  RuntimeProcess rt;
+  auto c = client(rt);
+  std::string id = create_session(*c, R"({"mode":"replay"})");
+  std::string base = "/v1/sessions/" + id;
+  REQUIRE(parse(c->Post((base + "/rules").c_str(), kRules, kJson))["sessionRevision"] == 1);
+  const char* more = R"({"version":1,"rules":[{"name":"more","when":{"host":"more.test"},
+    "then":{"action":"mock","response":{"status":203,"body":"appended"}}}]})";
+  CHECK(parse(c->Post((base + "/rules/append").c_str(), more, kJson))["sessionRevision"] == 2);
+  json rules = parse(c->Get((base + "/rules").c_str()));
+  REQUIRE(rules["rules"].size() == json::parse(kRules)["rules"].size() + 1);
+  CHECK(rules["rules"].back()["name"] == "more");
+  // A bare rule object appends too; the rule index counts from the appended document.
+  CHECK(parse(c->Post((base + "/rules/append").c_str(),
+                      R"({"when":{"host":"one.test"},"then":{"action":"mock","response":{"status":204}}})",
+                      kJson))["sessionRevision"] == 3);
+  check_error(c->Post((base + "/rules/append").c_str(),
+                      R"([{"when":{"host":"x"},"then":{"action":"mock"}},{"when":{"hostt":"x"}}])", kJson),
+              400, "invalid_request", "rules[1].when.hostt");
+  check_error(c->Post((base + "/rules/append").c_str(), "", kJson), 400, "invalid_request", "empty");
+  check_error(c->Post("/v1/sessions/nope/rules/append", more, kJson), 404, "unknown_session");
+  CHECK(c->Get((base + "/rules/append").c_str())->status == 405);
+  CHECK(stats(*c, id)["sessionRevision"] == 3);
+  CHECK(parse(c->Get((base + "/rules").c_str()))["rules"].size() == json::parse(kRules)["rules"].size() + 2);
+}
+
 TEST_CASE("unknown sessions, unknown routes and wrong methods", "[runtime]") {
   RuntimeProcess rt;
   auto c = client(rt);
