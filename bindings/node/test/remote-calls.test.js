@@ -111,7 +111,7 @@ test('setters, stats and close of a remote session wait off the event loop; deci
   const s = await sp.startSession({ mode: 'replay', policy: { externalHttp: 'strict' } });
   try {
     assert.equal(s.id, 'fake-1');
-    for (const route of ['POST rules', 'POST policy', 'GET stats', 'POST close']) rt.routes[route] = 'hang';
+    for (const route of ['POST rules/append', 'POST policy', 'GET stats', 'POST close']) rt.routes[route] = 'hang';
 
     const rule = s.mockOutbound({ host: 'a.example.com', response: { status: 200, body: 'a' } });
     assert.equal(await stateAfter(rule, 100), 'pending', 'mockOutbound waits for the runtime without blocking timers');
@@ -148,7 +148,8 @@ test("the runtime's refusals map to the package's errors, with status, url and t
   const route = (r) => `${rt.url}/v1/sessions/fake-1/${r}`;
   try {
     // 400 on rules -> InvalidRuleError with the runtime's ruleIndex and field (the local check passed).
-    rt.routes['POST rules'] = {
+    // (mockOutbound appends: POST .../rules/append.)
+    rt.routes['POST rules/append'] = {
       status: 400,
       body: { error: { code: 'invalid_rule', message: 'rules[0].when.host: refused here', details: { ruleIndex: 0, field: 'when.host' } } },
     };
@@ -157,7 +158,7 @@ test("the runtime's refusals map to the package's errors, with status, url and t
       assert.equal(err.ruleIndex, 0);
       assert.equal(err.field, 'when.host');
       assert.equal(err.details.status, 400);
-      assert.equal(err.details.url, route('rules'));
+      assert.equal(err.details.url, route('rules/append'));
       assert.match(err.message, /refused here/);
       return true;
     });
@@ -228,7 +229,7 @@ test("the runtime's refusals map to the package's errors, with status, url and t
     rt.seen.filter((x) => !x.startsWith('GET /v1/sessions/other-id')),
     [
       'POST /v1/sessions',
-      'POST /v1/sessions/fake-1/rules',
+      'POST /v1/sessions/fake-1/rules/append',
       'POST /v1/sessions/fake-1/policy',
       'POST /v1/sessions/fake-1/load-case',
       'GET /v1/sessions/fake-1/stats',
