@@ -97,7 +97,7 @@ def test_a_setter_on_a_session_the_runtime_closed_is_unknown_session(runtime: Ru
     with pytest.raises(softprobe.UnknownSessionError) as exc:
         s.mock_outbound(path="/x", response={"body": "x"})
     err = exc.value
-    assert err.session_id == s.id and err.url == f"{runtime.url}/v1/sessions/{s.id}/rules"
+    assert err.session_id == s.id and err.url == f"{runtime.url}/v1/sessions/{s.id}/rules/append"
     assert s.revision == revision and s.dump_rules()["rules"] == []  # the mirror took nothing
     assert s.close() is None and s.closed  # nothing of ours to hand over: closing is done
 
