@@ -25,6 +25,16 @@ std::uint64_t unix_nanos() {
           .count());
 }
 
+// An upgrade to HTTP/2 over cleartext (Upgrade: h2c, RFC 7540 3.2, removed
+// by RFC 9113): the proxy speaks HTTP/1.1 only (EC-011), so the request is
+// decided and forwarded as a plain HTTP/1.1 request (Upgrade, Connection and
+// HTTP2-Settings are hop-by-hop and dropped), and answered in HTTP/1.1.
+bool is_tunnel_upgrade(const net::RequestHead& head) {
+  if (!head.upgrade) return false;
+  const std::string* up = head.header("upgrade");
+  return !(up && net::iequals(*up, "h2c"));
+}
+
 // The route label carries the decision and the session to the request log
 // (Completed reports the label, set before the answer): "decision\x1fsessionId".
 std::string route_label(const Verdict& v) { return v.decision + '\x1f' + v.session_id; }
@@ -174,7 +184,7 @@ void ProxyServer::handle(net::Exchange ex) {
   req->query = std::string(t.query);
   req->headers = head.headers;
   req->session_id = session_id_of(head.headers);
-  if (head.upgrade) return upgrade(std::move(ex), std::move(req), std::move(*upstream));
+  if (is_tunnel_upgrade(head)) return upgrade(std::move(ex), std::move(req), std::move(*upstream));
   decide_and_forward(std::move(ex), std::move(req), std::move(*upstream),
                      [](const ProxyRequest& r, const Verdict&) { return forwarded_request_headers(r.headers); });
 }
@@ -217,7 +227,7 @@ void ProxyServer::handle_ingress(net::Exchange ex) {
   req->headers = head.headers;
   req->session_id = session_id_of(head.headers);
   net::HostPort app{config_.upstream_host, config_.upstream_port};
-  if (head.upgrade) return upgrade(std::move(ex), std::move(req), std::move(app));
+  if (is_tunnel_upgrade(head)) return upgrade(std::move(ex), std::move(req), std::move(app));
   decide_and_forward(std::move(ex), std::move(req), std::move(app), [](const ProxyRequest& r, const Verdict& v) {
     return ingress_headers(forwarded_request_headers(r.headers), r, v);
   });

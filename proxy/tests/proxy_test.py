@@ -639,6 +639,36 @@ setGlobalDispatcher(new ProxyAgent({ uri: process.argv[2], proxyTunnel: false })
         self.assertEqual([l for l in p.log_lines() if l.get("msg") == "request"], [])
         self.proxy = None
 
+    def test_http1_only_http2_is_refused_or_answered_in_http1_EC011(self):
+        p = self.start()
+        # HTTP/2 with prior knowledge (the connection preface): 505, closed.
+        s = raw(p.port)
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        head, _ = read_head(s)
+        self.assertTrue(head.startswith("HTTP/1.1 505"), head)
+        s.close()
+        # curl asked for HTTP/2 speaks HTTP/1.1 to a proxy, and gets HTTP/1.1 back.
+        r = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), "-x", p.url, "--http2-prior-knowledge",
+                            "-o", "/dev/null", "-w", "%{http_code} %{http_version}", self.up.url("/h2")],
+                           capture_output=True, timeout=TIMEOUT + 5)
+        self.assertEqual(r.stdout.decode(), "200 1.1", r.stderr)
+        # An h2c upgrade: decided and forwarded as HTTP/1.1, the upgrade dropped.
+        seen = len(self.up.seen)
+        s = raw(p.port)
+        s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                   "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"
+                   % (self.up.url("/h2c"), self.up.port)).encode())
+        head, _ = read_head(s)
+        s.close()
+        self.assertTrue(head.startswith("HTTP/1.1 200"), head)
+        self.assertEqual([x["path"] for x in self.up.seen[seen:]], ["/h2c"])
+        got = self.up.seen[-1]["headers"]
+        self.assertNotIn("upgrade", got)
+        self.assertNotIn("http2-settings", got)
+        self.assertTrue(wait_until(lambda: [l["decision"] for l in p.log_lines()
+                                            if l.get("msg") == "request" and l["path"] == "/h2c"] == ["passthrough"]),
+                        p.logs())
+
     def test_max_connections_503_EC012(self):
         p = self.start("--max-connections", "2")
         held = [raw(p.port), raw(p.port)]
