@@ -730,6 +730,46 @@ setGlobalDispatcher(new ProxyAgent({ uri: process.argv[2], proxyTunnel: false })
         self.assertTrue(head.startswith("HTTP/1.1 400"), head)
         s.close()
 
+    def test_204_and_304_pass_through_as_heads_on_a_kept_connection(self):
+        def serve(conn):
+            data = b""
+            while True:
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                path = head.split(b" ")[1]
+                if path == b"/204":
+                    conn.sendall(b"HTTP/1.1 204 No Content\r\nX-Up: yes\r\n\r\n")
+                elif path == b"/304":
+                    conn.sendall(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n')
+                else:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+        srv = TcpServer(serve)
+        p = self.start()
+        s = raw(p.port)
+        for path, status in (("/204", 204), ("/304", 304), ("/204", 204), ("/200", 200)):
+            s.sendall(("GET http://127.0.0.1:%d%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+                       % (srv.port, path, srv.port)).encode())
+            head, rest = read_head(s)
+            self.assertTrue(head.startswith("HTTP/1.1 %d" % status), head)
+            headers = head.lower()
+            if status == 200:
+                while len(rest) < 2:
+                    rest += s.recv(4096)
+                self.assertEqual(rest, b"ok")
+                continue
+            self.assertEqual(rest, b"", head)
+            self.assertNotIn("transfer-encoding", headers)
+            self.assertNotIn("content-length", headers)
+            self.assertNotIn("connection: close", headers)
+            self.assertIn("x-up: yes" if status == 204 else 'etag: "v1"', headers)
+        s.close()
+        srv.stop()
+
 
 def case_spans(path):
     with open(path) as f:

@@ -98,6 +98,63 @@ TEST_CASE("a streamed body shorter than declared, or abandoned, ends by closing"
   }
 }
 
+TEST_CASE("a streamed 204 or 304 is a head without a body, and the connection stays in step", "[net][net-threads]") {
+  // A proxy relays an upstream's 204 or 304 with respond_streaming: the head goes out without
+  // framing (a 304 keeps the length given), pieces are dropped, finish() ends it.
+  TestServer s({}, [](Exchange ex) {
+    std::string_view path = ex.head().path();
+    int status = path == "/304" ? 304 : 204;
+    std::optional<std::uint64_t> length;
+    if (path == "/304") length = 13;
+    if (path == "/204-sized") length = 5;
+    ex.respond_streaming({status, {}, {{"ETag", "\"v1\""}}, "", false}, length, [](std::optional<BodyWriter> w) {
+      if (!w) return;
+      w->write("dropped", [w = *w](bool ok) mutable {
+        if (ok) w.finish();
+      });
+    });
+  });
+  RawSocket c(s.port());
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(c.send_all("GET /204 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response();
+    REQUIRE(r);
+    CHECK(r->status == 204);
+    CHECK(r->header("content-length").empty());
+    CHECK(r->header("transfer-encoding").empty());
+    CHECK(r->header("etag") == "\"v1\"");
+    CHECK_FALSE(r->close);
+    REQUIRE(c.send_all("GET /304 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    r = c.read_response(3000, true);  // no body follows its Content-Length
+    REQUIRE(r);
+    CHECK(r->status == 304);
+    CHECK(r->header("content-length") == "13");
+    CHECK(r->header("transfer-encoding").empty());
+    CHECK_FALSE(r->close);
+  }
+  CHECK(c.take_buffered().empty());  // nothing was sent after the heads
+  REQUIRE(c.send_all("GET /204-sized HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 500);
+  CHECK(r->body.find("status 204 cannot have a body") != std::string::npos);
+
+  IoThreads io(1);  // and the client reads it as a whole response
+  Client client(io);
+  auto p = std::make_shared<std::promise<FetchResult>>();
+  ClientRequest req;
+  req.host = "127.0.0.1";
+  req.port = s.port();
+  req.target = "/204";
+  client.fetch(req, 1024, [p](FetchResult fr) { p->set_value(std::move(fr)); });
+  auto f = p->get_future();
+  REQUIRE(f.wait_for(5s) == std::future_status::ready);
+  auto fr = f.get();
+  CHECK(fr.error == ClientError::none);
+  CHECK(fr.head.status == 204);
+  CHECK(fr.body.empty());
+}
+
 namespace {
 
 // Collects a streamed request body; answers with it. Every third `more` comes

@@ -867,17 +867,22 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
   auto& m = sres_.emplace();
   m.version(11);
   std::string bad = fill_head(m, r);
-  if (bad.empty() && (r.status < 200 || r.status == 204 || r.status == 304))
-    bad = "status " + std::to_string(r.status) + " cannot have a body";
+  if (bad.empty() && r.status < 200) bad = "status " + std::to_string(r.status) + " is interim (use hand_off for 101)";
+  if (bad.empty() && r.status == 204 && length && *length > 0)
+    bad = "status 204 cannot have a body (length " + std::to_string(*length) + ")";
   if (!bad.empty()) {
     sres_.reset();
     not_ready();
     return write(opt_.error_response(500, "internal_error", "invalid response from the handler: " + bad), st);
   }
-  stream_head_only_ = h.method == "HEAD";
-  if (length) m.content_length(*length);
-  else if (h.version == 11) m.chunked(true);
-  else close = true;  // HTTP/1.0: the end of the body is the end of the connection
+  // 204 and 304 have no body whatever the request (RFC 9110 15.3.5, 15.4.5): like a
+  // HEAD's, the head is all that is sent and pieces are dropped. A 204 gets no
+  // framing header; a 304 keeps a given length (that of the representation).
+  bool no_content = r.status == 204 || r.status == 304;
+  stream_head_only_ = no_content || h.method == "HEAD";
+  if (length && r.status != 204) m.content_length(*length);
+  else if (!no_content && h.version == 11) m.chunked(true);
+  else if (!no_content) close = true;  // HTTP/1.0: the end of the body is the end of the connection
   set_connection(m, h.version, !close);
   close_after_ = close;
   stream_length_ = length;

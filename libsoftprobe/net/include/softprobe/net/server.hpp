@@ -126,8 +126,10 @@ class Exchange {
   // through a BodyWriter, for a body that is not all at hand (a proxy relaying
   // an upstream response). Framing: Content-Length when `length` is given
   // (the pieces must add up to it, or the connection is closed), else chunked
-  // for HTTP/1.1 and close-delimited for HTTP/1.0. For HEAD only the head is
-  // sent and pieces are dropped. `ready` runs on an io thread once the head
+  // for HTTP/1.1 and close-delimited for HTTP/1.0. For HEAD, 204 and 304 only
+  // the head is sent and pieces are dropped (a 204 gets no Content-Length; a
+  // 304 keeps a given `length`; a 1xx, or a 204 with a `length` over 0, is a
+  // 500). `ready` runs on an io thread once the head
   // is written (ready(std::nullopt) if it could not be).
   bool respond_streaming(Response head, std::optional<std::uint64_t> length,
                          std::function<void(std::optional<BodyWriter>)> ready);
