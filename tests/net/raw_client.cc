@@ -132,6 +132,18 @@ std::optional<RawResponse> RawSocket::read_response(int timeout_ms, bool head_re
   }
 }
 
+std::optional<std::string> RawSocket::read_until(std::string_view marker, int timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (auto at = in_.find(marker); at != std::string::npos) {
+      std::string out = in_.substr(0, at + marker.size());
+      in_.erase(0, at + marker.size());
+      return out;
+    }
+    if (!fill(remaining(deadline))) return std::nullopt;
+  }
+}
+
 bool RawSocket::wait_closed(int timeout_ms) {
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   char buf[16384];

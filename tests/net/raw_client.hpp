@@ -37,6 +37,9 @@ class RawSocket {
   bool send_all(std::string_view data, int timeout_ms = 3000);
   // Reads one response (Content-Length or no body) within timeout_ms.
   std::optional<RawResponse> read_response(int timeout_ms = 3000, bool head_request = false);
+  // Reads until `marker` has come: returns what came up to and with it (the
+  // rest stays buffered), or nullopt on close, error or timeout.
+  std::optional<std::string> read_until(std::string_view marker, int timeout_ms = 3000);
   // Waits for the peer to close (EOF or reset) within timeout_ms; discards input.
   bool wait_closed(int timeout_ms = 3000);
   // Sends `total` bytes, `first` then repeated `filler`, reading at the same

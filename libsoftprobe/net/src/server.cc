@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
@@ -148,6 +149,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void stream_write(const std::shared_ptr<ExchangeState>& st, std::string piece, std::function<void(bool)> cb);
   void stream_finish(const std::shared_ptr<ExchangeState>& st, std::function<void(bool)> cb);
   void stream_abort(std::uint64_t seq);
+  void hold_expired(std::uint64_t seq, const std::weak_ptr<ExchangeState>& weak);
 
  private:
   enum class State : std::uint8_t { idle, head, handler, body, write, stream, linger, closed, handed_off };
@@ -241,6 +243,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::uint64_t stream_sent_ = 0;
   bool stream_head_only_ = false;
   bool stream_busy_ = false;
+  // The streamed head is not written alone when the body's first piece, or
+  // its end, comes soon after: it is held (at most stream_head_hold) and goes
+  // out in the same write. See stream_start.
+  bool head_held_ = false;                        // not written yet; the first write() or finish() takes it along
+  bool head_flushing_ = false;                    // the hold ran out: the head is being written alone
+  std::function<void()> after_head_;              // a write() or finish() that came meanwhile: run once the head is out
+  std::vector<asio::const_buffer> head_and_end_;  // a chunked head and the last chunk, in one write
 };
 
 constexpr std::size_t kChunk = 16 * 1024;
@@ -892,9 +901,29 @@ void Connection::stream_start(const std::shared_ptr<ExchangeState>& st, Response
   m.body().more = true;
   writing_status_ = r.status;
   state_ = State::stream;
+  ssr_.emplace(m);
+  head_flushing_ = false;
+  after_head_ = nullptr;
+  if (!stream_head_only_ && opt_.stream_head_hold > Millis(0)) {
+    // Hold the head for the first piece or the end: a relayed response's
+    // first piece usually follows at once (a proxy's upstream sent it with
+    // the head), and one write instead of two saves a send, which on
+    // loopback is the costliest call of a relayed request. The writer is
+    // ready now; a head still held when the hold runs out is written alone.
+    head_held_ = true;
+    stream_busy_ = false;
+    delay_timer_.expires_after(opt_.stream_head_hold);
+    delay_timer_.async_wait(
+        [self = shared_from_this(), seq = st->seq, weak = std::weak_ptr<ExchangeState>(st)](const error_code& ec) {
+          if (!ec) self->hold_expired(seq, weak);
+        });
+    safe_call(ready, BodyWriter(st));
+    return;
+  }
+  // No body to join it (HEAD, 204, 304), or holding is off: the head now, then ready.
+  head_held_ = false;
   stream_busy_ = true;
   arm(opt_.write_timeout);
-  ssr_.emplace(m);
   http::async_write_header(socket_, *ssr_,
                            [self = shared_from_this(), st, ready = std::move(ready)](error_code ec, std::size_t) {
                              if (self->state_ != State::stream) {
@@ -919,8 +948,41 @@ void Connection::fail_stream(ExchangeState& st) {
   close();
 }
 
+void Connection::hold_expired(std::uint64_t seq, const std::weak_ptr<ExchangeState>& weak) {
+  if (seq != seq_ || state_ != State::stream || !head_held_) return;
+  auto st = weak.lock();
+  if (!st) return;  // every BodyWriter was dropped: stream_abort is on its way
+  // Nothing came to join the head: write it alone (as a head is due), and
+  // let a write() or finish() that comes meanwhile follow it.
+  head_held_ = false;
+  head_flushing_ = true;
+  stream_busy_ = true;
+  arm(opt_.write_timeout);
+  http::async_write_header(socket_, *ssr_, [self = shared_from_this(), st](error_code ec, std::size_t) {
+    self->head_flushing_ = false;
+    auto after = std::move(self->after_head_);
+    self->after_head_ = nullptr;
+    if (self->state_ == State::stream) {
+      self->disarm();
+      self->stream_busy_ = false;
+      if (ec) self->fail_stream(*st);
+    }
+    if (after) after();  // written(false) / done(false) if the stream failed meanwhile
+  });
+}
+
 void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::string piece,
                               std::function<void(bool)> cb) {
+  if (st->seq == seq_ && state_ == State::stream && head_flushing_ && !after_head_) {
+    // The head is being written alone (the hold ran out just before): this piece follows it.
+    // (Weak: the head's write holds the exchange until this runs.)
+    after_head_ = [this, weak = std::weak_ptr<ExchangeState>(st), piece = std::move(piece),
+                   cb = std::move(cb)]() mutable {
+      if (auto s = weak.lock()) return stream_write(s, std::move(piece), std::move(cb));
+      safe_call(cb, false);
+    };
+    return;
+  }
   if (st->seq != seq_ || state_ != State::stream || stream_busy_) {
     safe_call(cb, false);
     return;
@@ -940,6 +1002,12 @@ void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::str
   b.data = piece_.data();
   b.size = piece_.size();
   b.more = true;
+  if (head_held_) {
+    // The serializer has not written the head: it writes it and this piece
+    // (its chunk header and CRLF when chunked) as one buffer sequence, one send.
+    head_held_ = false;
+    delay_timer_.cancel();
+  }
   stream_busy_ = true;
   arm(opt_.write_timeout);
   http::async_write(socket_, *ssr_, [self = shared_from_this(), st, cb = std::move(cb)](error_code ec, std::size_t) {
@@ -960,6 +1028,13 @@ void Connection::stream_write(const std::shared_ptr<ExchangeState>& st, std::str
 }
 
 void Connection::stream_finish(const std::shared_ptr<ExchangeState>& st, std::function<void(bool)> cb) {
+  if (st->seq == seq_ && state_ == State::stream && head_flushing_ && !after_head_) {
+    after_head_ = [this, weak = std::weak_ptr<ExchangeState>(st), cb = std::move(cb)]() mutable {
+      if (auto s = weak.lock()) return stream_finish(s, std::move(cb));
+      safe_call(cb, false);
+    };
+    return;
+  }
   if (st->seq != seq_ || state_ != State::stream || stream_busy_) {
     safe_call(cb, false);
     return;
@@ -979,6 +1054,7 @@ void Connection::stream_finish(const std::shared_ptr<ExchangeState>& st, std::fu
     }
     self->disarm();
     self->stream_busy_ = false;
+    self->head_and_end_.clear();
     self->ssr_.reset();
     self->sres_.reset();
     std::string().swap(self->piece_);
@@ -993,6 +1069,29 @@ void Connection::stream_finish(const std::shared_ptr<ExchangeState>& st, std::fu
     safe_call(cb, !ec);
   };
   if (stream_head_only_) return done({});
+  if (head_held_) {
+    // The end right after the head: both in one write. Beast would send a
+    // chunked head and its last chunk apart, so the head's buffers are taken
+    // from the serializer and the last chunk put after them.
+    head_held_ = false;
+    delay_timer_.cancel();
+    stream_busy_ = true;
+    arm(opt_.write_timeout);
+    auto written = [done = std::move(done)](error_code ec, std::size_t) mutable { done(ec); };
+    if (!sres_->chunked())  // Content-Length 0, or the end of an HTTP/1.0 body is the close: the head is all
+      return http::async_write_header(socket_, *ssr_, std::move(written));
+    static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+    error_code ec;
+    ssr_->split(true);
+    head_and_end_.clear();
+    ssr_->next(ec, [this](error_code&, const auto& buffers) {
+      for (asio::const_buffer b : beast::buffers_range_ref(buffers)) head_and_end_.push_back(b);
+    });
+    if (ec) return done(ec);
+    head_and_end_.push_back(asio::buffer(kLastChunk.data(), kLastChunk.size()));
+    // (The serializer is not told what was written: it is dropped once this is out.)
+    return asio::async_write(socket_, head_and_end_, std::move(written));
+  }
   auto& b = sres_->body();
   b.data = nullptr;
   b.size = 0;

@@ -67,6 +67,8 @@ struct ServerOptions {
   Millis linger_timeout{1'000};            // after a closing answer, how long unread input is discarded
                                            // so the client sees the answer rather than a reset
   Millis max_delay{30'000};                // respond_after() delays are capped at this
+  Millis stream_head_hold{5};              // respond_streaming(): how long the head waits for the body's first
+                                           // piece or its end, to go out in the same write; 0: at once
   // The server's own error answers (400, 408, 413, 431, 503). Default: json_error().
   std::function<Response(int status, std::string_view code, std::string_view message)> error_response;
   // Called on an io thread after each response (see Completed). Must not block.
@@ -129,8 +131,16 @@ class Exchange {
   // for HTTP/1.1 and close-delimited for HTTP/1.0. For HEAD, 204 and 304 only
   // the head is sent and pieces are dropped (a 204 gets no Content-Length; a
   // 304 keeps a given `length`; a 1xx, or a 204 with a `length` over 0, is a
-  // 500). `ready` runs on an io thread once the head
-  // is written (ready(std::nullopt) if it could not be).
+  // 500). `ready` runs on an io thread as soon as pieces can be written; the
+  // head is then held for up to ServerOptions::stream_head_hold and goes out
+  // in one write with the first piece, or with the end when finish() comes
+  // first (a write or finish after the hold follows the head, written alone).
+  // A head-only response (HEAD, 204, 304), or stream_head_hold 0: `ready` runs
+  // once the head is written. ready(std::nullopt): the connection is gone, or
+  // the head could not be written. A client gone before the head was written
+  // shows as the first write's written(false) (or finish's done(false)); a
+  // stream cut (abort, a short body) while its head is held closes the
+  // connection without a response.
   bool respond_streaming(Response head, std::optional<std::uint64_t> length,
                          std::function<void(std::optional<BodyWriter>)> ready);
 
