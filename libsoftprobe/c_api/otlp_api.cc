@@ -7,8 +7,10 @@
 #endif
 #include "handles.hpp"
 #include "otlp/otlp_proxy.hpp"
+#include "payload_format.hpp"
 
 using namespace softprobe::core;
+using capi::format_arg;
 using capi::guarded;
 using capi::require;
 
@@ -21,15 +23,6 @@ struct sp_extract_result {
 };
 
 namespace {
-
-PayloadFormat format_arg(sp_payload_format f, const char* name) {
-  switch (f) {
-    case SP_FORMAT_JSON: return PayloadFormat::json;
-    case SP_FORMAT_PROTOBUF: return PayloadFormat::protobuf;
-    default: break;
-  }
-  capi::invalid(std::string(name) + " must be SP_FORMAT_JSON or SP_FORMAT_PROTOBUF, got " + std::to_string(int(f)));
-}
 
 std::string_view payload_arg(const char* payload, size_t len) {
   if (!payload && len) capi::invalid("payload is NULL but len > 0");

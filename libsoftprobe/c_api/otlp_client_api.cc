@@ -11,24 +11,17 @@
 #include "capture/capture.hpp"
 #include "handles.hpp"
 #include "otlp/otlp_traces.hpp"
+#include "payload_format.hpp"
 #include "request_adapter.hpp"
 #include "session/session.hpp"
 #include "support/text.hpp"
 
 using namespace softprobe::core;
+using capi::format_arg;
 using capi::guarded;
 using capi::require;
 
 namespace {
-
-PayloadFormat format_arg(sp_payload_format f) {
-  switch (f) {
-    case SP_FORMAT_JSON: return PayloadFormat::json;
-    case SP_FORMAT_PROTOBUF: return PayloadFormat::protobuf;
-    default: break;
-  }
-  capi::invalid("format must be SP_FORMAT_JSON or SP_FORMAT_PROTOBUF, got " + std::to_string(int(f)));
-}
 
 // Bytes out: a malloc'ed copy (NUL-terminated too) and its length.
 void give(char** out, size_t* out_len, const std::string& bytes) {
@@ -39,7 +32,7 @@ void give(char** out, size_t* out_len, const std::string& bytes) {
 std::string encode_one(const capi::RequestAdapter& req, const ResponseView* response, const char* session_id,
                        size_t session_id_len, const ExchangeTiming& timing, const char* span_type,
                        sp_payload_format format) {
-  PayloadFormat fmt = format_arg(format);
+  PayloadFormat fmt = format_arg(format, "format");
   if (session_id_len > kMaxSessionIdBytes)
     capi::invalid("session_id is " + std::to_string(session_id_len) + " bytes, longer than any session id (at most " +
                   std::to_string(kMaxSessionIdBytes) + ")");
@@ -81,7 +74,7 @@ sp_status sp_otlp_decode_inject_answer(sp_decision** out, const char* payload, s
   return guarded([&] {
     require(out, "out");
     if (!payload && len) capi::invalid("payload is NULL but len > 0");
-    PayloadFormat fmt = format_arg(format);
+    PayloadFormat fmt = format_arg(format, "format");
     std::vector<HttpExchange> spans = decode_traces(payload ? std::string_view(payload, len) : std::string_view(), fmt);
     for (auto& span : spans) {
       if (!span.status) continue;
