@@ -200,6 +200,15 @@ def closed_port():
 
 # ---- the proxy process -----------------------------------------------------
 
+def next_stdout_line(proc, timeout=10):
+    """The process's next stdout line (stripped), or "" after `timeout` seconds."""
+    result = []
+    t = threading.Thread(target=lambda: result.append(proc.stdout.readline().decode()), daemon=True)
+    t.start()
+    t.join(timeout)
+    return result[0].strip() if result else ""
+
+
 class Proxy:
     """softprobe proxy on a free port (.port, .url). With ingress=URL it is the
     reverse proxy in front of the app at URL; with egress_listen=True an egress
@@ -228,11 +237,7 @@ class Proxy:
         return int(line[len(prefix):])
 
     def _first_line(self):
-        result = []
-        t = threading.Thread(target=lambda: result.append(self.proc.stdout.readline().decode()), daemon=True)
-        t.start()
-        t.join(10)
-        return result[0].strip() if result else ""
+        return next_stdout_line(self.proc)
 
     def proxies(self):
         return {"http": self.url, "https": self.url}
@@ -1034,11 +1039,7 @@ class Runtime:
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([BIN, "runtime", "--port", "0", "--token", token, "--capture-dir", self.dir],
                                      stdout=subprocess.PIPE, stderr=self.stderr)
-        result = []
-        t = threading.Thread(target=lambda: result.append(self.proc.stdout.readline().decode()), daemon=True)
-        t.start()
-        t.join(10)
-        line = result[0].strip() if result else ""
+        line = next_stdout_line(self.proc)
         if not line.startswith("http://127.0.0.1:"):
             self.proc.kill()
             raise AssertionError("no runtime address line: %r" % line)
