@@ -49,7 +49,29 @@ const badCalls = {
   'http.request(bad method)': () => http.request({ host: '127.0.0.1', port: 9, method: 'GE T' }),
   'http.request(agent without addRequest)': () => http.request({ host: '127.0.0.1', port: 9, agent: {} }),
   'http.request(https agent)': () => http.request({ host: '127.0.0.1', port: 9, agent: new https.Agent() }),
+  'http.request(bad timeout)': () => http.request({ host: '127.0.0.1', port: 9, timeout: 'soon' }),
+  'http.request(bad maxHeaderSize)': () => http.request({ host: '127.0.0.1', port: 9, maxHeaderSize: -1 }),
+  'http.request(bad insecureHTTPParser)': () => http.request({ host: '127.0.0.1', port: 9, insecureHTTPParser: 'yes' }),
+  'http.request(bad joinDuplicateHeaders)': () => http.request({ host: '127.0.0.1', port: 9, joinDuplicateHeaders: 1 }),
+  'http.request(bad uniqueHeaders)': () => http.request({ host: '127.0.0.1', port: 9, uniqueHeaders: 'x-a' }),
+  'http.request(method not a string)': () => http.request({ host: '127.0.0.1', port: 9, method: 5 }),
+  'http.request(bad header name)': () => http.request({ host: '127.0.0.1', port: 9, headers: { 'x a': '1' } }),
+  'http.request(bad header value)': () => http.request({ host: '127.0.0.1', port: 9, headers: { 'x-a': 'one\ntwo' } }),
+  'http.request(URL, options with a bad method)': () => http.request('http://127.0.0.1:9/x', { method: 'GE T' }),
+  'http.request(URL, options with the https protocol)': () => http.request('http://127.0.0.1:9/x', { protocol: 'https:' }),
+  'http.request(URL, options with an undefined path)': () => http.request('http://127.0.0.1:9/a b', { path: undefined }),
+  // Option objects as got and axios pass them: dozens of keys Node does not read (V8 dictionary mode).
+  'http.request(URL, 40 options, bad timeout)': () => http.request(new URL('http://127.0.0.1:9/x'), manyOptions({ timeout: 'soon' })),
+  'http.request(40 options, bad header name)': () => http.request(manyOptions({ host: '127.0.0.1', port: 9, headers: { 'x a': '1' } })),
+  'http.request(40 options)': () => http.request(manyOptions({ host: '127.0.0.1', port: 9 })),
 };
+
+/** An options object with 40 keys of a client's own besides `own`, added one by one (V8 dictionary mode, as got's). */
+function manyOptions(own) {
+  const o = {};
+  for (let i = 0; i < 40; i++) o[`clientOption${i}`] = i;
+  return Object.assign(o, own);
+}
 
 for (const mode of ['capture', 'replay']) {
   test(`${mode}: http(s).request throws its synchronous errors at the call, as without softprobe`, async () => {
@@ -57,6 +79,8 @@ for (const mode of ['capture', 'replay']) {
     for (const [name, fn] of Object.entries(badCalls)) expected[name] = syncError(fn);
     assert.equal(expected['http.request(https URL)'], 'ERR_INVALID_PROTOCOL');
     assert.equal(expected['http.request(path with a space)'], 'ERR_UNESCAPED_CHARACTERS');
+    assert.equal(expected['http.request(URL, 40 options, bad timeout)'], 'ERR_INVALID_ARG_TYPE');
+    assert.equal(expected['http.request(40 options)'], 'no throw');
     const s = await sp.startSession({ mode, policy: { externalHttp: 'strict' } });
     await s.mockOutbound({ pathPrefix: '/', response: { status: 200, body: 'mocked' } });
     const uncaught = [];

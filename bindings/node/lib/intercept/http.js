@@ -10,10 +10,10 @@
 const http = require('node:http');
 const https = require('node:https');
 const { EventEmitter } = require('node:events');
-const { urlToHttpOptions } = require('node:url');
 const { syncBuiltinESMExports } = require('node:module');
 const context = require('../context');
 const c = require('./common');
+const { copyArg, requestOptions } = require('./request-options');
 
 const originals = {
   httpRequest: http.request,
@@ -98,27 +98,26 @@ class MockSocket extends EventEmitter {
   }
 }
 
-/** Normalizes (url | options, [options], [callback]) as http.request does. */
+/** Normalizes (url | options, [options], [callback]) as http.request does (opts: see requestOptions). */
 function parseArgs(args, defaultProtocol) {
   let input = args[0];
   let options = args[1];
   let cb = args[2];
-  let opts;
+  let url = null;
   if (typeof input === 'string') {
-    opts = urlToHttpOptions(new URL(input));
+    url = new URL(input);
   } else if (input instanceof URL) {
-    opts = urlToHttpOptions(input);
+    url = input;
   } else {
     cb = options;
     options = input;
     input = null;
-    opts = {};
   }
   if (typeof options === 'function') {
     cb = options;
     options = undefined;
   }
-  if (options) opts = Object.assign(opts, options);
+  const opts = requestOptions(url, options);
   const agent = opts.agent;
   const protocol = opts.protocol || (agent && agent.protocol) || defaultProtocol;
   const secure = protocol === 'https:';
@@ -449,11 +448,12 @@ function validateLikeNode(parsed, defaultAgent) {
   const protocol = (agent && agent.protocol) || defaultAgent.protocol;
   // An agent without addRequest is left in, for Node to reject it as it would.
   const usable = agent == null || agent === false || typeof agent.addRequest === 'function';
-  const probe = Object.assign({}, opts, {
+  const probe = {
+    ...opts,
     agent: usable ? probeAgent(protocol, (agent && agent.defaultPort) || defaultAgent.defaultPort) : agent,
     _defaultAgent: defaultAgent,
     signal: undefined,
-  });
+  };
   new http.ClientRequest(probe); // eslint-disable-line no-new
 }
 
@@ -463,7 +463,7 @@ function makeRequest(original, defaultProtocol, module) {
     if (session === null) return original.apply(this, args);
     // The options as they are now: a forwarded request is made on a later
     // tick, after callers such as got have put their own options back.
-    const snapshot = args.map((a) => (a !== null && typeof a === 'object' && !(a instanceof URL) ? { ...a } : a));
+    const snapshot = args.map((a) => (a !== null && typeof a === 'object' && !(a instanceof URL) ? copyArg(a) : a));
     const parsed = parseArgs(snapshot, defaultProtocol);
     validateLikeNode(parsed, module.globalAgent);
     return new InterceptedRequest(session, original, snapshot, parsed);
