@@ -98,8 +98,13 @@ class MockSocket extends EventEmitter {
   }
 }
 
-/** Normalizes (url | options, [options], [callback]) as http.request does (opts: see requestOptions). */
-function parseArgs(args, defaultProtocol) {
+/**
+ * Normalizes (url | options, [options], [callback]) as http.request does
+ * (opts: see requestOptions), after throwing what Node would throw for them
+ * (before any field is read: a hostname that is not a string is Node's
+ * ERR_INVALID_ARG_TYPE, not our TypeError).
+ */
+function parseArgs(args, defaultProtocol, defaultAgent) {
   let input = args[0];
   let options = args[1];
   let cb = args[2];
@@ -118,6 +123,7 @@ function parseArgs(args, defaultProtocol) {
     options = undefined;
   }
   const opts = requestOptions(url, options);
+  validateLikeNode(opts, defaultAgent);
   const agent = opts.agent;
   const protocol = opts.protocol || (agent && agent.protocol) || defaultProtocol;
   const secure = protocol === 'https:';
@@ -442,8 +448,7 @@ function probeAgent(protocol, defaultPort) {
  * hosts, timeouts...): Node's ClientRequest is constructed on an agent that
  * never connects, and dropped.
  */
-function validateLikeNode(parsed, defaultAgent) {
-  const opts = parsed.opts;
+function validateLikeNode(opts, defaultAgent) {
   const agent = opts.agent;
   const protocol = (agent && agent.protocol) || defaultAgent.protocol;
   // An agent without addRequest is left in, for Node to reject it as it would.
@@ -464,8 +469,7 @@ function makeRequest(original, defaultProtocol, module) {
     // The options as they are now: a forwarded request is made on a later
     // tick, after callers such as got have put their own options back.
     const snapshot = args.map((a) => (a !== null && typeof a === 'object' && !(a instanceof URL) ? copyArg(a) : a));
-    const parsed = parseArgs(snapshot, defaultProtocol);
-    validateLikeNode(parsed, module.globalAgent);
+    const parsed = parseArgs(snapshot, defaultProtocol, module.globalAgent);
     return new InterceptedRequest(session, original, snapshot, parsed);
   };
 }
