@@ -272,7 +272,7 @@ const MATRIX = [
   ['loopback', 'http.get'],
 ];
 
-// Issue 15: undici.request against MockAgent, and each adapter-based client against its own floor.
+// Issue 15: undici.request against MockAgent, and axios, got and superagent against their own floors.
 const CLIENTS = [
   ['softprobe', 'undici.request'],
   ['undici-mockagent', 'undici.request'],
