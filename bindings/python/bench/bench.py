@@ -19,9 +19,11 @@ The runs are interleaved (every tool runs ``requests / rounds`` requests per
 round, round after round), so a load change on a shared machine hits every
 tool alike; the reported figure is the median over rounds of us/request, and each
 ratio is the median of the per-round ratios.
-Not part of the test suite (needs: pip install "./bindings/python[bench]").
-A tool that fails its warm-up with the installed versions is left out, and
-the reason printed.
+Not part of the test suite (needs: pip install "./bindings/python[bench]",
+which installs aiohttp < 3.14, the newest aioresponses 0.7.9 can run on; both
+aiohttp rows use it). The run prints the installed versions first. A tool that
+fails its warm-up with the installed versions is left out, and the reason
+printed.
 """
 
 from __future__ import annotations
@@ -300,6 +302,24 @@ TARGETS: Dict[str, Tuple[Tuple[str, ...], float]] = {
 }
 
 
+#: The distributions whose versions a run reports (the clients and the peers).
+_DISTRIBUTIONS = ("libsoftprobe", "requests", "urllib3", "httpx", "aiohttp", "responses", "requests-mock", "vcrpy",
+                  "respx", "aioresponses")
+
+
+def versions() -> Dict[str, str]:
+    """Installed versions of the clients and peers (absent ones left out)."""
+    from importlib import metadata
+
+    found = {"python": sys.version.split()[0]}
+    for name in _DISTRIBUTIONS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
 def rss_bytes() -> int:
     """This process's resident set size now (Linux /proc; 0 elsewhere)."""
     try:
@@ -376,6 +396,8 @@ def main() -> int:
         wanted = set(args.only.split(","))
         rows = [r for r in rows if f"{r[0]}/{r[1]}" in wanted or r[1] in wanted or r[0] in wanted]
 
+    installed = versions()
+    print(" ".join(f"{k} {v}" for k, v in installed.items()), flush=True)
     callers = {(client, tool): make_call() for client, tool, _, make_call in rows}
     if args.memory:
         mem = {}
@@ -388,11 +410,11 @@ def main() -> int:
                   f"-> {'met' if b <= 1024 else 'MISSED'} (<= 1 KB)", flush=True)
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"python": sys.version.split()[0], "requests": args.memory, "retained_bytes": mem}, f,
-                          indent=2)
+                json.dump({"versions": installed, "requests": args.memory, "retained_bytes": mem}, f, indent=2)
         return 0
     # A tool that cannot answer with the installed versions (e.g. aioresponses
-    # 0.7.9 against aiohttp 3.14) is left out, with the reason.
+    # 0.7.9 against aiohttp 3.14: the [bench] extra installs aiohttp < 3.14) is
+    # left out, with the reason.
     skipped: Dict[Tuple[str, str], str] = {}
     for client, tool, mocker, _ in rows:
         try:
@@ -420,7 +442,7 @@ def main() -> int:
         loop_stop()
 
     result = {
-        "python": sys.version.split()[0],
+        "versions": installed,
         "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
         "requests_per_tool": per_round * args.rounds,
         "rounds": args.rounds,
