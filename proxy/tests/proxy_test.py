@@ -344,7 +344,9 @@ class Cli(unittest.TestCase):
         self.assertEqual(out.returncode, 2)
 
 
-class Egress(unittest.TestCase):
+class WithUpstream(unittest.TestCase):
+    """One echo upstream for the class (.up); the test's proxy (.proxy) is killed after it."""
+
     @classmethod
     def setUpClass(cls):
         cls.up = Upstream()
@@ -360,6 +362,8 @@ class Egress(unittest.TestCase):
         if self.proxy:
             self.proxy.stop(signal.SIGKILL)
 
+
+class Egress(WithUpstream):
     def start(self, *args):
         self.proxy = Proxy(*args)
         return self.proxy
@@ -1071,25 +1075,16 @@ class Runtime:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Remote(unittest.TestCase):
+class Remote(WithUpstream):
     """softprobe proxy --runtime URL --token T: the runtime's sessions decide
     (POST /v1/inject) and record (POST /v1/traces), both protobuf."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.up = Upstream()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.up.stop()
-
     def setUp(self):
-        self.proxy = None
+        super().setUp()
         self.runtime = Runtime()
 
     def tearDown(self):
-        if self.proxy:
-            self.proxy.stop(signal.SIGKILL)
+        super().tearDown()
         self.runtime.stop()
 
     def start(self, *args, runtime=None, token=None):
