@@ -35,12 +35,16 @@ namespace {
 const char* kRules = R"({"version":1,"rules":[{"name":"users","when":{"host":"api.test","path":"/users"},
   "then":{"action":"mock","response":{"status":200,"body":"[1]"}}}]})";
 
-std::shared_ptr<RuntimeClient> client_for(const RuntimeProcess& rt, std::string token = {}) {
+std::shared_ptr<RuntimeClient> client_for(const std::string& url, std::string token = {}) {
   RuntimeClientOptions o;
-  o.base_url = rt.url();
+  o.base_url = url;
   o.token = std::move(token);
   o.timeout = std::chrono::milliseconds(5000);
   return std::make_shared<RuntimeClient>(o);
+}
+
+std::shared_ptr<RuntimeClient> client_for(const RuntimeProcess& rt, std::string token = {}) {
+  return client_for(rt.url(), std::move(token));
 }
 
 Decision decide(Session& s, const char* host, const char* path) {
@@ -169,10 +173,7 @@ TEST_CASE("remote: a call the runtime refuses changes nothing here either", "[re
 TEST_CASE("remote: add_rules appends on both sides, the runtime getting only the new rules", "[remote][append]") {
   RuntimeProcess rt;
   RecordingFront front(rt, false);
-  RuntimeClientOptions o;
-  o.base_url = front.url();
-  o.timeout = std::chrono::milliseconds(5000);
-  auto client = std::make_shared<RuntimeClient>(o);
+  auto client = client_for(front.url());
   SessionStore store;
   auto s = RemoteSession::create(client, store, "");
   s->set_rules(kRules);
@@ -205,10 +206,7 @@ TEST_CASE("remote: add_rules appends on both sides, the runtime getting only the
 TEST_CASE("remote: add_rules against a runtime without the append route sends the whole list", "[remote][append]") {
   RuntimeProcess rt;
   RecordingFront front(rt, true);
-  RuntimeClientOptions o;
-  o.base_url = front.url();
-  o.timeout = std::chrono::milliseconds(5000);
-  auto client = std::make_shared<RuntimeClient>(o);
+  auto client = client_for(front.url());
   SessionStore store;
   auto s = RemoteSession::create(client, store, "");
   s->set_rules(kRules);
