@@ -1,5 +1,8 @@
-// The client: a pool of keep-alive connections per host:port, each one a
-// strand running resolve -> connect -> write -> read head -> stream body.
+// The client: a pool of keep-alive connections per host:port, each one living
+// on one io loop and running resolve -> connect -> write -> read head ->
+// stream body there. A connection is made on the loop of the caller that
+// needs it, and a pooled one is reused by a caller on its own loop first, so
+// a proxied exchange stays on one thread (docs/net.md, "The client").
 // (The second and last translation unit with Beast.)
 #include "softprobe/net/client.hpp"
 
@@ -8,7 +11,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <deque>
@@ -18,7 +20,6 @@
 #include <vector>
 
 #include "safe_call.hpp"
-#include "socket_peek.hpp"
 
 namespace softprobe::net {
 
@@ -73,15 +74,15 @@ struct Job {
 class ClientConn;
 
 struct HostPool {
-  std::vector<std::shared_ptr<ClientConn>> idle;  // most recently used last
+  std::vector<std::shared_ptr<ClientConn>> idle;  // most recently used last (at most max_idle_per_host)
   std::size_t open = 0;
   std::deque<Job> waiting;
 };
 
 struct ClientState : std::enable_shared_from_this<ClientState> {
-  ClientState(asio::io_context& i, ClientOptions o) : io(i), opt(std::move(o)) {}
+  ClientState(IoThreads& t, ClientOptions o) : threads(t), opt(std::move(o)) {}
 
-  asio::io_context& io;
+  IoThreads& threads;
   ClientOptions opt;
   std::atomic<std::size_t> opened{0};
   std::atomic<std::size_t> reused{0};
@@ -91,6 +92,11 @@ struct ClientState : std::enable_shared_from_this<ClientState> {
   std::unordered_map<ClientConn*, std::weak_ptr<ClientConn>> all;
   bool closed = false;
 
+  // The loop of the calling thread, else the next one round-robin.
+  asio::io_context& loop_here() {
+    asio::io_context* here = threads.current_context();
+    return here ? *here : threads.next_context();
+  }
   void send(Job job, bool fresh);
   void released(const std::shared_ptr<ClientConn>& c);
   void remove_idle(ClientConn* c);
@@ -101,27 +107,30 @@ struct ClientState : std::enable_shared_from_this<ClientState> {
 
 class ClientConn : public std::enable_shared_from_this<ClientConn> {
  public:
-  ClientConn(std::shared_ptr<ClientState> st, std::string key, std::string host, std::uint16_t port)
+  ClientConn(std::shared_ptr<ClientState> st, asio::io_context& loop, std::string key, std::string host,
+             std::uint16_t port)
       : st_(std::move(st)),
+        loop_(&loop),
         key_(std::move(key)),
         host_(std::move(host)),
         port_(port),
-        strand_(asio::make_strand(st_->io)),
-        socket_(strand_),
-        resolver_(strand_),
-        timer_(strand_) {}
+        ex_(loop.get_executor()),
+        socket_(loop),
+        resolver_(loop),
+        timer_(loop) {}
 
   const std::string& key() const noexcept { return key_; }
+  const asio::io_context* loop() const noexcept { return loop_; }
   void run(Job job, bool reused) {
-    asio::post(strand_, [self = shared_from_this(), job = std::move(job), reused]() mutable {
+    asio::post(ex_, [self = shared_from_this(), job = std::move(job), reused]() mutable {
       self->start(std::move(job), reused);
     });
   }
   void go_idle() {
-    asio::post(strand_, [self = shared_from_this()] { self->idle(); });
+    asio::post(ex_, [self = shared_from_this()] { self->idle(); });
   }
   void abort() {
-    asio::post(strand_, [self = shared_from_this()] {
+    asio::post(ex_, [self = shared_from_this()] {
       if (self->job_) return self->fail(ClientError::aborted, "the client was destroyed");
       self->close();
     });
@@ -130,12 +139,30 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
  private:
   enum class State : std::uint8_t { fresh, busy, idle, closed };
 
+  // The connection's one deadline. Arming moves it; the timer is re-set only
+  // when the new deadline is earlier than the wait already pending (so a
+  // request costs no timer cancellation), and a wait that fires early finds
+  // the moved deadline and waits on until it.
   void arm(std::chrono::milliseconds after) {
-    unsigned gen = ++gen_;
     timed_out_ = false;
-    timer_.expires_after(after);
+    deadline_ = std::chrono::steady_clock::now() + after;
+    if (timer_waiting_ && timer_.expiry() <= deadline_) return;
+    timer_.expires_at(deadline_);  // cancels a later wait, if one is pending
+    wait_deadline();
+  }
+  void disarm() { deadline_ = kNoDeadline; }  // a pending wait stops when it fires
+
+  void wait_deadline() {
+    timer_waiting_ = true;
+    unsigned gen = ++gen_;
     timer_.async_wait([self = shared_from_this(), gen](const error_code& ec) {
-      if (ec || gen != self->gen_) return;
+      if (gen != self->gen_) return;  // a newer wait replaced this one
+      self->timer_waiting_ = false;
+      if (ec || self->state_ == State::closed || self->deadline_ == kNoDeadline) return;
+      if (std::chrono::steady_clock::now() < self->deadline_) {
+        self->timer_.expires_at(self->deadline_);
+        return self->wait_deadline();
+      }
       self->timed_out_ = true;
       if (self->state_ == State::idle) {
         self->st_->remove_idle(self.get());
@@ -145,10 +172,6 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
       self->resolver_.cancel();
       self->socket_.cancel(ignored);
     });
-  }
-  void disarm() {
-    ++gen_;
-    timer_.cancel();
   }
 
   void start(Job job, bool reused) {
@@ -163,9 +186,8 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     reused_ = reused;
     got_bytes_ = false;
     if (state_ == State::idle) {
+      // The idle read stays pending: it will receive the response's first bytes.
       state_ = State::busy;
-      error_code ignored;
-      socket_.cancel(ignored);  // the idle wait
       return write();
     }
     state_ = State::busy;
@@ -277,7 +299,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     auto once = std::make_shared<std::atomic<bool>>(false);
     auto put = [self = shared_from_this(), once](std::string piece, bool last) {
       if (once->exchange(true)) return;
-      asio::post(self->strand_, [self, piece = std::move(piece), last]() mutable {
+      asio::post(self->ex_, [self, piece = std::move(piece), last]() mutable {
         if (!self->job_) return;
         self->put_piece(std::move(piece), last);
       });
@@ -307,6 +329,15 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   }
 
   void read_head() {
+    if (idle_read_pending_) {
+      head_wanted_ = true;  // on_idle_read starts it with what arrived
+      return;
+    }
+    if (idle_read_error_) {
+      error_code ec = *idle_read_error_;
+      idle_read_error_.reset();
+      return fail_io(ec, "reading the response head");
+    }
     parser_.emplace();
     parser_->header_limit(
         static_cast<std::uint32_t>(std::min<std::size_t>(st_->opt.max_response_head_bytes, UINT32_MAX)));
@@ -407,14 +438,14 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     std::atomic<bool> called{false};
     void next() {
       if (called.exchange(true)) return;
-      asio::post(conn->strand_, [c = conn, failed = failed, ec = ec] {
+      asio::post(conn->ex_, [c = conn, failed = failed, ec = ec] {
         if (failed) return c->fail_io(ec, "reading the response body");
         c->read_body();
       });
     }
     ~MoreToken() {
       if (called.load()) return;
-      asio::post(conn->strand_, [c = conn] { c->fail(ClientError::aborted, "the caller dropped the body stream"); });
+      asio::post(conn->ex_, [c = conn] { c->fail(ClientError::aborted, "the caller dropped the body stream"); });
     }
   };
 
@@ -463,26 +494,46 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     safe_call(job.h.on_done, e, message);
   }
 
+  // A pooled connection waits with a read (not a readiness wait, which
+  // costs an epoll_ctl each time it is re-armed). While idle, anything that
+  // completes it (the server closing, or bytes nobody asked for) ends the
+  // connection. Once a request was sent on it, the same read receives the
+  // response's first bytes, and read_head parses on from there.
   void idle() {
     if (state_ != State::idle) return;
+    if (buffer_.size() > 0) {  // bytes after the last response: not a connection to reuse
+      st_->remove_idle(this);
+      return close();
+    }
     arm(st_->opt.idle_timeout);
-    wait_idle();
+    if (idle_read_pending_) return;
+    idle_read_pending_ = true;
+    socket_.async_read_some(
+        buffer_.prepare(kIdleRead),
+        [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_idle_read(ec, n); });
   }
 
-  void wait_idle() {
-    // The server closing (or sending anything) while idle ends the connection.
-    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& ec) {
-      if (self->state_ != State::idle || ec == asio::error::operation_aborted) return;
-      if (!ec && nothing_to_read(self->socket_)) return self->wait_idle();  // a stale wake-up
-      self->st_->remove_idle(self.get());
-      self->close();
-    });
+  void on_idle_read(const error_code& ec, std::size_t n) {
+    idle_read_pending_ = false;
+    if (state_ == State::closed) return;
+    buffer_.commit(n);
+    if (state_ == State::idle) {
+      st_->remove_idle(this);
+      return close();
+    }
+    // Busy: a request was (or is being) written on this connection.
+    if (ec && n == 0) idle_read_error_ = ec;
+    if (head_wanted_) {
+      head_wanted_ = false;
+      read_head();
+    }
   }
 
   void close() {
     if (state_ == State::closed) return;
     state_ = State::closed;
     disarm();
+    timer_.cancel();  // (its handler holds this connection)
     error_code ignored;
     resolver_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -492,16 +543,25 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     st_->gone(this);  // every connection was counted open when made
   }
 
+  static constexpr std::size_t kIdleRead = 4096;
+  static constexpr auto kNoDeadline = std::chrono::steady_clock::time_point::max();
+
   std::shared_ptr<ClientState> st_;
+  asio::io_context* loop_;
   std::string key_;
   std::string host_;
   std::uint16_t port_;
-  asio::strand<asio::io_context::executor_type> strand_;
+  asio::io_context::executor_type ex_;
   tcp::socket socket_;
   tcp::resolver resolver_;
   asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_ = kNoDeadline;
+  bool timer_waiting_ = false;
   unsigned gen_ = 0;
   bool timed_out_ = false;
+  bool idle_read_pending_ = false;  // the idle read is outstanding (into buffer_)
+  bool head_wanted_ = false;        // read_head waits for the idle read
+  std::optional<error_code> idle_read_error_;
   State state_ = State::fresh;
   beast::flat_buffer buffer_;
   std::optional<Job> job_;
@@ -518,7 +578,8 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
 };
 
 void ClientState::fail_later(Job job, ClientError e, std::string message) {
-  asio::post(io, [job = std::move(job), e, message = std::move(message)]() { safe_call(job.h.on_done, e, message); });
+  asio::post(loop_here(),
+             [job = std::move(job), e, message = std::move(message)]() { safe_call(job.h.on_done, e, message); });
 }
 
 void ClientState::send(Job job, bool fresh) {
@@ -532,13 +593,28 @@ void ClientState::send(Job job, bool fresh) {
       return;
     }
     HostPool& p = pools[key];
+    // A pooled connection on the caller's loop; else a new one there; else
+    // (at max_connections_per_host) one pooled on another loop.
+    asio::io_context* here = threads.current_context();
+    auto pooled = p.idle.end();
     if (!fresh && !p.idle.empty()) {
-      conn = std::move(p.idle.back());
-      p.idle.pop_back();
+      pooled = std::prev(p.idle.end());
+      if (here)
+        for (auto it = p.idle.rbegin(); it != p.idle.rend(); ++it)
+          if ((*it)->loop() == here) {
+            pooled = std::prev(it.base());
+            break;
+          }
+      if (here && (*pooled)->loop() != here && p.open < opt.max_connections_per_host) pooled = p.idle.end();
+    }
+    if (pooled != p.idle.end()) {
+      conn = std::move(*pooled);
+      p.idle.erase(pooled);
       reuse = true;
     } else if (p.open < opt.max_connections_per_host) {
       ++p.open;
-      conn = std::make_shared<ClientConn>(shared_from_this(), key, job.req.host, job.req.port);
+      conn = std::make_shared<ClientConn>(shared_from_this(), here ? *here : threads.next_context(), key, job.req.host,
+                                          job.req.port);
       all.emplace(conn.get(), conn);
     } else if (p.waiting.size() < opt.max_waiting_per_host) {
       p.waiting.push_back(std::move(job));
@@ -599,7 +675,7 @@ void ClientState::gone(ClientConn* c) {
       next = std::move(p.waiting.front());
       p.waiting.pop_front();
       ++p.open;
-      conn = std::make_shared<ClientConn>(shared_from_this(), c->key(), next->req.host, next->req.port);
+      conn = std::make_shared<ClientConn>(shared_from_this(), loop_here(), c->key(), next->req.host, next->req.port);
       all.emplace(conn.get(), conn);
     } else if (p.open == 0 && p.waiting.empty() && p.idle.empty()) {
       pools.erase(it);
@@ -629,7 +705,7 @@ void ClientState::shutdown() {
 }  // namespace detail
 
 Client::Client(IoThreads& io, ClientOptions options)
-    : s_(std::make_shared<detail::ClientState>(io.context(), std::move(options))) {}
+    : s_(std::make_shared<detail::ClientState>(io, std::move(options))) {}
 
 Client::~Client() { s_->shutdown(); }
 

@@ -14,6 +14,9 @@ namespace {
 
 using Guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
 
+// The loop the calling thread runs (set once by each loop's thread).
+thread_local boost::asio::io_context* tls_loop = nullptr;
+
 // An io_context whose services can be shut down before any context is
 // destroyed (execution_context::shutdown is protected).
 struct Context : boost::asio::io_context {
@@ -52,6 +55,7 @@ IoThreads::IoThreads(unsigned threads) : impl_(std::make_unique<Impl>()) {
   for (unsigned i = 0; i < threads; ++i) impl_->loops.push_back(std::make_unique<Loop>());
   for (auto& loop : impl_->loops)
     loop->thread = std::thread([io = &loop->io] {
+      tls_loop = io;
       // A handler that throws must not end the thread: run again (Asio allows it).
       for (;;) {
         try {
@@ -72,6 +76,12 @@ boost::asio::io_context& IoThreads::context() noexcept { return impl_->loops.fro
 boost::asio::io_context& IoThreads::next_context() noexcept {
   std::size_t i = impl_->next.fetch_add(1, std::memory_order_relaxed) % impl_->loops.size();
   return impl_->loops[i]->io;
+}
+
+boost::asio::io_context* IoThreads::current_context() const noexcept {
+  for (auto& loop : impl_->loops)
+    if (&loop->io == tls_loop) return tls_loop;
+  return nullptr;  // another thread, or a loop of another IoThreads
 }
 
 void IoThreads::stop() {

@@ -29,6 +29,10 @@ class IoThreads {
   // The next loop's io_context, round-robin over the threads (thread-safe):
   // where a new connection or tunnel should live.
   boost::asio::io_context& next_context() noexcept;
+  // The io_context of the loop running the calling thread, or nullptr when
+  // called from a thread that is not one of these loops. Lets a client keep
+  // an exchange on the loop of the connection that asked for it.
+  boost::asio::io_context* current_context() const noexcept;
   // Stops every io_context (pending handlers are dropped) and joins the
   // threads. Idempotent. Must not be called from one of the threads.
   void stop();
