@@ -42,7 +42,7 @@ RemoteDecider::RemoteDecider(net::IoThreads& io, const ProxyOptions& o)
   // its --max-latency-ms, 30 s by default): the read timeout is above it.
   co.read_timeout = std::chrono::milliseconds(35'000);
   co.max_connections_per_host = 256;
-  co.max_idle_per_host = 64;
+  co.max_idle_per_host = 256;
   client_ = std::make_unique<net::Client>(io, co);
 }
 

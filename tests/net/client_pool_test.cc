@@ -226,3 +226,26 @@ TEST_CASE("client: a read timeout still fires after many exchanges moved the dea
   CHECK(nettest::ms_since(t0) < 2500);
   CHECK(c.stats().connections_opened == 1);
 }
+
+TEST_CASE("client: every connection of a busy host is kept for reuse", "[net][net-threads]") {
+  // 32 requests in flight at once, twice: the second round reuses the first
+  // round's 32 connections. (A pool keeping 16 closed half of them and opened
+  // them again: a new upstream connection for most requests under load.)
+  TestServer s({}, nettest::demo_handler());
+  IoThreads io(2);
+  Client c(io);
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::future<FetchResult>> results;
+    for (int i = 0; i < 32; ++i) {
+      auto p = std::make_shared<std::promise<FetchResult>>();
+      results.push_back(p->get_future());
+      c.fetch(get(s.port(), "/delay?ms=200"), 1024, [p](FetchResult r) { p->set_value(std::move(r)); });
+    }
+    for (auto& f : results) {
+      REQUIRE(f.wait_for(10s) == std::future_status::ready);
+      REQUIRE(f.get().error == ClientError::none);
+    }
+  }
+  CHECK(c.stats().connections_opened == 32);
+  CHECK(c.stats().idle == 32);
+}

@@ -19,7 +19,10 @@ namespace softprobe::net {
 
 struct ClientOptions {
   std::size_t max_connections_per_host = 64;  // open (busy + idle) per host:port
-  std::size_t max_idle_per_host = 16;         // kept for reuse per host:port
+  // Kept for reuse per host:port. As many as may be open: a busy upstream
+  // then keeps every connection, where a smaller pool closed and reopened
+  // one for most requests once more were in flight than it kept.
+  std::size_t max_idle_per_host = 64;
   std::size_t max_waiting_per_host = 1024;    // requests queued for a connection; past it: pool_full
   std::size_t max_response_head_bytes = 64 * 1024;
   std::chrono::milliseconds connect_timeout{5'000};  // DNS lookup + TCP connect
