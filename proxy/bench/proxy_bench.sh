@@ -21,6 +21,10 @@
 # env:   DURATION=5s (per row)  CONNECTION_COUNTS="16 64"  WRK_THREADS=1
 #        PROXY_THREADS=N   softprobe proxy --threads (default: its own, one per core)
 #        LOG_LEVEL=warn    softprobe proxy --log-level (info writes a JSON line per request)
+#        PIN=1             wrk and the upstream on CPU 0, the proxy under test on CPU 1
+#                          (taskset; softprobe then runs --threads 1 unless PROXY_THREADS says
+#                          otherwise): the proxy's latency without the load generator taking
+#                          its CPU now and then
 # needs: wrk, cc, curl, python3, tinyproxy, mitmdump (apt-get install -y wrk tinyproxy
 #        mitmproxy: installed here when missing and run as root)
 set -euo pipefail
@@ -33,6 +37,16 @@ counts=${CONNECTION_COUNTS:-16 64}
 wrk_threads=${WRK_THREADS:-1}
 proxy_threads=${PROXY_THREADS:-}
 log_level=${LOG_LEVEL:-warn}
+pin=${PIN:-0}
+load_cpu=()   # command prefixes: where wrk and the upstream run, and where the proxies run
+proxy_cpu=()
+if [ "$pin" = 1 ]; then
+  command -v taskset >/dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 1; }
+  [ "$(nproc)" -ge 2 ] || { echo "PIN=1 needs 2 CPUs" >&2; exit 1; }
+  load_cpu=(taskset -c 0)
+  proxy_cpu=(taskset -c 1)
+  proxy_threads=${proxy_threads:-1}
+fi
 
 [ -x "$bin" ] || { echo "no softprobe binary at $bin (build the softprobe_cli target first)" >&2; exit 1; }
 missing=()
@@ -76,7 +90,7 @@ first_line_port() {  # FILE: the port of the first "...http://127.0.0.1:PORT" li
 
 # The upstream.
 cc -O2 -o "$work/floor_server" "$root/runtime-server/bench/floor_server.c"
-"$work/floor_server" 0 >"$work/upstream.out" &
+"${load_cpu[@]}" "$work/floor_server" 0 >"$work/upstream.out" &
 pids+=($!)
 up_port=$(first_line_port "$work/upstream.out")
 [ -n "$up_port" ] || { echo "the upstream did not start" >&2; exit 1; }
@@ -90,7 +104,7 @@ EOF
 start_softprobe() {  # NAME ARGS...: sets softprobe_port
   local name=$1
   shift
-  local cmd=("$bin" proxy --listen 127.0.0.1:0 --log-level "$log_level" "$@")
+  local cmd=("${proxy_cpu[@]}" "$bin" proxy --listen 127.0.0.1:0 --log-level "$log_level" "$@")
   [ -n "$proxy_threads" ] && cmd+=(--threads "$proxy_threads")
   "${cmd[@]}" >"$work/$name.out" 2>"$work/$name.log" &
   pids+=($!)
@@ -115,14 +129,14 @@ LogLevel Critical
 PidFile "$work/tinyproxy.pid"
 DisableViaHeader Yes
 EOF
-tinyproxy -d -c "$work/tinyproxy.conf" >"$work/tinyproxy.out" 2>&1 &
+"${proxy_cpu[@]}" tinyproxy -d -c "$work/tinyproxy.conf" >"$work/tinyproxy.out" 2>&1 &
 pids+=($!)
 pid_tinyproxy=$!
 wait_for_port "$tiny_port" tinyproxy "$work/tinyproxy.out"
 
 # mitmproxy: regular mode, quiet, its CA kept in the work directory.
 mitm_port=$(free_port)
-mitmdump --listen-host 127.0.0.1 -p "$mitm_port" -q --set confdir="$work/mitmproxy" >"$work/mitmdump.out" 2>&1 &
+"${proxy_cpu[@]}" mitmdump --listen-host 127.0.0.1 -p "$mitm_port" -q --set confdir="$work/mitmproxy" >"$work/mitmdump.out" 2>&1 &
 pids+=($!)
 pid_mitmproxy=$!
 wait_for_port "$mitm_port" mitmdump "$work/mitmdump.out"
@@ -146,9 +160,9 @@ row() {  # NAME PID PROXY_PORT(empty: direct)
   local args=(-t"$wrk_threads" -c"$connections" -d"$duration" --latency)
   before=$(cpu_ticks "$pid")
   if [ -n "$port" ]; then
-    wrk "${args[@]}" -s "$here/absolute_get.lua" "http://127.0.0.1:$port" -- "$target" >"$out"
+    "${load_cpu[@]}" wrk "${args[@]}" -s "$here/absolute_get.lua" "http://127.0.0.1:$port" -- "$target" >"$out"
   else
-    wrk "${args[@]}" "$target" >"$out"
+    "${load_cpu[@]}" wrk "${args[@]}" "$target" >"$out"
   fi
   after=$(cpu_ticks "$pid")
   local rps p50 p99 total check cpu
@@ -172,6 +186,7 @@ echo "machine: $(nproc) CPUs ($cpu), $(uname -sr)"
 echo "softprobe: $bin ($("$bin" --version)) --threads ${proxy_threads:-default} --log-level $log_level"
 echo "tinyproxy: $(tinyproxy -v 2>&1 | head -n1); mitmproxy: $(mitmdump --version 2>&1 | head -n1)"
 echo "upstream: floor_server.c (cc -O2) on 127.0.0.1:$up_port; wrk -t$wrk_threads -d$duration --latency"
+[ "$pin" = 1 ] && echo "pinned: wrk and the upstream on CPU 0, the proxies on CPU 1"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for connections in $counts; do
   echo
