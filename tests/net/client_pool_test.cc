@@ -15,30 +15,17 @@
 #include <thread>
 #include <vector>
 
+#include "client_calls.hpp"
 #include "raw_client.hpp"
 #include "softprobe/net/client.hpp"
 
 using namespace softprobe::net;
+using nettest::fetch;
+using nettest::get;
 using nettest::TestServer;
 using namespace std::chrono_literals;
 
 namespace {
-
-ClientRequest get(std::uint16_t port, std::string target) {
-  ClientRequest r;
-  r.host = "127.0.0.1";
-  r.port = port;
-  r.target = std::move(target);
-  return r;
-}
-
-FetchResult fetch(Client& c, ClientRequest req) {
-  auto p = std::make_shared<std::promise<FetchResult>>();
-  auto f = p->get_future();
-  c.fetch(std::move(req), 1 << 20, [p](FetchResult r) { p->set_value(std::move(r)); });
-  if (f.wait_for(10s) != std::future_status::ready) FAIL("fetch did not end within 10 s");
-  return f.get();
-}
 
 // Where one request ran: the thread that sent it and the threads its
 // callbacks ran on.
@@ -236,11 +223,7 @@ TEST_CASE("client: every connection of a busy host is kept for reuse", "[net][ne
   Client c(io);
   for (int round = 0; round < 2; ++round) {
     std::vector<std::future<FetchResult>> results;
-    for (int i = 0; i < 32; ++i) {
-      auto p = std::make_shared<std::promise<FetchResult>>();
-      results.push_back(p->get_future());
-      c.fetch(get(s.port(), "/delay?ms=200"), 1024, [p](FetchResult r) { p->set_value(std::move(r)); });
-    }
+    for (int i = 0; i < 32; ++i) results.push_back(nettest::fetch_later(c, get(s.port(), "/delay?ms=200")));
     for (auto& f : results) {
       REQUIRE(f.wait_for(10s) == std::future_status::ready);
       REQUIRE(f.get().error == ClientError::none);

@@ -10,32 +10,17 @@
 #include <future>
 #include <thread>
 
+#include "client_calls.hpp"
 #include "raw_client.hpp"
 #include "softprobe/net/client.hpp"
 
 using namespace softprobe::net;
+using nettest::fetch;
+using nettest::get;
 using nettest::TestServer;
 using namespace std::chrono_literals;
 
 namespace {
-
-FetchResult fetch(Client& c, ClientRequest req, std::size_t max_body = 1 << 20) {
-  auto p = std::make_shared<std::promise<FetchResult>>();
-  auto f = p->get_future();
-  c.fetch(std::move(req), max_body, [p](FetchResult r) { p->set_value(std::move(r)); });
-  if (f.wait_for(10s) != std::future_status::ready) {
-    FAIL("fetch did not end within 10 s");
-  }
-  return f.get();
-}
-
-ClientRequest get(std::uint16_t port, std::string target) {
-  ClientRequest r;
-  r.host = "127.0.0.1";
-  r.port = port;
-  r.target = std::move(target);
-  return r;
-}
 
 // A port with nothing listening on it.
 std::uint16_t closed_port() {
@@ -152,11 +137,7 @@ TEST_CASE("client: the pool per host is bounded; requests past it wait or are re
   o.max_waiting_per_host = 3;
   Client c(io, o);
   std::vector<std::future<FetchResult>> results;
-  for (int i = 0; i < 6; ++i) {
-    auto p = std::make_shared<std::promise<FetchResult>>();
-    results.push_back(p->get_future());
-    c.fetch(get(s.port(), "/delay?ms=200"), 1024, [p](FetchResult r) { p->set_value(std::move(r)); });
-  }
+  for (int i = 0; i < 6; ++i) results.push_back(nettest::fetch_later(c, get(s.port(), "/delay?ms=200"), 1024));
   int ok = 0, full = 0;
   for (auto& f : results) {
     REQUIRE(f.wait_for(10s) == std::future_status::ready);
@@ -211,8 +192,7 @@ TEST_CASE("client: dropping `more` uncalled ends the exchange and frees the conn
 }
 
 TEST_CASE("client: 100 sequential requests stay on one pooled connection", "[net][net-threads]") {
-  // A stale readiness event can wake the idle wait with nothing to read;
-  // that must not be taken for the server closing the connection.
+  // Nothing about the idle wait may be taken for the server closing the connection.
   TestServer s({}, nettest::demo_handler());
   IoThreads io(2);
   Client c(io);
