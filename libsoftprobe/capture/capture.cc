@@ -2,30 +2,11 @@
 
 #include <chrono>
 
+#include "request/traceparent.hpp"
 #include "support/random_id.hpp"
 #include "support/text.hpp"
 
 namespace softprobe::core {
-
-namespace {
-
-bool is_hex(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
-
-// traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>
-bool parse_traceparent(std::string_view v, std::string& trace_id, std::string& parent_id) {
-  if (v.size() < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return false;
-  auto t = v.substr(3, 32), p = v.substr(36, 16);
-  if (!is_hex(t) || !is_hex(p) || t == std::string(32, '0')) return false;
-  trace_id = std::string(t);
-  parent_id = std::string(p);
-  return true;
-}
-
-}  // namespace
 
 std::uint64_t now_unix_nano() noexcept {
   return std::uint64_t(
@@ -51,7 +32,10 @@ HttpExchange exchange_from_views(const RequestView& req, const ResponseView* res
     const HeaderView& h = req.headers[i];
     ex.request_headers.emplace_back(text::to_lower(h.name), std::string(h.value));
     if (ex.trace_id.empty() && text::iequals(h.name, "traceparent"))
-      parse_traceparent(h.value, ex.trace_id, ex.parent_span_id);
+      if (auto tp = parse_traceparent(h.value)) {  // joins the caller's trace
+        ex.trace_id = std::string(tp->trace_id);
+        ex.parent_span_id = std::string(tp->parent_id);
+      }
   }
   ex.request_body = std::string(req.body);
   for (std::size_t i = 0; i < req.tag_count; ++i)

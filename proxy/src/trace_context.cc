@@ -1,19 +1,11 @@
 #include "trace_context.hpp"
 
 #include "forwarded_headers.hpp"
-#include "support/random_id.hpp"
+#include "request/traceparent.hpp"
 
 namespace softprobe::proxy {
 
 namespace {
-
-bool lower_hex(std::string_view s) {
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return !s.empty();
-}
-
-bool all_zero(std::string_view s) { return s.find_first_not_of('0') == std::string_view::npos; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -22,20 +14,6 @@ std::string_view trim(std::string_view s) {
 }
 
 }  // namespace
-
-bool valid_traceparent(std::string_view v) {
-  // version "-" trace-id "-" parent-id "-" flags; version ff is invalid; 00 has nothing after the flags.
-  if (v.size() < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return false;
-  std::string_view version = v.substr(0, 2), trace = v.substr(3, 32), parent = v.substr(36, 16),
-                   flags = v.substr(53, 2);
-  if (!lower_hex(version) || version == "ff" || !lower_hex(trace) || !lower_hex(parent) || !lower_hex(flags))
-    return false;
-  if (all_zero(trace) || all_zero(parent)) return false;
-  if (version == "00") return v.size() == 55;
-  return v.size() == 55 || v[55] == '-';
-}
-
-std::string new_traceparent() { return "00-" + core::random_hex(16) + "-" + core::random_hex(8) + "-01"; }
 
 bool valid_tracestate_value(std::string_view v) {
   if (v.empty() || v.size() > kMaxTracestateValue || v.back() == ' ') return false;
@@ -79,7 +57,7 @@ void add_trace_context(net::Headers& headers, std::string_view session_id) {
   bool set_state = valid_tracestate_value(session_id);
   std::string state = set_state ? tracestate_with_member(states, kSessionHeader, session_id) : std::string();
   std::string traceparent =
-      parents == 1 && valid_traceparent(trim(*parent)) ? std::string(trim(*parent)) : new_traceparent();
+      parents == 1 && core::parse_traceparent(trim(*parent)) ? std::string(trim(*parent)) : core::new_traceparent();
   net::erase_header(headers, "traceparent");
   headers.push_back({"traceparent", std::move(traceparent)});
   if (set_state) {

@@ -19,12 +19,7 @@ inline constexpr std::size_t kMaxTracestateMembers = 32;
 // W3C: a member's value is at most 256 printable characters, without ',' and '='.
 inline constexpr std::size_t kMaxTracestateValue = 256;
 
-// True for "00-<32 hex, not all 0>-<16 hex, not all 0>-<2 hex>" (lower case),
-// and for a later version's value of at least that shape.
-bool valid_traceparent(std::string_view value);
-
-// A new traceparent: version 00, a random trace id and parent id, sampled (01).
-std::string new_traceparent();
+// (The traceparent itself is read and made by the core: request/traceparent.hpp.)
 
 // True when `value` can be a tracestate member's value (W3C: 1..256
 // characters 0x20..0x7E except ',' and '=', not ending in a space).

@@ -6,6 +6,7 @@
 
 #include "forwarded_headers.hpp"
 #include "proxy_options.hpp"
+#include "request/traceparent.hpp"
 #include "session_id.hpp"
 #include "trace_context.hpp"
 
@@ -104,17 +105,9 @@ TEST_CASE("--ingress needs --upstream; --upstream and --egress-listen need --ing
 }
 
 TEST_CASE("traceparent: a valid one is kept, else a new one", "[proxy]") {
+  // (What is valid is the core's parse_traceparent: tests/traceparent_test.cc.)
+  auto valid_traceparent = [](std::string_view v) { return core::parse_traceparent(v).has_value(); };
   const std::string good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-  CHECK(valid_traceparent(good));
-  CHECK_FALSE(valid_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));
-  CHECK_FALSE(valid_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"));
-  CHECK_FALSE(valid_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));
-  CHECK_FALSE(valid_traceparent("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
-  CHECK_FALSE(valid_traceparent(good + "-extra"));  // version 00 ends at the flags
-  CHECK(valid_traceparent("01" + good.substr(2) + "-extra"));
-  CHECK(valid_traceparent(new_traceparent()));
-  CHECK(new_traceparent() != new_traceparent());
-
   net::Headers h = {{"traceparent", good}, {"Accept", "*/*"}};
   add_trace_context(h, "s1");
   CHECK(*net::find_header(h, "traceparent") == good);
