@@ -458,6 +458,30 @@ void append_json_attribute(std::string& out, const Attribute& a) {
   out += "}}";
 }
 
+// TracesData{1: ResourceSpans{2: ScopeSpans{1: InstrumentationScope{1:
+// "softprobe"}, 2: Span...}}}, written into `out` (reserved by the caller);
+// add_spans(scope_spans) adds the spans.
+template <class AddSpans>
+std::string protobuf_traces(std::string out, AddSpans&& add_spans) {
+  {  // every writer commits (is destroyed) before `out` is returned
+    protozero::pbf_writer traces(out);
+    protozero::pbf_writer rs(traces, 1);
+    protozero::pbf_writer ss(rs, 2);
+    {
+      protozero::pbf_writer scope(ss, 1);
+      scope.add_string(1, "softprobe");
+    }
+    add_spans(ss);
+  }
+  return out;
+}
+
+// Span{1: trace_id, 2: span_id} as bytes, each when it is hex.
+void add_pb_ids(protozero::pbf_writer& span, const std::string& trace_id, const std::string& span_id) {
+  if (std::string id = id_bytes(trace_id); !id.empty()) span.add_bytes(1, id);
+  if (std::string id = id_bytes(span_id); !id.empty()) span.add_bytes(2, id);
+}
+
 void add_pb_attribute(protozero::pbf_writer& span, const Attribute& a) {
   protozero::pbf_writer kv(span, 9);
   kv.add_string(1, a.key);
@@ -492,21 +516,12 @@ std::string encode_inject_response(const HttpExchange& request, const Response& 
     return out;
   }
   out.reserve(128 + response.body.size());
-  {  // every writer commits (is destroyed) before `out` is returned
-    protozero::pbf_writer traces(out);
-    protozero::pbf_writer rs(traces, 1);
-    protozero::pbf_writer ss(rs, 2);
-    {
-      protozero::pbf_writer scope(ss, 1);
-      scope.add_string(1, "softprobe");
-    }
+  return protobuf_traces(std::move(out), [&](protozero::pbf_writer& ss) {
     protozero::pbf_writer span(ss, 2);
-    if (std::string id = id_bytes(request.trace_id); !id.empty()) span.add_bytes(1, id);
-    if (std::string id = id_bytes(request.span_id); !id.empty()) span.add_bytes(2, id);
+    add_pb_ids(span, request.trace_id, request.span_id);
     span.add_string(5, name);
     for (const auto& a : attrs) add_pb_attribute(span, a);
-  }
-  return out;
+  });
 }
 
 namespace {
@@ -571,19 +586,10 @@ std::string encode_traces(const std::vector<HttpExchange>& spans, PayloadFormat 
         {"resourceSpans", {{{"scopeSpans", {{{"scope", {{"name", "softprobe"}}}, {"spans", std::move(list)}}}}}}}};
     return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
-  std::string out;
-  {  // every writer commits (is destroyed) before `out` is returned
-    protozero::pbf_writer traces(out);
-    protozero::pbf_writer rs(traces, 1);
-    protozero::pbf_writer ss(rs, 2);
-    {
-      protozero::pbf_writer scope(ss, 1);
-      scope.add_string(1, "softprobe");
-    }
+  return protobuf_traces(std::string(), [&](protozero::pbf_writer& ss) {
     for (const auto& ex : spans) {
       protozero::pbf_writer span(ss, 2);
-      if (std::string id = id_bytes(ex.trace_id); !id.empty()) span.add_bytes(1, id);
-      if (std::string id = id_bytes(ex.span_id); !id.empty()) span.add_bytes(2, id);
+      add_pb_ids(span, ex.trace_id, ex.span_id);
       if (std::string id = id_bytes(ex.parent_span_id); !id.empty()) span.add_bytes(4, id);
       span.add_string(5, span_name_of(ex));
       span.add_enum(6, ex.direction == "inbound" ? 2 : 3);  // SERVER : CLIENT
@@ -593,8 +599,7 @@ std::string encode_traces(const std::vector<HttpExchange>& spans, PayloadFormat 
       PbfAttributes attrs(span);
       for_each_span_attribute(ex, attrs);
     }
-  }
-  return out;
+  });
 }
 
 std::string encode_export_response(std::uint64_t rejected_spans, std::string_view error_message, PayloadFormat format) {
