@@ -87,7 +87,7 @@ node_tests() {
 }
 
 # Every input surface has a target (fuzz/CMakeLists.txt); each runs briefly on its seed corpus.
-FUZZ_TARGETS=(case_json rules_json otlp_json otlp_protobuf documents redaction)
+FUZZ_TARGETS=(case_json rules_json otlp_json otlp_protobuf documents redaction proxy_inputs)
 
 # fuzz_one TARGET: one target for FUZZ_SECONDS on its seed corpus (a crash fails it: its input is
 # kept in build-fuzz/); prints the verdict and libFuzzer's last lines.

@@ -1,13 +1,10 @@
 #include "embedded_decider.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <chrono>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core_marshal.hpp"
+#include "rules_document.hpp"
 #include "support/log.hpp"
 
 namespace softprobe::proxy {
@@ -23,59 +20,6 @@ std::string session_options_json(const ProxyOptions& o) {
   j["policy"] = policy;
   if (o.mode == ProxyMode::replay && !o.case_path.empty()) j["replayCase"] = true;
   return j.dump();
-}
-
-namespace {
-
-// A YAML node as JSON: scalars that read as numbers or booleans become
-// numbers and booleans unless quoted; null is null.
-nlohmann::json yaml_to_json(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return nullptr;
-    case YAML::NodeType::Sequence: {
-      nlohmann::json a = nlohmann::json::array();
-      for (const auto& item : n) a.push_back(yaml_to_json(item));
-      return a;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json o = nlohmann::json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
-      return o;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (n.Tag() == "!") return s;  // quoted: a string
-      if (s == "true" || s == "True" || s == "TRUE") return true;
-      if (s == "false" || s == "False" || s == "FALSE") return false;
-      if (s == "null" || s == "~") return nullptr;
-      auto number = nlohmann::json::parse(s, nullptr, false);
-      if (number.is_number()) return number;
-      return s;
-    }
-  }
-  return nullptr;
-}
-
-[[noreturn]] void invalid_rules(const std::string& message) {
-  throw softprobe::Error(SP_E_INVALID_RULE, message, "{}");
-}
-
-}  // namespace
-
-std::string rules_file_as_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw softprobe::Error(SP_E_IO, "--rules " + path + ": cannot be read", "{}");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string doc = text.str();
-  std::size_t first = doc.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && (doc[first] == '{' || doc[first] == '[')) return doc;  // JSON as it is
-  try {
-    return yaml_to_json(YAML::Load(doc)).dump();
-  } catch (const YAML::Exception& e) {
-    invalid_rules("--rules " + path + ": not JSON, and not YAML: " + e.what());
-  }
 }
 
 EmbeddedDecider::EmbeddedDecider(const ProxyOptions& options)

@@ -45,8 +45,4 @@ class EmbeddedDecider : public Decider {
 // The session options document for `options` (mode, id, policy, replayCase).
 std::string session_options_json(const ProxyOptions& options);
 
-// The rules document of a --rules file, JSON or YAML, as JSON text. Throws
-// softprobe::Error(SP_E_INVALID_RULE) naming the file and, for YAML, the line.
-std::string rules_file_as_json(const std::string& path);
-
 }  // namespace softprobe::proxy

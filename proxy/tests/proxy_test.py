@@ -465,6 +465,21 @@ setGlobalDispatcher(new ProxyAgent({ uri: process.argv[2], proxyTunnel: false })
         self.assertEqual(out.returncode, 5)
         self.assertIn("--rules", out.stderr.decode())
 
+    def test_bad_yaml_rules_files_exit_5_naming_the_problem(self):
+        # (A YAML string that is not UTF-8 aborted the proxy before: an uncaught JSON writer error.)
+        cases = [(b'version: 1\nrules:\n  - when: {host: "a\xff.com"}\n    then: {action: mock}\n', "a YAML string in it is not valid UTF-8"),
+                 (b"version: 1\nrules: [\n", "not JSON, and not YAML"),
+                 (b"version: 1\n? [a, b]\n: c\n", "not JSON, and not YAML")]  # a key that is not a scalar
+        for text, problem in cases:
+            with self.subTest(text=text), tempfile.NamedTemporaryFile("wb", suffix=".yaml", delete=False) as f:
+                f.write(text)
+            out = subprocess.run([BIN, "proxy", "--listen", "127.0.0.1:0", "--rules", f.name],
+                                 capture_output=True, timeout=TIMEOUT)
+            os.unlink(f.name)
+            err = out.stderr.decode(errors="replace")
+            self.assertEqual(out.returncode, 5, err)
+            self.assertIn("--rules " + f.name + ": " + problem, err)
+
     def test_capture_then_replay_in_order_with_upstream_gone(self):
         up = Upstream()
         with tempfile.TemporaryDirectory() as d:
