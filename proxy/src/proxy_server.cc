@@ -252,7 +252,9 @@ void ProxyServer::decide_and_forward(
     decider_.decide(*req, [this, ex, req, upstream, upstream_headers](Verdict v) mutable {
       if (v.kind == Verdict::Kind::answer) return answer(ex, v);
       net::Headers headers = upstream_headers(*req, v);
-      if (config_.ingress) req->headers = headers;  // an inbound span records what the app got
+      // A captured span records the request as forwarded: what the upstream
+      // (or, ingress, the app) got, without hop-by-hop fields or the session header.
+      req->headers = headers;
       forward(std::move(ex), req, std::move(upstream), std::move(v), std::move(headers));
     });
   });

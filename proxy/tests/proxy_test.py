@@ -510,6 +510,24 @@ setGlobalDispatcher(new ProxyAgent({ uri: process.argv[2], proxyTunnel: false })
             self.assertEqual(r.headers["x-softprobe-strict-miss"], "1")
             self.assertIn("strict policy blocked unmatched outbound", r.text)
 
+    def test_capture_records_the_request_as_forwarded(self):
+        # What the upstream got: no hop-by-hop fields, no x-softprobe-session-id (which named the
+        # session to the proxy, and before this fix was recorded into the case as a request header).
+        with tempfile.TemporaryDirectory() as d:
+            case = os.path.join(d, "c.case.json")
+            p = Proxy("--mode", "capture", "--out", case)
+            self.assertEqual(p.curl("-H", "x-softprobe-session-id: sess-x", "-H", "Connection: keep-alive, X-Hop",
+                                    "-H", "X-Hop: 1", "-H", "Proxy-Connection: keep-alive", "-H", "X-Kept: yes",
+                                    self.up.url("/h"))[0], 200)
+            self.assertEqual(p.stop(signal.SIGTERM), 0, p.logs())
+            doc = json.load(open(case))
+            spans = [s for t in doc["traces"] for rs in t["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+            self.assertEqual(len(spans), 1)
+            keys = {a["key"] for a in spans[0]["attributes"]}
+            self.assertIn("http.request.header.x-kept", keys)
+            for gone in ("x-softprobe-session-id", "x-hop", "proxy-connection", "connection"):
+                self.assertNotIn("http.request.header." + gone, keys)
+
     def test_strict_blocks_loopback_unless_allowed(self):
         p = self.start("--policy", "strict")
         r = requests.get(self.up.url("/x"), proxies=p.proxies(), timeout=TIMEOUT)
