@@ -34,9 +34,9 @@ _recheck = False
 
 
 def _install_all() -> None:
-    from . import aiohttp_client, http_client, httpx_transport, requests_adapter
+    from . import aiohttp_client, http_client, httpx_transport, requests_adapter, urllib3_connection
 
-    for module in (http_client, requests_adapter, httpx_transport, aiohttp_client):
+    for module in (http_client, urllib3_connection, requests_adapter, httpx_transport, aiohttp_client):
         undo = module.install()
         if undo is not None:
             _uninstallers.append(undo)

@@ -112,6 +112,9 @@ class _Wire:
         self._capture: Optional[_PendingCapture] = None
         self._unframed = 0  # 0, _FORWARD or _DROP
         self._closed = False
+        # The decision for the next request written, taken before it was written
+        # (urllib3_connection decides a forwarded request before urllib3 writes it).
+        self._predecided: Any = None
 
     def begin(self, session: Any) -> None:
         """A new request starts (putrequest): it belongs to ``session`` (None:
@@ -190,7 +193,11 @@ class _Wire:
         session = self._session
         # The request-target exactly as sent and the header lines as sent: the core makes them canonical.
         origin = self._origin(req.header("host")) if req.target.startswith("/") else ("", "", 0)
-        d = session._decide(req.method, req.target, req.headers, req.body, *origin)
+        d = self._predecided
+        if d is None:
+            d = session._decide(req.method, req.target, req.headers, req.body, *origin)
+        else:
+            self._predecided = None
         outcome = d.outcome
         if outcome <= ERROR:
             if d.is_strict_miss:
