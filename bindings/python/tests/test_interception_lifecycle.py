@@ -23,10 +23,13 @@ PATCHED = [
     (http.client.HTTPConnection, "send"),
     (urllib3.connection.HTTPConnection, "connect"),
     (urllib3.connection.HTTPSConnection, "connect"),
+    (urllib3.connection.HTTPConnection, "request"),
+    (urllib3.connection.HTTPConnection, "getresponse"),
     (requests.adapters.HTTPAdapter, "send"),
     (requests.sessions.Session, "request"),
     (httpx.HTTPTransport, "handle_request"),
     (httpx.AsyncHTTPTransport, "handle_async_request"),
+    (httpx.Cookies, "extract_cookies"),
     (aiohttp.ClientSession, "_request"),
     (aiohttp.connector.BaseConnector, "connect"),
 ]

@@ -3,11 +3,21 @@
 
 Only httpx's network transports are wrapped: a client built with a custom
 transport (``httpx.MockTransport``, an ASGI/WSGI app) is left alone.
+
+``httpx.Cookies.extract_cookies`` (what the client calls on every response)
+is wrapped too, in a context where a session is active: for a response
+without a Set-Cookie or Set-Cookie2 line and the default cookie jar and
+policy, it does what ``http.cookiejar.CookieJar.extract_cookies`` ends up
+doing there (stamping the jar's clock; no cookie) without building the
+urllib request and email message that jar reads the headers from, about an
+eighth of a mocked ``AsyncClient.get``. Every other response goes to httpx's
+own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -39,6 +49,11 @@ def install() -> Optional[Callable[[], None]]:
     Response = httpx.Response
     ByteStream = httpx.ByteStream
     ReadTimeout = httpx.ReadTimeout
+    RequestNotRead = httpx.RequestNotRead
+    cookies_cls = httpx.Cookies
+    extract_original = cookies_cls.__dict__.get("extract_cookies")
+    CookieJar = http.cookiejar.CookieJar
+    DefaultCookiePolicy = http.cookiejar.DefaultCookiePolicy
 
     def decide(session: Any, request: Any, body: bytes) -> Any:
         # The URL and header lines as httpx sends them: the core makes them canonical.
@@ -176,7 +191,10 @@ def install() -> Optional[Callable[[], None]]:
         session = active_session.get()
         if session is None or bypass.get():
             return await async_original(self, request)
-        body = await request.aread()
+        try:
+            body = request.content  # what aread() returns once read (the client reads it before sending)
+        except RequestNotRead:
+            body = await request.aread()
         d = decide(session, request, body)
         outcome = d.outcome
         if outcome <= ERROR:
@@ -198,13 +216,31 @@ def install() -> Optional[Callable[[], None]]:
         resp.stream = AsyncTeeStream(resp.stream, recorder(session, request, body, resp, start))
         return resp
 
-    for fn, original in ((handle_request, sync_original), (handle_async_request, async_original)):
+    def extract_cookies(self: Any, response: Any) -> None:
+        jar = self.jar
+        if (type(jar) is not CookieJar or type(jar._policy) is not DefaultCookiePolicy or http.cookiejar.debug
+                or active_session.get() is None):
+            return extract_original(self, response)
+        for _, key, _ in response.headers._list:
+            if key == b"set-cookie" or key == b"set-cookie2" or not key.isascii():
+                return extract_original(self, response)
+        response.request  # noqa: B018 - raises as httpx's own does for a response without its request
+        # CookieJar.make_cookies before its "no relevant cookie headers" exit.
+        jar._policy._now = jar._now = int(time.time())
+        return None
+
+    for fn, original in ((handle_request, sync_original), (handle_async_request, async_original),
+                         (extract_cookies, extract_original)):
         mark_patch(fn, original)
     sync_cls.handle_request = handle_request  # type: ignore[method-assign]
     async_cls.handle_async_request = handle_async_request  # type: ignore[method-assign]
+    if extract_original is not None:
+        cookies_cls.extract_cookies = extract_cookies  # type: ignore[method-assign]
 
     def uninstall() -> None:
         restore(sync_cls, "handle_request", sync_original)
         restore(async_cls, "handle_async_request", async_original)
+        if extract_original is not None:
+            restore(cookies_cls, "extract_cookies", extract_original)
 
     return uninstall
