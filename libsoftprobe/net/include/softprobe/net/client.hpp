@@ -23,7 +23,7 @@ struct ClientOptions {
   // then keeps every connection, where a smaller pool closed and reopened
   // one for most requests once more were in flight than it kept.
   std::size_t max_idle_per_host = 64;
-  std::size_t max_waiting_per_host = 1024;    // requests queued for a connection; past it: pool_full
+  std::size_t max_waiting_per_host = 1024;  // requests queued for a connection; past it: pool_full
   std::size_t max_response_head_bytes = 64 * 1024;
   std::chrono::milliseconds connect_timeout{5'000};  // DNS lookup + TCP connect
   std::chrono::milliseconds read_timeout{30'000};    // each wait for response bytes, and for writing the request
