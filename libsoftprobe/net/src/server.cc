@@ -31,7 +31,6 @@
 
 #include "body_decoder.hpp"
 #include "safe_call.hpp"
-#include "socket_peek.hpp"
 #include "softprobe/net/handoff.hpp"
 
 namespace softprobe::net {
