@@ -1,5 +1,6 @@
 #include "proxy_server.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -125,7 +126,25 @@ struct Relay {
   bool capture_overflow = false;
   UpstreamResponse captured;
   std::uint64_t start_ns = 0;
+  // While recording, what would complete the client's answer waits until
+  // the exchange is recorded: the last piece of a body framed by its length
+  // (`tail`), or the whole head of a response with no body (`held_head`).
+  // A chunked body's end is finish(), which already waits.
+  std::optional<std::uint64_t> length_left;  // body bytes still to come, when framed by length
+  std::optional<std::string> tail;
+  std::function<void()> held_head;
 };
+
+// Ends the client's body: the held last piece first, if any.
+void finish_with(net::BodyWriter writer, std::optional<std::string> tail) {
+  if (!tail) {
+    writer.finish();
+    return;
+  }
+  writer.write(std::move(*tail), [writer](bool ok) mutable {
+    if (ok) writer.finish();
+  });
+}
 
 void write_piece(net::BodyWriter writer, std::string piece, std::function<void()> more) {
   writer.write(std::move(piece), [more = std::move(more)](bool ok) {
@@ -297,33 +316,45 @@ void ProxyServer::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
     bool bodiless = rh.status == 204 || rh.status == 304 || (rh.status >= 100 && rh.status < 200);
     if (!rh.chunked && rh.content_length && !bodiless) length = rh.content_length;
     if (is_head) length = rh.content_length;
-    return ex.respond_streaming(std::move(head), length, [relay](std::optional<net::BodyWriter> w) {
-      std::optional<std::pair<std::string, std::function<void()>>> pending;
-      bool finish = false;
-      {
-        std::lock_guard<std::mutex> lock(relay->mu);
-        if (!w) {
-          relay->client_gone = true;
-          relay->pending.reset();  // drops `more`: the upstream exchange ends
-          return;
+    bool head_only = is_head || bodiless || (length && *length == 0);
+    if (relay->record && !head_only && length) relay->length_left = length;
+    auto respond = [ex, relay, head = std::move(head), length]() mutable {
+      return ex.respond_streaming(std::move(head), length, [relay](std::optional<net::BodyWriter> w) {
+        std::optional<std::pair<std::string, std::function<void()>>> pending;
+        std::optional<std::string> tail;
+        bool finish = false;
+        {
+          std::lock_guard<std::mutex> lock(relay->mu);
+          if (!w) {
+            relay->client_gone = true;
+            relay->pending.reset();  // drops `more`: the upstream exchange ends
+            return;
+          }
+          if (relay->upstream_failed) {
+            w->abort();
+            return;
+          }
+          relay->writer = *w;
+          pending = std::move(relay->pending);
+          relay->pending.reset();
+          finish = !pending && relay->upstream_done;
+          if (finish) tail = std::move(relay->tail);
         }
-        if (relay->upstream_failed) {
-          w->abort();
-          return;
-        }
-        relay->writer = *w;
-        pending = std::move(relay->pending);
-        relay->pending.reset();
-        finish = !pending && relay->upstream_done;
-      }
-      if (pending) write_piece(*w, std::move(pending->first), std::move(pending->second));
-      else if (finish) w->finish();
-    });
+        if (pending) write_piece(*w, std::move(pending->first), std::move(pending->second));
+        else if (finish) finish_with(*w, std::move(tail));
+      });
+    };
+    if (relay->record && head_only) {
+      std::lock_guard<std::mutex> lock(relay->mu);
+      relay->held_head = std::move(respond);  // sent once recorded (on_done's `end`)
+      return true;
+    }
+    return respond();
   };
   h.on_body = [relay](std::string_view piece, std::function<void()> more) {
     std::optional<net::BodyWriter> writer;
     {
-      std::lock_guard<std::mutex> lock(relay->mu);
+      std::unique_lock<std::mutex> lock(relay->mu);
       if (relay->client_gone) return;  // `more` dropped
       if (relay->record && !relay->capture_overflow) {
         if (relay->captured.body.size() + piece.size() > kMaxCapturedBodyBytes) {
@@ -332,6 +363,15 @@ void ProxyServer::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
           relay->captured.body.shrink_to_fit();
         } else {
           relay->captured.body.append(piece);
+        }
+      }
+      if (relay->length_left) {
+        *relay->length_left -= std::min<std::uint64_t>(*relay->length_left, piece.size());
+        if (*relay->length_left == 0) {  // the last piece: held until recorded
+          relay->tail.emplace(piece);
+          lock.unlock();
+          more();
+          return;
         }
       }
       if (!relay->writer) {
@@ -345,16 +385,22 @@ void ProxyServer::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
   h.on_done = [this, ex, relay, req, verdict](net::ClientError e, const std::string& message) mutable {
     std::optional<net::BodyWriter> writer;
     bool headed;
+    bool head_held = false;
     {
       std::lock_guard<std::mutex> lock(relay->mu);
       headed = relay->headed;
-      if (e != net::ClientError::none && headed) relay->upstream_failed = true;
+      if (e != net::ClientError::none) {
+        head_held = static_cast<bool>(relay->held_head);
+        relay->held_head = nullptr;
+        if (headed && !head_held) relay->upstream_failed = true;
+      }
       writer = relay->writer;
     }
     if (e != net::ClientError::none) {
-      // After the head the client sees a cut response (never a whole-looking one); before it, a 502/504.
+      // After the head the client sees a cut response (never a whole-looking one); before it
+      // (or while its head is held for the record), a 502/504.
       if (writer) writer->abort();
-      else if (!headed) ex.respond(upstream_failure(e, message));
+      else if (!headed || head_held) ex.respond(upstream_failure(e, message));
       if (e == net::ClientError::dns || e == net::ClientError::refused || e == net::ClientError::connect_failed ||
           e == net::ClientError::connect_timeout)
         log(LogLevel::warn, "upstream unreachable",
@@ -368,12 +414,17 @@ void ProxyServer::forward(net::Exchange ex, std::shared_ptr<ProxyRequest> req, n
     // a client that has its answer finds the exchange in the session.
     auto end = [relay] {
       std::optional<net::BodyWriter> w;
+      std::optional<std::string> tail;
+      std::function<void()> held_head;
       {
         std::lock_guard<std::mutex> lock(relay->mu);
         relay->upstream_done = true;
         w = relay->writer;
+        if (w) tail = std::move(relay->tail);
+        held_head = std::move(relay->held_head);
       }
-      if (w) w->finish();
+      if (held_head) held_head();
+      else if (w) finish_with(*w, std::move(tail));
     };
     if (!relay->record) return end();
     if (relay->capture_overflow) {

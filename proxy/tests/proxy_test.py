@@ -1212,6 +1212,81 @@ class Remote(WithUpstream):
         self.assertEqual((r.status_code, r.text), (202, "replayed"))
         self.assertEqual(len(self.up.seen), before)
 
+    def test_a_recorded_answer_reaches_the_client_only_once_the_runtime_holds_it(self):
+        # A runtime that holds each /v1/traces answer until released, and
+        # upstream answers of every framing: the client must not have the
+        # whole answer (its last body byte, or a body-less head) before the
+        # record is taken, or a session closed right after would lose it.
+        traces_in, release = threading.Event(), threading.Event()
+
+        class FakeRuntime(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = 404  # /v1/inject: not mocked, so forwarded and recorded
+                if self.path == "/v1/traces":
+                    traces_in.set()
+                    release.wait(TIMEOUT)
+                    status = 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        class Framings(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path == "/chunked":
+                    self.send_response(200)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(b"3\r\nabc\r\n0\r\n\r\n")
+                    return
+                status, body = {"/length": (200, b"hello"), "/empty": (200, b""), "/none": (204, b"")}[self.path]
+                self.send_response(status)
+                if status != 204:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_HEAD = do_GET
+
+        servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), h) for h in (FakeRuntime, Framings)]
+        for srv in servers:
+            srv.daemon_threads = True
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+        runtime, up = ("http://127.0.0.1:%d" % srv.server_address[1] for srv in servers)
+        p = self.start(runtime=runtime)
+        try:
+            for method, path, status, body in (("GET", "/length", 200, b"hello"), ("GET", "/empty", 200, b""),
+                                               ("GET", "/none", 204, b""), ("HEAD", "/length", 200, b""),
+                                               ("GET", "/chunked", 200, b"abc")):
+                traces_in.clear()
+                release.clear()
+                got = []
+                client = threading.Thread(target=lambda: got.append(requests.request(
+                    method, up + path, proxies=p.proxies(), timeout=TIMEOUT,
+                    headers={"x-softprobe-session-id": "s1"})))
+                client.start()
+                self.assertTrue(traces_in.wait(TIMEOUT), (method, path, p.logs()))
+                client.join(0.3)
+                self.assertTrue(client.is_alive(), "%s %s: answered before the runtime held the record" % (method, path))
+                release.set()
+                client.join(TIMEOUT)
+                self.assertEqual((got[0].status_code, got[0].content), (status, body), (method, path))
+        finally:
+            release.set()
+            for srv in servers:
+                srv.shutdown()
+                srv.server_close()
+
     def test_runtime_down_or_refusing_fails_closed_with_403_EC008(self):
         sid = self.runtime.session({"mode": "replay"})
         seen = len(self.up.seen)
