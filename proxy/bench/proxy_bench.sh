@@ -21,6 +21,9 @@
 # env:   DURATION=5s (per row)  CONNECTION_COUNTS="16 64"  WRK_THREADS=1
 #        PROXY_THREADS=N   softprobe proxy --threads (default: its own, one per core)
 #        LOG_LEVEL=warn    softprobe proxy --log-level (info writes a JSON line per request)
+#        PACE_MS=N         each wrk connection pauses N ms after each answer (wrk delay()):
+#                          a paced load below saturation, for latency; every row, the
+#                          direct one too, then goes through absolute_get.lua
 #        PIN=1             wrk and the upstream on CPU 0, the proxy under test on CPU 1
 #                          (taskset; softprobe then runs --threads 1 unless PROXY_THREADS says
 #                          otherwise): the proxy's latency without the load generator taking
@@ -38,6 +41,7 @@ wrk_threads=${WRK_THREADS:-1}
 proxy_threads=${PROXY_THREADS:-}
 log_level=${LOG_LEVEL:-warn}
 pin=${PIN:-0}
+pace_ms=${PACE_MS:-}
 load_cpu=()   # command prefixes: where wrk and the upstream run, and where the proxies run
 proxy_cpu=()
 if [ "$pin" = 1 ]; then
@@ -160,7 +164,9 @@ row() {  # NAME PID PROXY_PORT(empty: direct)
   local args=(-t"$wrk_threads" -c"$connections" -d"$duration" --latency)
   before=$(cpu_ticks "$pid")
   if [ -n "$port" ]; then
-    "${load_cpu[@]}" wrk "${args[@]}" -s "$here/absolute_get.lua" "http://127.0.0.1:$port" -- "$target" >"$out"
+    "${load_cpu[@]}" wrk "${args[@]}" -s "$here/absolute_get.lua" "http://127.0.0.1:$port" -- "$target" ${pace_ms:+"$pace_ms"} >"$out"
+  elif [ -n "$pace_ms" ]; then  # floor_server answers any request line, the absolute form too
+    "${load_cpu[@]}" wrk "${args[@]}" -s "$here/absolute_get.lua" "$target" -- "$target" "$pace_ms" >"$out"
   else
     "${load_cpu[@]}" wrk "${args[@]}" "$target" >"$out"
   fi
@@ -187,6 +193,7 @@ echo "softprobe: $bin ($("$bin" --version)) --threads ${proxy_threads:-default} 
 echo "tinyproxy: $(tinyproxy -v 2>&1 | head -n1); mitmproxy: $(mitmdump --version 2>&1 | head -n1)"
 echo "upstream: floor_server.c (cc -O2) on 127.0.0.1:$up_port; wrk -t$wrk_threads -d$duration --latency"
 [ "$pin" = 1 ] && echo "pinned: wrk and the upstream on CPU 0, the proxies on CPU 1"
+[ -n "$pace_ms" ] && echo "paced: each connection pauses $pace_ms ms after each answer"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for connections in $counts; do
   echo
