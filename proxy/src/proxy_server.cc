@@ -135,21 +135,19 @@ struct Relay {
   std::function<void()> held_head;
 };
 
+void write_piece(net::BodyWriter writer, std::string piece, std::function<void()> more) {
+  writer.write(std::move(piece), [more = std::move(more)](bool ok) {
+    if (ok) more();  // else: `more` is dropped, the upstream exchange ends (aborted)
+  });
+}
+
 // Ends the client's body: the held last piece first, if any.
 void finish_with(net::BodyWriter writer, std::optional<std::string> tail) {
   if (!tail) {
     writer.finish();
     return;
   }
-  writer.write(std::move(*tail), [writer](bool ok) mutable {
-    if (ok) writer.finish();
-  });
-}
-
-void write_piece(net::BodyWriter writer, std::string piece, std::function<void()> more) {
-  writer.write(std::move(piece), [more = std::move(more)](bool ok) {
-    if (ok) more();  // else: `more` is dropped, the upstream exchange ends (aborted)
-  });
+  write_piece(writer, std::move(*tail), [writer]() mutable { writer.finish(); });
 }
 
 }  // namespace
